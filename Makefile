@@ -1,0 +1,58 @@
+# driftwarden: `make demo` and `make test` set everything up from nothing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools
+# Debian's prometheus and alertmanager, unpacked (no service started, no root needed to run).
+PROM_BIN := $(TOOLS)/root/usr/bin
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(PROM_BIN):$(PATH)
+export MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT := true
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+
+.PHONY: all venv tools demo test test-fast lint typecheck bench clean
+
+all: test
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch is an optional extra pinned to the CPU build that lies on disk (see README).
+	$(BIN)/pip install -q -e '.[dev,torch]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+$(PROM_BIN)/promtool:
+	command -v apt-get >/dev/null || { echo "apt-get not found: install prometheus and prometheus-alertmanager by hand" >&2; exit 2; }
+	mkdir -p $(TOOLS)/debs $(TOOLS)/root
+	cd $(TOOLS)/debs && { apt-get download prometheus prometheus-alertmanager 2>/dev/null \
+	  || { apt-get update -qq && apt-get download prometheus prometheus-alertmanager; }; }
+	for deb in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$deb $(TOOLS)/root; done
+	test -x $(PROM_BIN)/promtool && test -x $(PROM_BIN)/prometheus
+	touch $@
+
+tools: $(PROM_BIN)/promtool
+
+demo: venv
+	$(BIN)/driftwarden demo --once
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv tools lint typecheck
+	$(BIN)/python -m pytest
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not integration and not slow"
+
+bench: venv
+	$(BIN)/python benchmarks/drift_bench.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis

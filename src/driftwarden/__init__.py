@@ -1,0 +1,5 @@
+"""driftwarden: keeps a production ML model honest."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""How ops see driftwarden: Prometheus metrics, health endpoints, alert rules and sinks."""

@@ -1,0 +1,138 @@
+"""Command line: argument parsing and exit codes only; each command calls one function.
+
+Heavy imports (mlflow, pandas, scipy) happen inside the command functions, so that
+``driftwarden --help`` and ``driftwarden config check`` stay fast.
+
+Exit codes: 0 success; 1 a finding the caller asked to fail on; 2 bad usage, bad config or
+unreadable input; 3 an outside service failed after retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from driftwarden import __version__
+from driftwarden.errors import DriftwardenError
+
+# command name -> "module:function"; the function takes the parsed namespace and returns an exit code.
+COMMANDS: dict[str, str] = {
+    "run": "driftwarden.daemon.service:run_command",
+    "demo": "driftwarden.demo:demo_command",
+    "check": "driftwarden.commands.check:check_command",
+    "validate": "driftwarden.tracking.validate:validate_command",
+    "register": "driftwarden.tracking.register:register_command",
+    "retrain": "driftwarden.remediation.cycle:retrain_command",
+    "rollback": "driftwarden.remediation.rollback:rollback_command",
+    "status": "driftwarden.commands.status:status_command",
+    "config check": "driftwarden.commands.config_check:config_check_command",
+}
+
+
+def _config_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("DRIFTWARDEN_CONFIG"),
+        required=required and not os.environ.get("DRIFTWARDEN_CONFIG"),
+        help="TOML config file (default: $DRIFTWARDEN_CONFIG)",
+    )
+
+
+def _format_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output format (default: table)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; the names and flags are a stable contract (PRODUCT.md)."""
+    parser = argparse.ArgumentParser(
+        prog="driftwarden",
+        description="Keeps a production ML model honest: drift, validation, alerts, gated retraining.",
+    )
+    parser.add_argument("--version", action="version", version=f"driftwarden {__version__}")
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], default=None, help="log line format (default: config or text)"
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run the daemon in the foreground")
+    _config_arg(p, required=True)
+
+    p = sub.add_parser("demo", help="the whole loop on an embedded MLflow (sqlite)")
+    p.add_argument("--workdir", metavar="DIR", help="work directory (default: a new temporary one)")
+    p.add_argument("--once", action="store_true", help="exit when the loop has finished")
+
+    p = sub.add_parser("check", help="test CURRENT for drift against REFERENCE")
+    p.add_argument("reference", metavar="REFERENCE", help="reference CSV or Parquet file")
+    p.add_argument("current", metavar="CURRENT", help="current CSV or Parquet file")
+    _config_arg(p)
+    _format_arg(p)
+    p.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the dataset drifted")
+    p.add_argument("--log-to-mlflow", action="store_true", help="log the check as one MLflow run")
+
+    p = sub.add_parser("validate", help="validate the production model on labelled data")
+    p.add_argument("--data", metavar="FILE", required=True, help="labelled CSV or Parquet file")
+    p.add_argument("--model-uri", metavar="URI", help="default: models:/<model.name>@<model.alias>")
+    p.add_argument("--target", metavar="COL", help="label column (default: model.target)")
+    _config_arg(p)
+    p.add_argument("--min-accuracy", metavar="X", type=float, help="exit 1 when accuracy is below X")
+
+    p = sub.add_parser("register", help="register the best qualifying run and point the alias at it")
+    p.add_argument("--experiment", metavar="NAME", help="experiment to search (default: config)")
+    p.add_argument("--metric", metavar="NAME", default=None, help="run metric (default: test_score)")
+    p.add_argument("--threshold", metavar="X", type=float, default=None, help="metric must exceed X (default: 0.8)")
+    p.add_argument("--model-name", metavar="NAME", help="registered model name (default: model.name)")
+    p.add_argument("--alias", metavar="NAME", help="alias to point (default: model.alias)")
+    p.add_argument("--stage", metavar="NAME", help="also transition to this stage (e.g. Production)")
+    _config_arg(p)
+
+    p = sub.add_parser("retrain", help="run one remediation cycle by hand")
+    _config_arg(p, required=True)
+    p.add_argument("--reason", metavar="TEXT", default="manual", help="recorded with the run")
+
+    p = sub.add_parser("rollback", help="point the alias back at the previous version")
+    _config_arg(p, required=True)
+    p.add_argument("--to-version", metavar="N", type=int, help="a named version instead of the previous")
+    p.add_argument("--reason", metavar="TEXT", default="manual rollback", help="recorded with the move")
+
+    p = sub.add_parser("status", help="what the ledger knows")
+    _config_arg(p, required=True)
+    _format_arg(p)
+
+    p = sub.add_parser("config", help="config file commands")
+    config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    pc = config_sub.add_parser("check", help="validate and print the effective config (secrets redacted)")
+    _config_arg(pc)
+    _format_arg(pc)
+    return parser
+
+
+def _resolve(name: str) -> Callable[[argparse.Namespace], int]:
+    module_name, func_name = COMMANDS[name].split(":")
+    module = importlib.import_module(module_name)
+    func: Callable[[argparse.Namespace], int] = getattr(module, func_name)
+    return func
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``driftwarden`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    name = args.command if args.command != "config" else f"config {args.config_command}"
+    try:
+        return _resolve(name)(args)
+    except DriftwardenError as exc:
+        print(f"driftwarden {name}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

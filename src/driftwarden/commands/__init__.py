@@ -1,0 +1,1 @@
+"""Commands that orchestrate several rooms (check, status, config check); one function each."""

@@ -1,0 +1,355 @@
+"""The typed config model: the only home of defaults.
+
+Every section of the TOML file is one pydantic model with ``extra="forbid"`` so that a
+misspelled key is an error naming the key, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class MlflowConfig(Section):
+    """Where MLflow lives and how hard to try reaching it.
+
+    ``tracking_uri`` defaults to a sqlite file in the state directory so that nothing has
+    to be running. MLflow's own environment variables override these keys.
+    """
+
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default: sqlite:///<state.directory>/mlflow.db"
+    )
+    registry_uri: str | None = Field(None, description="Model registry URI; default: the tracking URI")
+    experiment_name: str = Field("driftwarden", description="Experiment that checks are logged to")
+    artifact_location: str | None = Field(
+        None,
+        description="Artifact root for experiments driftwarden creates; default: <state.directory>/mlartifacts for a sqlite store",
+    )
+    http_request_max_retries: int = Field(
+        1, ge=0, le=10, description="MLflow's HTTP retries per call (the outbox retries later)"
+    )
+    http_request_timeout_seconds: Seconds = Field(5.0, description="MLflow's HTTP timeout per call")
+    username: str | None = Field(None, description="From MLFLOW_TRACKING_USERNAME only")
+    password: SecretStr | None = Field(None, description="From MLFLOW_TRACKING_PASSWORD only")
+    token: SecretStr | None = Field(None, description="From MLFLOW_TRACKING_TOKEN only")
+
+
+class ModelConfig(Section):
+    """The registered model that driftwarden keeps honest."""
+
+    name: str = Field("driftwarden-model", min_length=1, description="Registered model name")
+    alias: str = Field("production", min_length=1, description="Alias that marks the production version")
+    stage: Literal["Staging", "Production"] | None = Field(
+        None, description="Also follow/transition this legacy stage (deprecated in MLflow)"
+    )
+    target: str = Field("target", min_length=1, description="Label column in labelled data")
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="What the model predicts"
+    )
+
+
+class ReferenceConfig(Section):
+    """What new data is compared against."""
+
+    source: Literal["model", "file"] = Field(
+        "model",
+        description="'model': the training data logged with the production model's run; 'file': path",
+    )
+    path: Path | None = Field(None, description="Reference CSV/Parquet when source = 'file'")
+    artifact_path: str = Field(
+        "training_data", description="Artifact folder of the model's run that holds its training data"
+    )
+
+    @model_validator(mode="after")
+    def _path_when_file(self) -> ReferenceConfig:
+        if self.source == "file" and self.path is None:
+            raise ValueError("reference.path is required when reference.source = 'file'")
+        return self
+
+
+class WatchConfig(Section):
+    """Drop directories and how a file counts as complete."""
+
+    paths: list[Path] = Field(default_factory=list, description="Directories to watch")
+    patterns: list[str] = Field(
+        default_factory=lambda: ["*.csv", "*.parquet"], description="File name patterns to process"
+    )
+    recursive: bool = Field(False, description="Also watch subdirectories")
+    completion: Literal["settle", "marker"] = Field(
+        "settle",
+        description="'settle': unchanged in size for settle_seconds (or renamed into place); 'marker': a marker file announces it",
+    )
+    settle_seconds: float = Field(2.0, ge=0, description="Quiet time before a written file counts as complete")
+    marker_suffix: str = Field(".done", min_length=1, description="Marker name is <file><marker_suffix>")
+    on_success: Literal["move", "keep"] = Field(
+        "move", description="Move processed files to processed_dir, or leave them in place"
+    )
+    processed_dir: Path | None = Field(None, description="Default: <watched path>/processed")
+    quarantine_dir: Path | None = Field(None, description="Default: <watched path>/quarantine")
+    rescan_interval_seconds: Seconds = Field(
+        60.0, description="Periodic rescan that catches events the OS dropped"
+    )
+    max_file_bytes: int = Field(
+        2 * 1024**3, gt=0, description="Larger files are quarantined instead of read"
+    )
+
+
+class JobSchedule(Section):
+    """When one scheduled job runs: a cron expression or an interval."""
+
+    enabled: bool = True
+    cron: str | None = Field(None, description="Crontab expression (5 fields), e.g. '*/15 * * * *'")
+    interval_seconds: float | None = Field(None, gt=0, description="Run every N seconds")
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> JobSchedule:
+        if self.cron is not None and self.interval_seconds is not None:
+            raise ValueError("set either cron or interval_seconds, not both")
+        if self.cron is not None and len(self.cron.split()) != 5:
+            raise ValueError(f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
+        return self
+
+
+def _interval(seconds: float) -> JobSchedule:
+    return JobSchedule(interval_seconds=seconds)
+
+
+class ScheduleConfig(Section):
+    """Scheduled work besides file events."""
+
+    drift: JobSchedule = Field(
+        default_factory=lambda: _interval(3600.0), description="Drift over a rolling window"
+    )
+    validation: JobSchedule = Field(
+        default_factory=lambda: _interval(3600.0), description="Validation on recent labelled data"
+    )
+    registry_poll: JobSchedule = Field(
+        default_factory=lambda: _interval(30.0), description="Registry polling for alias moves"
+    )
+    window_files: int = Field(10, ge=1, description="How many recent drops form the rolling window")
+    misfire_grace_seconds: Seconds = Field(300.0, description="A run this late still runs (once)")
+
+
+class MmdConfig(Section):
+    """The multivariate MMD detector (needs the torch extra)."""
+
+    enabled: bool = Field(False, description="Run MMD over all numeric columns")
+    max_samples: int = Field(2000, ge=10, description="Subsample each side to at most this many rows")
+    permutations: int = Field(200, ge=10, description="Permutations for the p-value")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto': CUDA when available")
+
+
+class DriftConfig(Section):
+    """Drift tests, multiple-testing control and the dataset-level rule."""
+
+    numeric_test: Literal["ks"] = Field("ks", description="Test for numeric columns")
+    categorical_test: Literal["chi2"] = Field("chi2", description="Test for categorical columns")
+    alpha: float = Field(0.01, gt=0, lt=1, description="Significance level after correction")
+    correction: Literal["none", "bonferroni", "holm", "bh"] = Field(
+        "bh", description="Multiple-testing correction across features"
+    )
+    numeric_effect: Literal["wasserstein", "psi"] = Field(
+        "wasserstein", description="Effect size that the floor applies to for numeric columns"
+    )
+    categorical_effect: Literal["jensen_shannon", "psi"] = Field(
+        "jensen_shannon", description="Effect size that the floor applies to for categorical columns"
+    )
+    effect_size_floor: float = Field(
+        0.0, ge=0, description="A feature drifts only if its effect size is at least this"
+    )
+    dataset_drift_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Dataset drift when the share of drifted features exceeds this (0: any feature)",
+    )
+    columns: list[str] | None = Field(None, description="Only these columns (default: all but target)")
+    exclude_columns: list[str] = Field(default_factory=list, description="Never test these")
+    categorical_columns: list[str] | None = Field(
+        None, description="Force these as categorical (default: non-numeric columns)"
+    )
+    max_categories: int = Field(50, ge=2, description="Rarer categories are pooled into one bin")
+    null_rate_tolerance: float = Field(
+        0.1, ge=0, le=1, description="Schema finding when a column's null rate moves more than this"
+    )
+    mmd: MmdConfig = Field(default_factory=MmdConfig)
+
+
+class ValidationConfig(Section):
+    """Production-model validation on labelled data."""
+
+    metrics: list[Literal["accuracy", "f1", "precision", "recall"]] = Field(
+        default_factory=lambda: ["accuracy", "f1"], description="Metrics to compute and export"
+    )
+    minimums: dict[str, float] = Field(
+        default_factory=lambda: {"accuracy": 0.8}, description="Breach when a metric is below its minimum"
+    )
+    f1_average: Literal["macro", "weighted", "micro", "binary"] = Field(
+        "macro", description="Averaging for F1/precision/recall"
+    )
+    window_files: int = Field(5, ge=1, description="Recent labelled drops used by scheduled validation")
+
+    @model_validator(mode="after")
+    def _minimums_are_metrics(self) -> ValidationConfig:
+        unknown = sorted(set(self.minimums) - set(self.metrics))
+        if unknown:
+            raise ValueError(
+                f"minimums name metrics not in validation.metrics: {unknown}; allowed: {sorted(self.metrics)}"
+            )
+        return self
+
+
+class PromotionConfig(Section):
+    """The champion/challenger gate."""
+
+    metric: Literal["accuracy", "f1"] = Field("accuracy", description="Holdout metric that decides")
+    min_improvement: float = Field(
+        0.0, ge=0, description="Challenger must beat the champion by more than this"
+    )
+
+
+class RetrainConfig(Section):
+    """Remediation: retrain through an MLflow project, register, gate, promote."""
+
+    enabled: bool = Field(False, description="Retrain automatically on a breach")
+    triggers: list[Literal["drift", "validation"]] = Field(
+        default_factory=lambda: ["drift", "validation"], description="Breaches that start a retrain"
+    )
+    project_uri: str | None = Field(None, description="MLflow project: a local path or a git URI")
+    entry_point: str = Field("main", description="MLproject entry point")
+    parameters: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Extra -P parameters for the run"
+    )
+    data_parameter: str = Field("data_path", description="Parameter that receives the training CSV")
+    experiment_name: str = Field("driftwarden-retrain", description="Experiment of retrain runs")
+    env_manager: Literal["local", "virtualenv", "uv", "conda"] = Field("local")
+    cooldown_seconds: float = Field(3600.0, ge=0, description="Minimum time between two retrains")
+    timeout_seconds: Seconds = Field(1800.0, description="A run still going after this is killed")
+    recent_files: int = Field(5, ge=1, description="Recent labelled drops added to the reference")
+    holdout_fraction: float = Field(
+        0.3, gt=0, lt=1, description="Share of the newest labelled rows kept out of training for the gate"
+    )
+    max_rows: int = Field(200_000, ge=100, description="Cap on the assembled training set")
+    register_metric: str = Field("test_score", description="Run metric the registration rule reads")
+    register_threshold: float = Field(0.8, description="A run qualifies when register_metric > this")
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+    @model_validator(mode="after")
+    def _project_when_enabled(self) -> RetrainConfig:
+        if self.enabled and not self.project_uri:
+            raise ValueError("retrain.project_uri is required when retrain.enabled = true")
+        return self
+
+
+class WebhookConfig(Section):
+    """A JSON webhook sink."""
+
+    url: str = Field(..., description="Where alerts are POSTed")
+    timeout_seconds: Seconds = 5.0
+    retries: int = Field(3, ge=0, le=20)
+    secret_env: str | None = Field(
+        None, description="Environment variable holding the HMAC-SHA256 secret (never the secret)"
+    )
+
+
+class AlertmanagerConfig(Section):
+    """An Alertmanager sink (API v2)."""
+
+    url: str = Field(..., description="Alertmanager base URL, e.g. http://127.0.0.1:9093")
+    timeout_seconds: Seconds = 5.0
+    retries: int = Field(3, ge=0, le=20)
+
+
+class AlertsConfig(Section):
+    """Alert rules and where alerts go."""
+
+    sinks: list[Literal["log", "webhook", "alertmanager"]] = Field(
+        default_factory=lambda: ["log"], description="Sinks by name"
+    )
+    webhook: WebhookConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    drift_consecutive: int = Field(1, ge=1, description="Dataset drift for N consecutive checks fires")
+    repeat_interval_seconds: Seconds = Field(3600.0, description="Re-send while firing")
+    stale_after_seconds: Seconds = Field(
+        7200.0, description="Fire when no check succeeded for this long"
+    )
+    pending_writes_max_age_seconds: Seconds = Field(
+        900.0, description="Fire when MLflow writes wait longer than this"
+    )
+
+    @model_validator(mode="after")
+    def _sink_settings(self) -> AlertsConfig:
+        for name in ("webhook", "alertmanager"):
+            if name in self.sinks and getattr(self, name) is None:
+                raise ValueError(f"sink {name!r} is listed in alerts.sinks but [alerts.{name}] is missing")
+        return self
+
+
+class MetricsConfig(Section):
+    """The Prometheus exporter and health endpoints."""
+
+    enabled: bool = True
+    address: str = Field("127.0.0.1", description="Listen address (loopback unless you say otherwise)")
+    port: int = Field(9108, ge=0, le=65535, description="Port for /metrics, /healthz, /readyz (0: any free)")
+
+
+class StateConfig(Section):
+    """Where the ledger, outbox and default MLflow store live."""
+
+    directory: Path = Field(
+        Path("driftwarden-state"),
+        description="State directory; default: $STATE_DIRECTORY under systemd, else ./driftwarden-state",
+    )
+
+
+class LoggingConfig(Section):
+    """Log output."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = Field("text", description="'json': one JSON object per line")
+
+
+class Settings(Section):
+    """The whole config file."""
+
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @field_validator("mlflow", mode="before")
+    @classmethod
+    def _no_secrets_in_file(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for key in ("password", "token"):
+                if value.get(key) not in (None, ""):
+                    raise ValueError(
+                        f"mlflow.{key} must not be set in the file; use MLFLOW_TRACKING_{key.upper()}"
+                    )
+        return value
+
+    @property
+    def tracking_uri(self) -> str:
+        """The effective tracking URI (the sqlite default is filled in by the loader)."""
+        assert self.mlflow.tracking_uri is not None, "load_settings fills the tracking URI"
+        return self.mlflow.tracking_uri

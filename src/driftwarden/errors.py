@@ -1,0 +1,67 @@
+"""One exception hierarchy; callers catch by class, never by message text."""
+
+from __future__ import annotations
+
+
+class DriftwardenError(Exception):
+    """Base of every error driftwarden raises on purpose."""
+
+    exit_code = 2
+
+
+class ConfigError(DriftwardenError):
+    """The config file or an override is invalid; names the file, the key and what is allowed."""
+
+    exit_code = 2
+
+
+class UsageError(DriftwardenError):
+    """The command line asked for something that cannot be done as given."""
+
+    exit_code = 2
+
+
+class InputFileError(DriftwardenError):
+    """A data file is unreadable or does not match what is expected; such a file goes to quarantine.
+
+    ``path`` names the file and ``field`` the column or part that was wrong, when known.
+    """
+
+    exit_code = 2
+
+    def __init__(self, path: object, reason: str, field: str | None = None) -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.field = field
+        where = f"{self.path}" + (f": column {field!r}" if field else "")
+        super().__init__(f"{where}: {reason}")
+
+
+class Finding(DriftwardenError):
+    """A result the caller asked to fail on (drift, validation below minimum, nothing qualifies)."""
+
+    exit_code = 1
+
+
+class RecoverableError(DriftwardenError):
+    """A failure that may go away by itself; the daemon retries instead of giving up."""
+
+    exit_code = 3
+
+
+class MlflowUnavailable(RecoverableError):
+    """The MLflow tracking server could not be reached after retries."""
+
+    exit_code = 3
+
+
+class OptionalDependencyMissing(DriftwardenError):
+    """An optional extra (e.g. torch for MMD) is needed but not installed."""
+
+    exit_code = 2
+
+    def __init__(self, extra: str, feature: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the optional '{extra}' extra: pip install 'driftwarden[{extra}]'"
+        )

@@ -1,0 +1,93 @@
+"""MLflow client setup: tracking URI, quiet output, short HTTP retries, the experiment.
+
+MLflow reads its HTTP retry settings from the environment at call time, so they are set
+here before any client call. Defaults would make a call against a dead server take ~4 min;
+the daemon retries through its outbox instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from driftwarden.config.model import Settings
+from driftwarden.errors import MlflowUnavailable
+
+
+def mlflow_env(settings: Settings) -> dict[str, str]:
+    """Environment for MLflow calls and child `mlflow run` processes (no secrets added here)."""
+    env = {
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(settings.mlflow.http_request_max_retries),
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(max(1, settings.mlflow.http_request_timeout_seconds))),
+        "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+    }
+    if settings.mlflow.registry_uri:
+        env["MLFLOW_REGISTRY_URI"] = settings.mlflow.registry_uri
+    return env
+
+
+def configure_mlflow(settings: Settings) -> MlflowClient:
+    """Point this process's MLflow at the configured store and return a client.
+
+    Creates the state directory for a sqlite store. Credentials stay in the environment
+    where MLflow reads them; the config only mirrors them for redacted display.
+    """
+    os.environ.update(mlflow_env(settings))
+    if settings.mlflow.username:
+        os.environ.setdefault("MLFLOW_TRACKING_USERNAME", settings.mlflow.username)
+    if settings.mlflow.password:
+        os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", settings.mlflow.password.get_secret_value())
+    if settings.mlflow.token:
+        os.environ.setdefault("MLFLOW_TRACKING_TOKEN", settings.mlflow.token.get_secret_value())
+    if settings.tracking_uri.startswith("sqlite:///"):
+        Path(settings.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    if settings.mlflow.registry_uri:
+        mlflow.set_registry_uri(settings.mlflow.registry_uri)
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.mlflow.registry_uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str, artifact_location: str | None = None) -> str:
+    """The id of the named experiment, created (with the configured artifact root) if missing."""
+    try:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            return str(experiment.experiment_id)
+        return str(client.create_experiment(name, artifact_location=artifact_location))
+    except MlflowException as exc:
+        raise unavailable_or_raise(exc) from exc
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when an MLflow failure comes from not reaching the server (worth retrying later)."""
+    import requests
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+            return True
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        text = str(current)
+        if "Max retries exceeded" in text or "Connection refused" in text:
+            # MLflow wraps requests' errors in MlflowException and drops __cause__ in places.
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def unavailable_or_raise(exc: BaseException) -> BaseException:
+    """Map a connection failure to MlflowUnavailable; return other errors unchanged."""
+    if is_connection_error(exc):
+        return MlflowUnavailable(f"MLflow is unreachable: {str(exc).splitlines()[0][:300]}")
+    return exc
