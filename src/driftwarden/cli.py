@@ -44,7 +44,10 @@ def _config_arg(parser: argparse.ArgumentParser, required: bool = False) -> None
 
 def _format_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--format", choices=["table", "json"], default="table", help="output format (default: table)"
+        "--format",
+        choices=["table", "json"],
+        default="table",
+        help="output format (default: table)",
     )
 
 
@@ -56,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"driftwarden {__version__}")
     parser.add_argument(
-        "--log-format", choices=["text", "json"], default=None, help="log line format (default: config or text)"
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="log line format (default: config or text)",
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -81,15 +87,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-uri", metavar="URI", help="default: models:/<model.name>@<model.alias>")
     p.add_argument("--target", metavar="COL", help="label column (default: model.target)")
     _config_arg(p)
-    p.add_argument("--min-accuracy", metavar="X", type=float, help="exit 1 when accuracy is below X")
+    p.add_argument(
+        "--min-accuracy", metavar="X", type=float, help="exit 1 when accuracy is below X"
+    )
 
-    p = sub.add_parser("register", help="register the best qualifying run and point the alias at it")
+    p = sub.add_parser(
+        "register", help="register the best qualifying run and point the alias at it"
+    )
     p.add_argument("--experiment", metavar="NAME", help="experiment to search (default: config)")
-    p.add_argument("--metric", metavar="NAME", default=None, help="run metric (default: test_score)")
-    p.add_argument("--threshold", metavar="X", type=float, default=None, help="metric must exceed X (default: 0.8)")
-    p.add_argument("--model-name", metavar="NAME", help="registered model name (default: model.name)")
+    p.add_argument(
+        "--metric", metavar="NAME", default=None, help="run metric (default: test_score)"
+    )
+    p.add_argument(
+        "--threshold",
+        metavar="X",
+        type=float,
+        default=None,
+        help="metric must exceed X (default: 0.8)",
+    )
+    p.add_argument(
+        "--model-name", metavar="NAME", help="registered model name (default: model.name)"
+    )
     p.add_argument("--alias", metavar="NAME", help="alias to point (default: model.alias)")
-    p.add_argument("--stage", metavar="NAME", help="also transition to this stage (e.g. Production)")
+    p.add_argument(
+        "--stage", metavar="NAME", help="also transition to this stage (e.g. Production)"
+    )
     _config_arg(p)
 
     p = sub.add_parser("retrain", help="run one remediation cycle by hand")
@@ -98,8 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rollback", help="point the alias back at the previous version")
     _config_arg(p, required=True)
-    p.add_argument("--to-version", metavar="N", type=int, help="a named version instead of the previous")
-    p.add_argument("--reason", metavar="TEXT", default="manual rollback", help="recorded with the move")
+    p.add_argument(
+        "--to-version", metavar="N", type=int, help="a named version instead of the previous"
+    )
+    p.add_argument(
+        "--reason", metavar="TEXT", default="manual rollback", help="recorded with the move"
+    )
 
     p = sub.add_parser("status", help="what the ledger knows")
     _config_arg(p, required=True)
@@ -107,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("config", help="config file commands")
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
-    pc = config_sub.add_parser("check", help="validate and print the effective config (secrets redacted)")
+    pc = config_sub.add_parser(
+        "check", help="validate and print the effective config (secrets redacted)"
+    )
     _config_arg(pc)
     _format_arg(pc)
     return parser

@@ -39,7 +39,9 @@ class MlflowServer:
     def start(self, timeout: float = 90.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
+        env = dict(
+            os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true"
+        )
         cmd = [
             mlflow_bin,
             "server",
@@ -61,7 +63,9 @@ class MlflowServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited early; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"mlflow server exited early; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
                     if response.status == 200:
@@ -69,7 +73,9 @@ class MlflowServer:
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"mlflow server did not answer /health within {timeout}s; see {self.log_path}")
+        raise RuntimeError(
+            f"mlflow server did not answer /health within {timeout}s; see {self.log_path}"
+        )
 
     def stop(self) -> None:
         """Stop the server and every process it started (it runs in its own session)."""

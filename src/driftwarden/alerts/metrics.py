@@ -7,7 +7,7 @@ reference schema, ``kind``/``outcome``/``rule``/``test`` from fixed sets in the 
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from driftwarden import __version__
 
@@ -45,11 +45,17 @@ class Metrics:
         )
         # gauge: 1 when the last drift check found dataset-level drift, else 0.
         self.dataset_drift = Gauge(
-            "driftwarden_dataset_drift", "1 if the last check found dataset drift", ["model"], registry=r
+            "driftwarden_dataset_drift",
+            "1 if the last check found dataset drift",
+            ["model"],
+            registry=r,
         )
         # gauge: number of features flagged as drifted by the last check.
         self.drifted_features = Gauge(
-            "driftwarden_drifted_features", "Features drifted in the last check", ["model"], registry=r
+            "driftwarden_drifted_features",
+            "Features drifted in the last check",
+            ["model"],
+            registry=r,
         )
         # gauge: last validation metric of the production model (accuracy, f1, ...).
         self.validation_metric = Gauge(

@@ -104,7 +104,9 @@ def _apply_env(settings: Settings, env: Mapping[str, str], path: Path | None) ->
         raise ConfigError(format_validation_error(exc, path)) from None
 
 
-def _resolve_paths(settings: Settings, base: Path, env: Mapping[str, str], explicit_state: bool) -> None:
+def _resolve_paths(
+    settings: Settings, base: Path, env: Mapping[str, str], explicit_state: bool
+) -> None:
     """Make every path absolute (relative to the config file) and fill the sqlite default."""
 
     def absolute(p: Path) -> Path:

@@ -31,7 +31,9 @@ class MlflowConfig(Section):
     tracking_uri: str | None = Field(
         None, description="MLflow tracking URI; default: sqlite:///<state.directory>/mlflow.db"
     )
-    registry_uri: str | None = Field(None, description="Model registry URI; default: the tracking URI")
+    registry_uri: str | None = Field(
+        None, description="Model registry URI; default: the tracking URI"
+    )
     experiment_name: str = Field("driftwarden", description="Experiment that checks are logged to")
     artifact_location: str | None = Field(
         None,
@@ -50,7 +52,9 @@ class ModelConfig(Section):
     """The registered model that driftwarden keeps honest."""
 
     name: str = Field("driftwarden-model", min_length=1, description="Registered model name")
-    alias: str = Field("production", min_length=1, description="Alias that marks the production version")
+    alias: str = Field(
+        "production", min_length=1, description="Alias that marks the production version"
+    )
     stage: Literal["Staging", "Production"] | None = Field(
         None, description="Also follow/transition this legacy stage (deprecated in MLflow)"
     )
@@ -69,7 +73,8 @@ class ReferenceConfig(Section):
     )
     path: Path | None = Field(None, description="Reference CSV/Parquet when source = 'file'")
     artifact_path: str = Field(
-        "training_data", description="Artifact folder of the model's run that holds its training data"
+        "training_data",
+        description="Artifact folder of the model's run that holds its training data",
     )
 
     @model_validator(mode="after")
@@ -91,8 +96,12 @@ class WatchConfig(Section):
         "settle",
         description="'settle': unchanged in size for settle_seconds (or renamed into place); 'marker': a marker file announces it",
     )
-    settle_seconds: float = Field(2.0, ge=0, description="Quiet time before a written file counts as complete")
-    marker_suffix: str = Field(".done", min_length=1, description="Marker name is <file><marker_suffix>")
+    settle_seconds: float = Field(
+        2.0, ge=0, description="Quiet time before a written file counts as complete"
+    )
+    marker_suffix: str = Field(
+        ".done", min_length=1, description="Marker name is <file><marker_suffix>"
+    )
     on_success: Literal["move", "keep"] = Field(
         "move", description="Move processed files to processed_dir, or leave them in place"
     )
@@ -118,7 +127,9 @@ class JobSchedule(Section):
         if self.cron is not None and self.interval_seconds is not None:
             raise ValueError("set either cron or interval_seconds, not both")
         if self.cron is not None and len(self.cron.split()) != 5:
-            raise ValueError(f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
+            raise ValueError(
+                f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}"
+            )
         return self
 
 
@@ -146,9 +157,13 @@ class MmdConfig(Section):
     """The multivariate MMD detector (needs the torch extra)."""
 
     enabled: bool = Field(False, description="Run MMD over all numeric columns")
-    max_samples: int = Field(2000, ge=10, description="Subsample each side to at most this many rows")
+    max_samples: int = Field(
+        2000, ge=10, description="Subsample each side to at most this many rows"
+    )
     permutations: int = Field(200, ge=10, description="Permutations for the p-value")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto': CUDA when available")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="'auto': CUDA when available"
+    )
 
 
 class DriftConfig(Section):
@@ -164,7 +179,8 @@ class DriftConfig(Section):
         "wasserstein", description="Effect size that the floor applies to for numeric columns"
     )
     categorical_effect: Literal["jensen_shannon", "psi"] = Field(
-        "jensen_shannon", description="Effect size that the floor applies to for categorical columns"
+        "jensen_shannon",
+        description="Effect size that the floor applies to for categorical columns",
     )
     effect_size_floor: float = Field(
         0.0, ge=0, description="A feature drifts only if its effect size is at least this"
@@ -175,7 +191,9 @@ class DriftConfig(Section):
         le=1,
         description="Dataset drift when the share of drifted features exceeds this (0: any feature)",
     )
-    columns: list[str] | None = Field(None, description="Only these columns (default: all but target)")
+    columns: list[str] | None = Field(
+        None, description="Only these columns (default: all but target)"
+    )
     exclude_columns: list[str] = Field(default_factory=list, description="Never test these")
     categorical_columns: list[str] | None = Field(
         None, description="Force these as categorical (default: non-numeric columns)"
@@ -194,12 +212,15 @@ class ValidationConfig(Section):
         default_factory=lambda: ["accuracy", "f1"], description="Metrics to compute and export"
     )
     minimums: dict[str, float] = Field(
-        default_factory=lambda: {"accuracy": 0.8}, description="Breach when a metric is below its minimum"
+        default_factory=lambda: {"accuracy": 0.8},
+        description="Breach when a metric is below its minimum",
     )
     f1_average: Literal["macro", "weighted", "micro", "binary"] = Field(
         "macro", description="Averaging for F1/precision/recall"
     )
-    window_files: int = Field(5, ge=1, description="Recent labelled drops used by scheduled validation")
+    window_files: int = Field(
+        5, ge=1, description="Recent labelled drops used by scheduled validation"
+    )
 
     @model_validator(mode="after")
     def _minimums_are_metrics(self) -> ValidationConfig:
@@ -239,11 +260,16 @@ class RetrainConfig(Section):
     timeout_seconds: Seconds = Field(1800.0, description="A run still going after this is killed")
     recent_files: int = Field(5, ge=1, description="Recent labelled drops added to the reference")
     holdout_fraction: float = Field(
-        0.3, gt=0, lt=1, description="Share of the newest labelled rows kept out of training for the gate"
+        0.3,
+        gt=0,
+        lt=1,
+        description="Share of the newest labelled rows kept out of training for the gate",
     )
     max_rows: int = Field(200_000, ge=100, description="Cap on the assembled training set")
     register_metric: str = Field("test_score", description="Run metric the registration rule reads")
-    register_threshold: float = Field(0.8, description="A run qualifies when register_metric > this")
+    register_threshold: float = Field(
+        0.8, description="A run qualifies when register_metric > this"
+    )
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
 
     @model_validator(mode="after")
@@ -280,7 +306,9 @@ class AlertsConfig(Section):
     )
     webhook: WebhookConfig | None = None
     alertmanager: AlertmanagerConfig | None = None
-    drift_consecutive: int = Field(1, ge=1, description="Dataset drift for N consecutive checks fires")
+    drift_consecutive: int = Field(
+        1, ge=1, description="Dataset drift for N consecutive checks fires"
+    )
     repeat_interval_seconds: Seconds = Field(3600.0, description="Re-send while firing")
     stale_after_seconds: Seconds = Field(
         7200.0, description="Fire when no check succeeded for this long"
@@ -293,7 +321,9 @@ class AlertsConfig(Section):
     def _sink_settings(self) -> AlertsConfig:
         for name in ("webhook", "alertmanager"):
             if name in self.sinks and getattr(self, name) is None:
-                raise ValueError(f"sink {name!r} is listed in alerts.sinks but [alerts.{name}] is missing")
+                raise ValueError(
+                    f"sink {name!r} is listed in alerts.sinks but [alerts.{name}] is missing"
+                )
         return self
 
 
@@ -301,8 +331,12 @@ class MetricsConfig(Section):
     """The Prometheus exporter and health endpoints."""
 
     enabled: bool = True
-    address: str = Field("127.0.0.1", description="Listen address (loopback unless you say otherwise)")
-    port: int = Field(9108, ge=0, le=65535, description="Port for /metrics, /healthz, /readyz (0: any free)")
+    address: str = Field(
+        "127.0.0.1", description="Listen address (loopback unless you say otherwise)"
+    )
+    port: int = Field(
+        9108, ge=0, le=65535, description="Port for /metrics, /healthz, /readyz (0: any free)"
+    )
 
 
 class StateConfig(Section):

@@ -20,7 +20,9 @@ def read_frame(path: str | os.PathLike[str], max_bytes: int | None = None) -> pd
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise InputFileError(p, f"unsupported file type {suffix or '(none)'}; expected .csv or .parquet")
+        raise InputFileError(
+            p, f"unsupported file type {suffix or '(none)'}; expected .csv or .parquet"
+        )
     if p.is_dir():
         raise InputFileError(p, "is a directory, expected a data file")
     try:
@@ -39,7 +41,9 @@ def read_frame(path: str | os.PathLike[str], max_bytes: int | None = None) -> pd
         else:
             frame = pd.read_parquet(p)
     except UnicodeDecodeError as exc:
-        raise InputFileError(p, f"not UTF-8 text (byte {exc.start}): expected a UTF-8 CSV") from None
+        raise InputFileError(
+            p, f"not UTF-8 text (byte {exc.start}): expected a UTF-8 CSV"
+        ) from None
     except pd.errors.EmptyDataError:
         raise InputFileError(p, "no columns to parse: expected a header row and data") from None
     except pd.errors.ParserError as exc:
@@ -47,7 +51,9 @@ def read_frame(path: str | os.PathLike[str], max_bytes: int | None = None) -> pd
     except PermissionError:
         raise InputFileError(p, "permission denied") from None
     except Exception as exc:  # pyarrow raises many types for corrupt Parquet
-        raise InputFileError(p, f"unreadable {suffix[1:]} file: {type(exc).__name__}: {exc}") from None
+        raise InputFileError(
+            p, f"unreadable {suffix[1:]} file: {type(exc).__name__}: {exc}"
+        ) from None
     if frame.shape[1] == 0:
         raise InputFileError(p, "no columns: expected a header row")
     if len(frame) == 0:

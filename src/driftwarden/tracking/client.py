@@ -24,7 +24,9 @@ def mlflow_env(settings: Settings) -> dict[str, str]:
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(settings.mlflow.http_request_max_retries),
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(max(1, settings.mlflow.http_request_timeout_seconds))),
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(
+            int(max(1, settings.mlflow.http_request_timeout_seconds))
+        ),
         "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
@@ -44,15 +46,21 @@ def configure_mlflow(settings: Settings) -> MlflowClient:
     if settings.mlflow.username:
         os.environ.setdefault("MLFLOW_TRACKING_USERNAME", settings.mlflow.username)
     if settings.mlflow.password:
-        os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", settings.mlflow.password.get_secret_value())
+        os.environ.setdefault(
+            "MLFLOW_TRACKING_PASSWORD", settings.mlflow.password.get_secret_value()
+        )
     if settings.mlflow.token:
         os.environ.setdefault("MLFLOW_TRACKING_TOKEN", settings.mlflow.token.get_secret_value())
     if settings.tracking_uri.startswith("sqlite:///"):
-        Path(settings.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        Path(settings.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
     mlflow.set_tracking_uri(settings.tracking_uri)
     if settings.mlflow.registry_uri:
         mlflow.set_registry_uri(settings.mlflow.registry_uri)
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.mlflow.registry_uri)
+    return MlflowClient(
+        tracking_uri=settings.tracking_uri, registry_uri=settings.mlflow.registry_uri
+    )
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_location: str | None = None) -> str:
