@@ -19,6 +19,21 @@ class Section(BaseModel):
 
 
 Seconds = Annotated[float, Field(gt=0)]
+ValidationMetric = Literal["accuracy", "f1", "precision", "recall"]
+RetrainTrigger = Literal["drift", "validation"]
+SinkName = Literal["log", "webhook", "alertmanager"]
+
+
+def _default_validation_metrics() -> list[ValidationMetric]:
+    return ["accuracy", "f1"]
+
+
+def _default_triggers() -> list[RetrainTrigger]:
+    return ["drift", "validation"]
+
+
+def _default_sinks() -> list[SinkName]:
+    return ["log"]
 
 
 class MlflowConfig(Section):
@@ -208,8 +223,8 @@ class DriftConfig(Section):
 class ValidationConfig(Section):
     """Production-model validation on labelled data."""
 
-    metrics: list[Literal["accuracy", "f1", "precision", "recall"]] = Field(
-        default_factory=lambda: ["accuracy", "f1"], description="Metrics to compute and export"
+    metrics: list[ValidationMetric] = Field(
+        default_factory=_default_validation_metrics, description="Metrics to compute and export"
     )
     minimums: dict[str, float] = Field(
         default_factory=lambda: {"accuracy": 0.8},
@@ -245,8 +260,8 @@ class RetrainConfig(Section):
     """Remediation: retrain through an MLflow project, register, gate, promote."""
 
     enabled: bool = Field(False, description="Retrain automatically on a breach")
-    triggers: list[Literal["drift", "validation"]] = Field(
-        default_factory=lambda: ["drift", "validation"], description="Breaches that start a retrain"
+    triggers: list[RetrainTrigger] = Field(
+        default_factory=_default_triggers, description="Breaches that start a retrain"
     )
     project_uri: str | None = Field(None, description="MLflow project: a local path or a git URI")
     entry_point: str = Field("main", description="MLproject entry point")
@@ -301,9 +316,7 @@ class AlertmanagerConfig(Section):
 class AlertsConfig(Section):
     """Alert rules and where alerts go."""
 
-    sinks: list[Literal["log", "webhook", "alertmanager"]] = Field(
-        default_factory=lambda: ["log"], description="Sinks by name"
-    )
+    sinks: list[SinkName] = Field(default_factory=_default_sinks, description="Sinks by name")
     webhook: WebhookConfig | None = None
     alertmanager: AlertmanagerConfig | None = None
     drift_consecutive: int = Field(
