@@ -75,7 +75,11 @@ def ensure_experiment(client: MlflowClient, name: str, artifact_location: str | 
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    """True when an MLflow failure comes from not reaching the server (worth retrying later)."""
+    """True when an MLflow failure comes from not reaching the server (worth retrying later).
+
+    MLflow raises ``MlflowException`` from inside an ``except`` of requests' error, so the
+    connection error is found on ``__context__`` (checked against a stopped server).
+    """
     import requests
 
     seen: set[int] = set()
@@ -85,10 +89,6 @@ def is_connection_error(exc: BaseException) -> bool:
         if isinstance(current, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
             return True
         if isinstance(current, ConnectionError | TimeoutError):
-            return True
-        text = str(current)
-        if "Max retries exceeded" in text or "Connection refused" in text:
-            # MLflow wraps requests' errors in MlflowException and drops __cause__ in places.
             return True
         current = current.__cause__ or current.__context__
     return False
