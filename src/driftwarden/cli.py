@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from driftwarden import __version__
 from driftwarden.errors import DriftwardenError
+from driftwarden.logs import setup_logging
 
 # command name -> "module:function"; the function takes the parsed namespace and returns an exit code.
 COMMANDS: dict[str, str] = {
@@ -153,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     name = args.command if args.command != "config" else f"config {args.config_command}"
+    setup_logging(args.log_level or "INFO", args.log_format or "text")
     try:
         return _resolve(name)(args)
     except DriftwardenError as exc:

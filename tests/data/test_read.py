@@ -1,0 +1,75 @@
+"""read_frame turns every bad file into an InputFileError that names the file and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwarden.data import data_version, read_frame
+from driftwarden.data.version import file_digest
+from driftwarden.errors import InputFileError
+
+
+def test_reads_csv_and_parquet_to_the_same_frame(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.5, np.nan], "b": ["x", "y", "z"]})
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    frame.to_parquet(tmp_path / "f.parquet", index=False)
+    pd.testing.assert_frame_equal(read_frame(tmp_path / "f.csv"), frame, check_dtype=False)
+    pd.testing.assert_frame_equal(read_frame(tmp_path / "f.parquet"), frame, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("header.csv", b"a,b\n", "header only"),
+        ("latin1.csv", "a,b\n\xe9t\xe9,1\n".encode("latin-1"), "not UTF-8"),
+        ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n", "malformed CSV"),
+        ("junk.parquet", b"\x00\x01 definitely not parquet", "unreadable parquet"),
+        ("model.pkl", b"\x80\x04K\x01.", "unsupported file type .pkl"),
+        ("blank.csv", b"\n\n", "no columns"),
+    ],
+)
+def test_bad_files_raise_input_file_error_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=expected) as info:
+        read_frame(path)
+    assert info.value.path == str(path)
+    assert str(path) in str(info.value)
+
+
+def test_directory_and_missing_file_and_size_limit(tmp_path: Path) -> None:
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(InputFileError, match="is a directory"):
+        read_frame(tmp_path / "dir.csv")
+    with pytest.raises(InputFileError, match="not found"):
+        read_frame(tmp_path / "missing.csv")
+    big = tmp_path / "big.csv"
+    big.write_text("a\n" + "1\n" * 100)
+    with pytest.raises(InputFileError, match="larger than the limit"):
+        read_frame(big, max_bytes=10)
+
+
+def test_data_version_depends_on_content_not_index() -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, 0.25, 0.125]})
+    same = frame.set_axis([10, 11, 12])
+    assert data_version(frame) == data_version(same)
+    changed = frame.copy()
+    changed.loc[2, "b"] = 0.126
+    assert data_version(changed) != data_version(frame)
+    assert data_version(frame.rename(columns={"a": "c"})) != data_version(frame)
+    assert len(data_version(frame)) == 16
+
+
+def test_file_digest_matches_for_same_bytes(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    (tmp_path / "y.csv").write_text("a\n1\n")
+    (tmp_path / "z.csv").write_text("a\n2\n")
+    assert file_digest(str(tmp_path / "x.csv")) == file_digest(str(tmp_path / "y.csv"))
+    assert file_digest(str(tmp_path / "x.csv")) != file_digest(str(tmp_path / "z.csv"))
