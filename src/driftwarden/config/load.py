@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -141,4 +142,20 @@ def redacted_dict(settings: Settings) -> dict[str, Any]:
     for key in ("password", "token"):
         if data["mlflow"].get(key):
             data["mlflow"][key] = "***"
+    # A URI may carry a password in its user info (https://user:secret@host).
+    for key in ("tracking_uri", "registry_uri"):
+        if data["mlflow"].get(key):
+            data["mlflow"][key] = redact_url(data["mlflow"][key])
+    for sink in ("webhook", "alertmanager"):
+        if data["alerts"].get(sink):
+            data["alerts"][sink]["url"] = redact_url(data["alerts"][sink]["url"])
     return data
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user info replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))

@@ -133,7 +133,7 @@ class WatchConfig(Section):
 class JobSchedule(Section):
     """When one scheduled job runs: a cron expression or an interval."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run this job at all")
     cron: str | None = Field(None, description="Crontab expression (5 fields), e.g. '*/15 * * * *'")
     interval_seconds: float | None = Field(None, gt=0, description="Run every N seconds")
 
@@ -270,7 +270,9 @@ class RetrainConfig(Section):
     )
     data_parameter: str = Field("data_path", description="Parameter that receives the training CSV")
     experiment_name: str = Field("driftwarden-retrain", description="Experiment of retrain runs")
-    env_manager: Literal["local", "virtualenv", "uv", "conda"] = Field("local")
+    env_manager: Literal["local", "virtualenv", "uv", "conda"] = Field(
+        "local", description="How `mlflow run` builds the project's environment"
+    )
     cooldown_seconds: float = Field(3600.0, ge=0, description="Minimum time between two retrains")
     timeout_seconds: Seconds = Field(1800.0, description="A run still going after this is killed")
     recent_files: int = Field(5, ge=1, description="Recent labelled drops added to the reference")
@@ -281,6 +283,12 @@ class RetrainConfig(Section):
         description="Share of the newest labelled rows kept out of training for the gate",
     )
     max_rows: int = Field(200_000, ge=100, description="Cap on the assembled training set")
+    reference_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Largest share of the training set taken from the reference data when labelled rows exist (0: labelled drops only)",
+    )
     register_metric: str = Field("test_score", description="Run metric the registration rule reads")
     register_threshold: float = Field(
         0.8, description="A run qualifies when register_metric > this"
@@ -298,8 +306,8 @@ class WebhookConfig(Section):
     """A JSON webhook sink."""
 
     url: str = Field(..., description="Where alerts are POSTed")
-    timeout_seconds: Seconds = 5.0
-    retries: int = Field(3, ge=0, le=20)
+    timeout_seconds: Seconds = Field(5.0, description="Timeout per request")
+    retries: int = Field(3, ge=0, le=20, description="Retries with backoff per alert")
     secret_env: str | None = Field(
         None, description="Environment variable holding the HMAC-SHA256 secret (never the secret)"
     )
@@ -309,8 +317,8 @@ class AlertmanagerConfig(Section):
     """An Alertmanager sink (API v2)."""
 
     url: str = Field(..., description="Alertmanager base URL, e.g. http://127.0.0.1:9093")
-    timeout_seconds: Seconds = 5.0
-    retries: int = Field(3, ge=0, le=20)
+    timeout_seconds: Seconds = Field(5.0, description="Timeout per request")
+    retries: int = Field(3, ge=0, le=20, description="Retries with backoff per alert")
 
 
 class AlertsConfig(Section):
@@ -343,7 +351,7 @@ class AlertsConfig(Section):
 class MetricsConfig(Section):
     """The Prometheus exporter and health endpoints."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Serve /metrics, /healthz and /readyz")
     address: str = Field(
         "127.0.0.1", description="Listen address (loopback unless you say otherwise)"
     )
@@ -364,7 +372,7 @@ class StateConfig(Section):
 class LoggingConfig(Section):
     """Log output."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
     format: Literal["text", "json"] = Field("text", description="'json': one JSON object per line")
 
 
