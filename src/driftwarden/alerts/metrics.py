@@ -7,6 +7,12 @@ reference schema, ``kind``/``outcome``/``rule``/``test`` from fixed sets in the 
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from driftwarden import __version__
@@ -16,6 +22,14 @@ CHECK_KINDS = ("drift", "validation", "schema", "registry")
 CHECK_OUTCOMES = ("ok", "drift", "breach", "error")
 FILE_OUTCOMES = ("processed", "quarantined", "duplicate", "ignored", "refused")
 RETRAIN_OUTCOMES = ("promoted", "rejected", "failed", "skipped_cooldown", "skipped_running")
+# The ``rule`` label of driftwarden_alerts_total: the rules in driftwarden.alerts.rules.
+ALERT_RULES = (
+    "dataset_drift",
+    "validation_below_minimum",
+    "stale",
+    "retrain_failed",
+    "mlflow_pending_writes",
+)
 
 
 class Metrics:
@@ -23,6 +37,9 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._lock = threading.Lock()
+        # (feature, test) pairs exported per model, to drop series of vanished features.
+        self._feature_series: dict[str, set[tuple[str, str]]] = {}
         r = self.registry
         # gauge (info): constant 1, labelled with the running version.
         self.build_info = Gauge(
@@ -102,3 +119,103 @@ class Metrics:
         self.mlflow_pending_writes = Gauge(
             "driftwarden_mlflow_pending_writes", "MLflow writes waiting in the outbox", registry=r
         )
+
+    # -- helpers that keep label values bounded and series consistent ----------------------
+
+    def initialise(self, model: str) -> None:
+        """Create every fixed-label counter series at 0, so ``increase()`` sees the first event."""
+        for kind in CHECK_KINDS:
+            for outcome in CHECK_OUTCOMES:
+                self.checks.labels(model=model, kind=kind, outcome=outcome)
+        for outcome in FILE_OUTCOMES:
+            self.files.labels(outcome=outcome)
+        for outcome in RETRAIN_OUTCOMES:
+            self.retrains.labels(model=model, outcome=outcome)
+        for rule in ALERT_RULES:
+            self.alerts.labels(model=model, rule=rule)
+        self.dataset_drift.labels(model=model)
+        self.drifted_features.labels(model=model)
+        self.mlflow_pending_writes.set(0)
+
+    def observe_check(
+        self,
+        model: str,
+        kind: str,
+        outcome: str,
+        duration_seconds: float | None = None,
+        at: float | None = None,
+    ) -> None:
+        """Count one check; any outcome but ``error`` also moves the last-success timestamp."""
+        _check_label("kind", kind, CHECK_KINDS)
+        _check_label("outcome", outcome, CHECK_OUTCOMES)
+        self.checks.labels(model=model, kind=kind, outcome=outcome).inc()
+        if duration_seconds is not None:
+            self.check_duration.labels(kind=kind).observe(duration_seconds)
+        if outcome != "error":
+            self.last_success_timestamp.labels(model=model, kind=kind).set(
+                time.time() if at is None else at
+            )
+
+    def observe_file(self, outcome: str) -> None:
+        _check_label("outcome", outcome, FILE_OUTCOMES)
+        self.files.labels(outcome=outcome).inc()
+
+    def observe_retrain(self, model: str, outcome: str) -> None:
+        _check_label("outcome", outcome, RETRAIN_OUTCOMES)
+        self.retrains.labels(model=model, outcome=outcome).inc()
+
+    def observe_drift_result(self, model: str, result: Mapping[str, Any] | Any) -> None:
+        """Set the drift gauges from a ``DriftResult`` (or its ``to_dict()``).
+
+        Per-feature series of features no longer in the result (the reference changed)
+        are removed, so the feature label stays bounded by the current schema.
+        """
+        data: Mapping[str, Any] = result if isinstance(result, Mapping) else result.to_dict()
+        rows: list[Mapping[str, Any]] = list(data.get("features") or [])
+        for extra in data.get("multivariate") or []:
+            if isinstance(extra, Mapping):
+                rows.append({"feature": extra.get("feature") or "__dataset__", **extra})
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            feature, test = str(row.get("feature")), str(row.get("test"))
+            statistic, p_value = row.get("statistic"), row.get("p_value")
+            if statistic is None and p_value is None:
+                continue
+            seen.add((feature, test))
+            if statistic is not None:
+                self.feature_drift_statistic.labels(model=model, feature=feature, test=test).set(
+                    float(statistic)
+                )
+            if p_value is not None:
+                self.feature_drift_p_value.labels(model=model, feature=feature, test=test).set(
+                    float(p_value)
+                )
+        with self._lock:
+            stale = self._feature_series.get(model, set()) - seen
+            self._feature_series[model] = seen
+        for feature, test in stale:
+            for gauge in (self.feature_drift_statistic, self.feature_drift_p_value):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(model, feature, test)
+        self.dataset_drift.labels(model=model).set(1 if data.get("dataset_drift") else 0)
+        self.drifted_features.labels(model=model).set(len(data.get("drifted_features") or []))
+
+    def observe_validation(
+        self, model: str, values: Mapping[str, float], version: int | str | None = None
+    ) -> None:
+        """Set the validation gauges (and the production version, when known)."""
+        for name, value in values.items():
+            self.validation_metric.labels(model=model, metric=name).set(float(value))
+        if version is not None:
+            self.production_model_version.labels(model=model).set(float(version))
+
+    def set_production_version(self, model: str, version: int | str) -> None:
+        self.production_model_version.labels(model=model).set(float(version))
+
+    def set_pending_writes(self, pending: int) -> None:
+        self.mlflow_pending_writes.set(pending)
+
+
+def _check_label(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"metric label {name}={value!r} is not one of {list(allowed)}")

@@ -1,0 +1,360 @@
+"""Alert rules the daemon evaluates: when to fire, repeat and resolve a notification.
+
+Pure logic, no I/O and no threads: the daemon feeds observations in and hands the
+returned :class:`Alert` events to the dispatcher. Every condition is a small state
+machine — inactive → firing (notify) → firing (re-notify every
+``repeat_interval_seconds``) → resolved (notify) — keyed by rule and, for validation, by
+metric, so each alert fires once and resolves once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from driftwarden.alerts.metrics import Metrics
+from driftwarden.config.model import AlertsConfig
+
+Status = Literal["firing", "resolved"]
+Severity = Literal["info", "warning", "critical"]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule's fixed identity: its Alertmanager ``alertname`` and severity."""
+
+    alertname: str
+    severity: Severity
+
+
+# rule name (the ``rule`` label of driftwarden_alerts_total) -> identity.
+RULES: dict[str, RuleSpec] = {
+    "dataset_drift": RuleSpec("DriftwardenDatasetDrift", "warning"),
+    "validation_below_minimum": RuleSpec("DriftwardenValidationBelowMinimum", "critical"),
+    "stale": RuleSpec("DriftwardenStale", "warning"),
+    "retrain_failed": RuleSpec("DriftwardenRetrainFailed", "warning"),
+    "mlflow_pending_writes": RuleSpec("DriftwardenMlflowWritesPending", "warning"),
+}
+
+# Retrain outcomes that start / clear the retrain_failed alert; others leave it as it is.
+RETRAIN_BAD = ("failed", "rejected")
+RETRAIN_GOOD = ("promoted",)
+
+
+def iso_utc(ts: float) -> str:
+    """RFC 3339 with a ``Z`` (what Alertmanager and most webhooks expect)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One notification to deliver: a rule firing (first time or repeat) or resolving.
+
+    ``labels`` identify the alert (Alertmanager groups and deduplicates on them);
+    ``annotations`` carry ``summary`` and ``description``. Times are unix seconds;
+    ``ends_at`` is set only when ``status == "resolved"``.
+    """
+
+    rule: str
+    status: Status
+    severity: Severity
+    summary: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: float
+    ends_at: float | None = None
+    repeat: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return self.labels.get("model", "")
+
+    @property
+    def description(self) -> str:
+        return self.annotations.get("description", "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape sent by the webhook sink."""
+        return {
+            "service": "driftwarden",
+            "rule": self.rule,
+            "status": self.status,
+            "severity": self.severity,
+            "model": self.model,
+            "summary": self.summary,
+            "description": self.description,
+            "labels": dict(self.labels),
+            "annotations": dict(self.annotations),
+            "starts_at": iso_utc(self.starts_at),
+            "ends_at": None if self.ends_at is None else iso_utc(self.ends_at),
+            "repeat": self.repeat,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class _State:
+    firing: bool = False
+    started_at: float = 0.0
+    last_sent: float = 0.0
+    summary: str = ""
+    description: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class AlertRules:
+    """The alert state of one model.
+
+    Args:
+        cfg: ``[alerts]``: drift_consecutive, repeat_interval_seconds, stale_after_seconds,
+            pending_writes_max_age_seconds.
+        model: registered model name (the ``model`` label).
+        metrics: ``driftwarden_alerts_total{model,rule}`` is incremented per firing
+            notification, repeats included (not for resolutions).
+        clock: unix seconds, injectable for tests.
+
+    Thread-safe. ``cfg`` is read on every call, so assigning a reloaded ``[alerts]``
+    section to :attr:`cfg` keeps the alert state.
+    """
+
+    def __init__(
+        self,
+        cfg: AlertsConfig,
+        model: str,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cfg = cfg
+        self.model = model
+        self.metrics = metrics
+        self._clock = clock
+        self._states: dict[tuple[str, str], _State] = {}
+        self._drift_streak = 0
+        self._created_at = clock()
+        # The job loop and the scheduler may observe from different threads.
+        self._lock = threading.RLock()
+
+    @property
+    def drift_streak(self) -> int:
+        """Consecutive checks with dataset drift so far."""
+        return self._drift_streak
+
+    def firing(self) -> list[tuple[str, str]]:
+        """(rule, key) of every alert firing now."""
+        with self._lock:
+            return sorted(k for k, s in self._states.items() if s.firing)
+
+    # -- observations (thread-safe entry points) -------------------------------------------
+
+    def observe_drift(
+        self, dataset_drift: bool, detail: Mapping[str, Any] | None = None
+    ) -> list[Alert]:
+        """One drift check finished; fires after ``drift_consecutive`` drifting checks in a
+        row, resolves on the first clean one. ``detail["drifted_features"]`` is named in the
+        description."""
+        with self._lock:
+            return self._observe_drift(dataset_drift, detail)
+
+    def observe_validation(
+        self, metrics: Mapping[str, float], minimums: Mapping[str, float]
+    ) -> list[Alert]:
+        """One validation finished; one alert per metric below its minimum (labelled
+        ``metric``). A metric missing from ``metrics`` or NaN leaves its alert as it is."""
+        with self._lock:
+            return self._observe_validation(metrics, minimums)
+
+    def observe_retrain(self, outcome: str, detail: Mapping[str, Any] | None = None) -> list[Alert]:
+        """A retrain cycle ended: ``failed``/``rejected`` fire, ``promoted`` resolves, other
+        outcomes (skipped_*) change nothing. ``detail["reason"]`` goes into the description."""
+        with self._lock:
+            return self._observe_retrain(outcome, detail)
+
+    def evaluate_time(
+        self,
+        now: float | None = None,
+        last_success_ts: float | None = None,
+        pending_oldest_age: float | None = None,
+    ) -> list[Alert]:
+        """Time-driven rules (stale, pending writes) plus repeats of everything firing.
+
+        Call this periodically (e.g. every loop turn or every few seconds).
+
+        Args:
+            now: unix seconds (default: the clock).
+            last_success_ts: unix time of the last successful check, None if none yet
+                (then staleness counts from when these rules were created).
+            pending_oldest_age: age in seconds of the oldest MLflow write waiting in the
+                outbox, None when it is empty.
+        """
+        with self._lock:
+            return self._evaluate_time(now, last_success_ts, pending_oldest_age)
+
+    # -- the rules -------------------------------------------------------------------------
+
+    def _observe_drift(self, dataset_drift: bool, detail: Mapping[str, Any] | None) -> list[Alert]:
+        detail = dict(detail or {})
+        self._drift_streak = self._drift_streak + 1 if dataset_drift else 0
+        need = self.cfg.drift_consecutive
+        drifted = detail.get("drifted_features") or []
+        names = ", ".join(str(d) for d in drifted[:10]) + (" ..." if len(drifted) > 10 else "")
+        summary = (
+            f"Dataset drift on model {self.model} for {self._drift_streak} consecutive check(s)"
+        )
+        description = (
+            f"{len(drifted)} drifted feature(s): {names or '-'}; fires after {need} consecutive "
+            f"drifting check(s)."
+        )
+        return self._update(
+            "dataset_drift",
+            "",
+            active=self._drift_streak >= need,
+            summary=summary,
+            description=description,
+            detail=detail,
+        )
+
+    def _observe_validation(
+        self, metrics: Mapping[str, float], minimums: Mapping[str, float]
+    ) -> list[Alert]:
+        alerts: list[Alert] = []
+        for name, minimum in sorted(minimums.items()):
+            value = metrics.get(name)
+            if value is None or math.isnan(value):
+                continue
+            alerts += self._update(
+                "validation_below_minimum",
+                name,
+                active=value < minimum,
+                summary=f"Validation {name} of model {self.model} is {value:.4g}, below {minimum:g}",
+                description=f"The production model's {name} on the latest labelled data is "
+                f"{value:.4g}; the configured minimum is {minimum:g}.",
+                detail={"metric": name, "value": value, "minimum": minimum},
+            )
+        return alerts
+
+    def _observe_retrain(self, outcome: str, detail: Mapping[str, Any] | None) -> list[Alert]:
+        detail = dict(detail or {}, outcome=outcome)
+        if outcome not in RETRAIN_BAD + RETRAIN_GOOD:
+            return []
+        reason = str(detail.get("reason", "")).strip()
+        return self._update(
+            "retrain_failed",
+            "",
+            active=outcome in RETRAIN_BAD,
+            summary=f"Retrain of model {self.model} {outcome}",
+            description=f"The last retrain cycle ended with outcome {outcome!r}"
+            + (f": {reason}" if reason else "")
+            + "; the champion stays in production.",
+            detail=detail,
+        )
+
+    def _evaluate_time(
+        self, now: float | None, last_success_ts: float | None, pending_oldest_age: float | None
+    ) -> list[Alert]:
+        now = self._clock() if now is None else now
+        since = last_success_ts if last_success_ts is not None else self._created_at
+        silent = now - since
+        limit = self.cfg.stale_after_seconds
+        alerts = self._update(
+            "stale",
+            "",
+            active=silent > limit,
+            summary=f"No successful check of model {self.model} for {silent:.0f}s",
+            description=f"The last successful check was {silent:.0f}s ago "
+            + ("" if last_success_ts is not None else "(none since start) ")
+            + f"(limit {limit:g}s).",
+            detail={"last_success_ts": last_success_ts, "seconds_since": silent},
+            now=now,
+        )
+        age = pending_oldest_age
+        max_age = self.cfg.pending_writes_max_age_seconds
+        alerts += self._update(
+            "mlflow_pending_writes",
+            "",
+            active=age is not None and age > max_age,
+            summary=f"MLflow writes pending for {age or 0:.0f}s",
+            description=f"The oldest write waiting in the outbox is {age or 0:.0f}s old "
+            f"(limit {max_age:g}s); is MLflow reachable?",
+            detail={"oldest_age_seconds": age},
+            now=now,
+        )
+        done = {(a.rule, a.labels.get("metric", "")) for a in alerts}
+        for key, state in sorted(self._states.items()):
+            if state.firing and key not in done and self._repeat_due(state, now):
+                alerts.append(self._notify(key, state, now, repeat=True))
+        return alerts
+
+    # -- the state machine -----------------------------------------------------------------
+
+    def _update(
+        self,
+        rule: str,
+        key: str,
+        *,
+        active: bool,
+        summary: str,
+        description: str,
+        detail: dict[str, Any],
+        now: float | None = None,
+    ) -> list[Alert]:
+        now = self._clock() if now is None else now
+        state = self._states.setdefault((rule, key), _State())
+        if active:
+            state.summary, state.description, state.detail = summary, description, detail
+            if not state.firing:
+                state.firing, state.started_at = True, now
+                return [self._notify((rule, key), state, now, repeat=False)]
+            if self._repeat_due(state, now):
+                return [self._notify((rule, key), state, now, repeat=True)]
+            return []
+        if state.firing:
+            state.firing = False
+            return [self._alert((rule, key), state, "resolved", ends_at=now, repeat=False)]
+        return []
+
+    def _repeat_due(self, state: _State, now: float) -> bool:
+        return now - state.last_sent >= self.cfg.repeat_interval_seconds
+
+    def _notify(self, key: tuple[str, str], state: _State, now: float, repeat: bool) -> Alert:
+        state.last_sent = now
+        self.metrics.alerts.labels(model=self.model, rule=key[0]).inc()
+        return self._alert(key, state, "firing", ends_at=None, repeat=repeat)
+
+    def _alert(
+        self,
+        key: tuple[str, str],
+        state: _State,
+        status: Status,
+        ends_at: float | None,
+        repeat: bool,
+    ) -> Alert:
+        rule, sub = key
+        spec = RULES[rule]
+        labels = {
+            "alertname": spec.alertname,
+            "severity": spec.severity,
+            "model": self.model,
+            "rule": rule,
+            "service": "driftwarden",
+        }
+        if rule == "validation_below_minimum":
+            labels["metric"] = sub
+        summary = state.summary if status == "firing" else f"Resolved: {state.summary}"
+        return Alert(
+            rule=rule,
+            status=status,
+            severity=spec.severity,
+            summary=summary,
+            labels=labels,
+            annotations={"summary": summary, "description": state.description},
+            starts_at=state.started_at,
+            ends_at=ends_at,
+            repeat=repeat,
+            detail=dict(state.detail),
+        )

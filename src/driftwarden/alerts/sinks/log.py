@@ -1,0 +1,27 @@
+"""The log sink: every alert as one log line (WARNING when firing, INFO when resolved)."""
+
+from __future__ import annotations
+
+import logging
+
+from driftwarden.alerts.rules import Alert
+
+log = logging.getLogger("driftwarden.alerts")
+
+
+class LogSink:
+    """Writes alerts to the driftwarden log; never fails, so never retried."""
+
+    name = "log"
+    retries = 0
+
+    def send(self, alert: Alert) -> None:
+        level = logging.WARNING if alert.status == "firing" else logging.INFO
+        log.log(
+            level,
+            "alert %s %s: %s",
+            alert.labels.get("alertname", alert.rule),
+            alert.status + (" (repeat)" if alert.repeat else ""),
+            alert.summary,
+            extra={"rule": alert.rule, "model": alert.model, "severity": alert.severity},
+        )
