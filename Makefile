@@ -31,6 +31,11 @@ $(PROM_BIN)/promtool:
 	  || { apt-get update -qq && apt-get download prometheus prometheus-alertmanager; }; }
 	for deb in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$deb $(TOOLS)/root; done
 	test -x $(PROM_BIN)/promtool && test -x $(PROM_BIN)/prometheus
+	# Debian's alertmanager loads its templates from this compiled-in path; as root, put them
+	# there (tests/support/prom_tools.py has a no-root fallback).
+	if [ "$$(id -u)" = 0 ] && [ ! -e /usr/share/prometheus/alertmanager/default.tmpl ]; then \
+	  mkdir -p /usr/share/prometheus/alertmanager && \
+	  cp -r $(TOOLS)/root/usr/share/prometheus/alertmanager/. /usr/share/prometheus/alertmanager/; fi
 	touch $@
 
 tools: $(PROM_BIN)/promtool
