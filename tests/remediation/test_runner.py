@@ -1,0 +1,98 @@
+"""The subprocess runner: no shell, exit codes, and the whole process group dies at the timeout."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from driftwarden.config.model import RetrainConfig
+from driftwarden.remediation.runner import child_env, mlflow_run_argv, run_process
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); /proc tells it apart.
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except FileNotFoundError:
+        return False
+
+
+def test_argv_is_a_list_with_our_data_parameter_last_among_params() -> None:
+    cfg = RetrainConfig(
+        project_uri="/p r/oj; rm -rf /",
+        entry_point="main",
+        parameters={"num_trees": 10, "data_path": "ignored.csv", "flag": True},
+        experiment_name="retrain exp",
+    )
+    argv = mlflow_run_argv(cfg, Path("/s/train.csv"), "driftwarden-retrain-x", mlflow_bin="mlflow")
+    assert argv == [
+        "mlflow", "run", "/p r/oj; rm -rf /", "-e", "main",
+        "-P", "num_trees=10", "-P", "flag=true", "-P", "data_path=/s/train.csv",
+        "--env-manager", "local", "--experiment-name", "retrain exp",
+        "--run-name", "driftwarden-retrain-x",
+    ]  # fmt: skip
+
+
+def test_child_env_puts_this_venv_first_and_drops_outer_run_ids() -> None:
+    env = child_env(
+        {"PATH": "/usr/bin", "MLFLOW_RUN_ID": "outer", "KEEP": "1"}, {"MLFLOW_TRACKING_URI": "x"}
+    )
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    assert "MLFLOW_RUN_ID" not in env
+    assert env["KEEP"] == "1" and env["MLFLOW_TRACKING_URI"] == "x"
+
+
+def test_exit_codes_and_output_go_to_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    ok = run_process(
+        ["bash", "-c", "echo hello; echo oops >&2"],
+        env=os.environ, cwd=tmp_path, log_path=log, timeout_seconds=30,
+    )  # fmt: skip
+    assert ok.ok and ok.returncode == 0
+    assert "hello" in log.read_text() and "oops" in log.read_text()
+    bad = run_process(
+        ["bash", "-c", "exit 7"], env=os.environ, cwd=tmp_path, log_path=log, timeout_seconds=30
+    )
+    assert not bad.ok and bad.returncode == 7 and not bad.timed_out
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    outcome = run_process(
+        ["bash", "-c", f"trap '' TERM; sleep 60 & echo $$ $! > {pids}; wait"],
+        env=os.environ, cwd=tmp_path, log_path=tmp_path / "run.log", timeout_seconds=1.0,
+    )  # fmt: skip
+    assert outcome.timed_out and outcome.returncode is None and not outcome.ok
+    shell, child = (int(p) for p in pids.read_text().split())
+    # The shell ignored SIGTERM, so only the SIGKILL after the grace period ended it.
+    assert not alive(shell)
+    assert not alive(child)
+    assert "killed process group" in (tmp_path / "run.log").read_text()
+
+
+def test_cancel_kills_at_once(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    outcome = run_process(
+        ["sleep", "60"], env=os.environ, cwd=tmp_path, log_path=tmp_path / "l", timeout_seconds=60,
+        cancel=cancel,
+    )  # fmt: skip
+    assert outcome.cancelled and not outcome.timed_out
+    assert time.monotonic() - started < 30
+
+
+def test_on_poll_is_called_while_running(tmp_path: Path) -> None:
+    calls: list[float] = []
+    run_process(
+        ["sleep", "1.5"], env=os.environ, cwd=tmp_path, log_path=tmp_path / "l",
+        timeout_seconds=30, on_poll=lambda: calls.append(time.monotonic()),
+    )  # fmt: skip
+    assert len(calls) >= 1
