@@ -1,0 +1,136 @@
+"""The reference that drops are compared against, and the admission check of a drop against it.
+
+The reference is either ``reference.path`` or the training data logged with the production
+model's run (downloaded through ``tracking.models.download_training_data`` when the registry
+watcher sees a new version). It is prepared once (``PreparedReference``) and reused; a switch
+replaces the whole ``Reference`` object at once, so a job sees the old one or the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from driftwarden.config.model import Settings
+from driftwarden.data.read import read_frame
+from driftwarden.data.version import data_version
+from driftwarden.errors import ConfigError, InputFileError
+
+if TYPE_CHECKING:
+    from driftwarden.detectors import PreparedReference
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference frame, its prepared form and where it came from."""
+
+    frame: pd.DataFrame
+    prepared: PreparedReference
+    version: str
+    source: str
+    numeric: frozenset[str]
+    tested: tuple[str, ...]
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, settings: Settings, source: str) -> Reference:
+        from driftwarden.detectors import PreparedReference
+
+        version = data_version(frame)
+        target = settings.model.target if settings.model.target in frame.columns else None
+        prepared = PreparedReference.from_frame(
+            frame, settings.drift, target=target, data_version=version
+        )
+        # The detector's own choice of tested columns and kinds, so admission agrees with it.
+        tested = list(prepared.tested)
+        numeric = frozenset(name for name in tested if prepared.profiles[name].numeric)
+        return cls(frame, prepared, version, source, numeric, tuple(tested))
+
+
+def columns_under_test(frame: pd.DataFrame, settings: Settings) -> list[str]:
+    """The columns a drift check compares: ``drift.columns`` or all but target and excluded."""
+    drift = settings.drift
+    if drift.columns is not None:
+        return [c for c in drift.columns if c in frame.columns]
+    skip = {settings.model.target, *drift.exclude_columns}
+    return [c for c in frame.columns if c not in skip]
+
+
+def load_file_reference(settings: Settings) -> Reference:
+    """Read ``reference.path``; a bad file is a ConfigError naming the key and the problem."""
+    path = settings.reference.path
+    assert path is not None, "validated by ReferenceConfig"
+    try:
+        frame = read_frame(path)
+    except InputFileError as exc:
+        raise ConfigError(f"reference.path: {exc}") from None
+    return Reference.from_frame(frame, settings, source=str(path))
+
+
+def load_model_reference(settings: Settings, local_file: Path, model_version: str) -> Reference:
+    """Prepare the training data downloaded for ``model_version``."""
+    frame = read_frame(local_file)
+    return Reference.from_frame(frame, settings, source=f"model version {model_version}")
+
+
+def admit(frame: pd.DataFrame, reference: Reference, path: str) -> pd.DataFrame:
+    """Check a drop's columns against the reference; raise InputFileError naming the column.
+
+    Every tested reference column must be present; a column numeric in the reference must
+    parse as numbers (text such as ``"abc"`` is an error, blanks are missing values).
+    Returns the frame with such columns converted to numbers.
+    """
+    missing = [c for c in reference.tested if c not in frame.columns]
+    if missing:
+        raise InputFileError(
+            path,
+            f"missing column(s) {missing}; expected the reference columns {list(reference.tested)}",
+            field=missing[0],
+        )
+    converted: dict[str, Any] = {}
+    for column in reference.numeric:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values[numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")]
+        if len(bad):
+            raise InputFileError(
+                path,
+                f"non-numeric value {str(bad.iloc[0])[:50]!r} in {len(bad)} row(s); "
+                "expected numbers as in the reference",
+                field=column,
+            )
+        converted[column] = numbers
+    return frame.assign(**converted) if converted else frame
+
+
+class ReferenceHolder:
+    """The current reference, swapped whole; None until the first one is loaded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: Reference | None = None
+
+    def get(self) -> Reference | None:
+        with self._lock:
+            return self._current
+
+    def set(self, reference: Reference) -> None:
+        with self._lock:
+            old, self._current = self._current, reference
+        if old is None or old.version != reference.version:
+            log.info(
+                "reference in force",
+                extra={
+                    "source": reference.source,
+                    "data_version": reference.version,
+                    "rows": len(reference.frame),
+                },
+            )

@@ -1,0 +1,139 @@
+"""The daemon's side of remediation: a thread that runs ``remediation.cycle.run_cycle`` on a breach.
+
+A training run takes minutes, so it runs on its own thread and the checks keep flowing.
+Breaches arriving while a cycle runs collapse into at most one waiting request (the
+cycle's own lock and cooldown decide the rest). Every ending is recorded in the ledger,
+counted in ``driftwarden_retrains_total`` and fed to the alert rules; a promotion comes
+into force only through the registry watcher, which is asked to poll at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from driftwarden.daemon.context import DaemonContext
+
+if TYPE_CHECKING:
+    from driftwarden.remediation.decision import Decision
+
+log = logging.getLogger(__name__)
+
+
+class RetrainRunner:
+    """Owns the remediation thread; ``request`` is a breach listener."""
+
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self._pending: tuple[str, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.running = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="driftwarden-retrain", daemon=True)
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def request(self, trigger: str, detail: dict[str, Any]) -> None:
+        """A breach happened; start a cycle if the config says this breach retrains."""
+        from driftwarden.remediation.policy import should_trigger
+
+        if not should_trigger(self.ctx.settings.retrain, trigger):
+            return
+        with self._lock:
+            if self._pending is None:
+                self._pending = (trigger, dict(detail))
+        self._wake.set()
+
+    def cancel(self) -> None:
+        """Daemon shutdown: kill a running training run and accept no more requests."""
+        self._stop.set()
+        self._cancel.set()
+        self._wake.set()
+
+    def join(self, timeout: float) -> bool:
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            with self._lock:
+                pending, self._pending = self._pending, None
+            if pending is None or self._stop.is_set():
+                continue
+            trigger, detail = pending
+            self.running = True
+            try:
+                self.run_one(trigger, detail)
+            except Exception:
+                log.exception("retrain cycle raised", extra={"trigger": trigger})
+            finally:
+                self.running = False
+
+    def labelled_paths(self) -> list[Path]:
+        """Recent labelled drops as they lie now (processed folder, or in place when kept)."""
+        rows = self.ctx.ledger.recent_done_files(
+            self.ctx.settings.retrain.recent_files, with_target=True
+        )
+        paths = [Path(row["final_path"] or row["path"]) for row in reversed(rows)]
+        return [p for p in paths if p.is_file()]
+
+    def run_one(self, trigger: str, detail: dict[str, Any]) -> Decision:
+        from driftwarden.remediation.cycle import run_cycle
+
+        ctx = self.ctx
+        settings = ctx.settings
+        model = settings.model.name
+        reason = f"{trigger} breach"
+        row: dict[str, int] = {}
+
+        def on_start(decision: Decision) -> None:
+            row["id"] = ctx.ledger.record_retrain(
+                model, reason, trigger, status="running", detail={"cycle_id": decision.cycle_id}
+            )
+
+        def on_decision(decision: Decision) -> None:
+            data = decision.to_dict()
+            if "id" in row:
+                ctx.ledger.finish_retrain(
+                    row["id"],
+                    decision.outcome,
+                    run_id=decision.run_id,
+                    candidate_version=decision.challenger_version,
+                    champion_version=decision.champion_version,
+                    detail=data,
+                )
+            else:
+                ctx.ledger.record_retrain(
+                    model, reason, trigger, status=decision.outcome, detail=data
+                )
+            ctx.metrics.observe_retrain(model, decision.outcome)
+            ctx.alert(lambda rules: rules.observe_retrain(decision.outcome, data))
+
+        log.info("retrain cycle starting", extra={"trigger": trigger})
+        decision = run_cycle(
+            settings,
+            reason,
+            trigger=trigger,
+            detail=detail,
+            labelled_paths=self.labelled_paths(),
+            client=ctx.mlflow.client(),
+            cancel=self._cancel,
+            on_start=on_start,
+            on_decision=on_decision,
+        )
+        if decision.outcome == "promoted":
+            ctx.request("registry_poll", f"retrain promoted version {decision.challenger_version}")
+        return decision

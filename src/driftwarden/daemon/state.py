@@ -1,0 +1,21 @@
+"""Where the daemon keeps its files in the state directory (shared with ``driftwarden status``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from driftwarden.config.model import Settings
+
+LEDGER_FILE = "ledger.db"
+OUTBOX_FILE = "outbox.db"
+
+
+def state_paths(settings: Settings) -> dict[str, Path]:
+    """ledger, outbox, reports (HTML drift reports) and reference (downloaded training data)."""
+    root = settings.state.directory
+    return {
+        "ledger": root / LEDGER_FILE,
+        "outbox": root / OUTBOX_FILE,
+        "reports": root / "reports",
+        "reference": root / "reference",
+    }

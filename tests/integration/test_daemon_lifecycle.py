@@ -1,0 +1,209 @@
+"""Daemon lifecycle as a real subprocess: SIGTERM, SIGHUP reloads, systemd notify, health, status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[tuple[socket.socket, str]]:
+    path = f"/tmp/dw-it-notify-{os.getpid()}-{time.monotonic_ns()}.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(30)
+    try:
+        yield sock, path
+    finally:
+        sock.close()
+        Path(path).unlink(missing_ok=True)
+
+
+def _recv_until(sock: socket.socket, field: str, timeout: float = 30.0) -> list[str]:
+    """Datagrams received until one holds ``field``; all of them, in order."""
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = sock.recv(4096).decode()
+        got.append(message)
+        if field in message.split("\n"):
+            return got
+    raise AssertionError(f"no {field} within {timeout}s; got {got}")
+
+
+def _port(config: Path) -> int:
+    import tomllib
+
+    return int(tomllib.loads(config.read_text())["metrics"]["port"])
+
+
+def test_sigterm_exits_zero_within_ten_seconds_while_busy(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    for i in range(20):
+        write_csv(tmp_path / "drop" / f"f{i}.csv", sample_frame(2000, seed=i))
+    daemon.wait_for(lambda e: str(e.get("msg", "")).startswith("file checked"), what="a check")
+    started = time.monotonic()
+    assert daemon.stop(timeout=10) == 0
+    assert time.monotonic() - started < 10
+    messages = [e.get("msg") for e in daemon.events()]
+    assert "stop requested" in messages and messages[-1] == "daemon stopped"
+
+
+def test_sighup_with_a_broken_config_keeps_the_old_one(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    good_text = config.read_text()
+    try:
+        config.write_text(good_text.replace("[watch]", "[watch]\nsettle_secondz = 1"))
+        daemon.send(signal.SIGHUP)
+        [refused] = daemon.wait_for(
+            lambda e: str(e.get("msg", "")).startswith("config reload refused"), what="refusal"
+        )
+        assert "settle_secondz" in refused["msg"] and str(config) in refused["msg"]
+        # Still working with the old config.
+        write_csv(tmp_path / "drop" / "after-bad-reload.csv", sample_frame(100, seed=1))
+        daemon.wait_for(
+            lambda e: (
+                e.get("file", "").endswith("after-bad-reload.csv") and "checked" in e.get("msg", "")
+            ),
+            what="check after refused reload",
+        )
+        # A valid change is applied.
+        config.write_text(good_text.replace('level = "INFO"', 'level = "DEBUG"'))
+        daemon.send(signal.SIGHUP)
+        daemon.wait_for(lambda e: e.get("msg") == "config reloaded", what="reload")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_systemd_notify_ready_reload_stopping(
+    tmp_path: Path, notify_socket: tuple[socket.socket, str]
+) -> None:
+    sock, path = notify_socket
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"})
+    daemon.start(wait_ready=False)
+    try:
+        first = _recv_until(sock, "READY=1")
+        assert any(m.startswith("READY=1") for m in first)
+        # The worker loop turns over: watchdog pings arrive (every ~1 s for a 2 s watchdog).
+        _recv_until(sock, "WATCHDOG=1", timeout=5)
+        daemon.send(signal.SIGHUP)
+        during = _recv_until(sock, "READY=1")
+        reloading = [m for m in during if m.startswith("RELOADING=1")]
+        assert reloading and "MONOTONIC_USEC=" in reloading[0]
+        daemon.send(signal.SIGTERM)
+        _recv_until(sock, "STOPPING=1")
+        assert daemon.process is not None and daemon.process.wait(10) == 0
+    finally:
+        daemon.kill()
+
+
+def test_ready_and_health_endpoints_and_metrics(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    port = _port(config)
+    try:
+        assert daemon.get(port, "/readyz")[0] == 200
+        assert daemon.get(port, "/healthz")[0] == 200
+        write_csv(tmp_path / "drop" / "m.csv", sample_frame(100, seed=2))
+        daemon.wait_for(lambda e: "checked" in str(e.get("msg")), what="check")
+        status, body = daemon.get(port, "/metrics")
+        assert status == 200
+        assert 'driftwarden_files_total{outcome="processed"} 1.0' in body
+        assert 'driftwarden_checks_total{kind="drift",model="test-model",outcome="ok"} 1.0' in body
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_status_command_reads_while_the_daemon_runs(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    try:
+        write_csv(tmp_path / "drop" / "s.csv", sample_frame(100, seed=2))
+        (tmp_path / "drop" / "bad.csv").write_bytes(b"")
+        daemon.wait_for(lambda e: "checked" in str(e.get("msg")), what="check")
+        daemon.wait_for(lambda e: "quarantined" in str(e.get("msg")), what="quarantine")
+        cmd = [sys.executable, "-m", "driftwarden.cli", "status", "--config", str(config)]
+        out = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        status = json.loads(out.stdout)
+        assert status["files"] == {"done": 1, "quarantined": 1}
+        assert status["last_checks"][0]["file"] == "s.csv"
+        assert status["last_checks"][0]["outcome"] in ("ok", "drift")
+        assert status["outbox"]["pending"] >= 0
+        text = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert text.returncode == 0 and "files: done 1, quarantined 1" in text.stdout
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_text_logs_by_default_name_the_file(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    log_path = tmp_path / "text.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "driftwarden.cli", "run", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "daemon ready" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (tmp_path / "drop" / "e.csv").write_bytes(b"")
+        while "quarantined" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    lines = [line for line in log_path.read_text().splitlines() if "quarantined" in line]
+    assert lines and f"file={tmp_path / 'drop' / 'e.csv'}" in lines[0]
+    assert not lines[0].startswith("{")
+
+
+def test_invalid_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[watch]\nsettle_seconds = -1\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "driftwarden.cli", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "watch.settle_seconds" in out.stderr
+
+
+def test_the_schedule_runs_window_drift_over_recent_drops(tmp_path: Path) -> None:
+    config = daemon_config(
+        tmp_path, schedule={"drift": {"enabled": True, "interval_seconds": 1.5}, "window_files": 2}
+    )
+    daemon = DaemonProcess(config).start()
+    try:
+        for i in range(3):
+            write_csv(tmp_path / "drop" / f"w{i}.csv", sample_frame(100, seed=i))
+        daemon.wait_for(lambda e: "checked" in str(e.get("msg")), count=3, what="3 checks")
+        [window] = daemon.wait_for(
+            lambda e: (
+                str(e.get("msg", "")).startswith("window drift check") and e.get("files") == 2
+            ),
+            what="a window check over the last 2 drops",
+        )
+    finally:
+        assert daemon.stop() == 0
+    assert window["logger"] == "driftwarden.daemon.scheduled"
