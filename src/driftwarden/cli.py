@@ -83,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the dataset drifted")
     p.add_argument("--log-to-mlflow", action="store_true", help="log the check as one MLflow run")
 
-    p = sub.add_parser("validate", help="validate the production model on labelled data")
+    p = sub.add_parser(
+        "validate",
+        help="validate the production model on labelled data",
+        description="Predict on a labelled file and log validation_accuracy, validation_f1 and "
+        "the classification report as one run in experiment mlflow.experiment_name.",
+    )
     p.add_argument("--data", metavar="FILE", required=True, help="labelled CSV or Parquet file")
     p.add_argument("--model-uri", metavar="URI", help="default: models:/<model.name>@<model.alias>")
     p.add_argument("--target", metavar="COL", help="label column (default: model.target)")
@@ -95,23 +100,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "register", help="register the best qualifying run and point the alias at it"
     )
-    p.add_argument("--experiment", metavar="NAME", help="experiment to search (default: config)")
     p.add_argument(
-        "--metric", metavar="NAME", default=None, help="run metric (default: test_score)"
+        "--experiment",
+        metavar="NAME",
+        help="experiment to search (default: $MLFLOW_EXPERIMENT_NAME, else 'Default', "
+        "where `mlflow run` puts runs without --experiment-name)",
+    )
+    p.add_argument(
+        "--metric",
+        metavar="NAME",
+        default=None,
+        help="run metric (default: retrain.register_metric, test_score)",
     )
     p.add_argument(
         "--threshold",
         metavar="X",
         type=float,
         default=None,
-        help="metric must exceed X (default: 0.8)",
+        help="metric must exceed X (default: retrain.register_threshold, 0.8)",
     )
     p.add_argument(
         "--model-name", metavar="NAME", help="registered model name (default: model.name)"
     )
     p.add_argument("--alias", metavar="NAME", help="alias to point (default: model.alias)")
     p.add_argument(
-        "--stage", metavar="NAME", help="also transition to this stage (e.g. Production)"
+        "--stage",
+        metavar="NAME",
+        help="also transition to this legacy stage, e.g. Production (default: model.stage)",
     )
     _config_arg(p)
 

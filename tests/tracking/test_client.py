@@ -34,3 +34,25 @@ def test_sqlite_default_store_is_created_in_the_state_dir(tmp_path: Path) -> Non
     assert client.get_experiment(experiment_id).artifact_location.startswith(
         (tmp_path / "state" / "mlartifacts").as_uri()
     )
+
+
+def test_a_second_load_in_one_process_follows_the_file_not_our_own_env(tmp_path: Path) -> None:
+    """configure_mlflow (and MLflow itself) put the URI into os.environ; a reload must not
+    mistake that for the user's override (a SIGHUP reload would otherwise stick to it)."""
+    first = tmp_path / "a.toml"
+    first.write_text('[state]\ndirectory = "a"\n')
+    configure_mlflow(load_settings(first))
+    second = tmp_path / "b.toml"
+    second.write_text('[state]\ndirectory = "b"\n')
+    assert load_settings(second).tracking_uri == f"sqlite:///{tmp_path / 'b' / 'mlflow.db'}"
+
+
+def test_a_users_env_override_still_wins_after_configure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'user.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    config = tmp_path / "c.toml"
+    config.write_text('[mlflow]\ntracking_uri = "sqlite:////nowhere/x.db"\n')
+    configure_mlflow(load_settings(config))
+    assert load_settings(config).tracking_uri == uri

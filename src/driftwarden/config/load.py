@@ -29,6 +29,16 @@ _ENV_OVERRIDES = {
 }
 _ENV_SECRETS = {"MLFLOW_TRACKING_PASSWORD": "password", "MLFLOW_TRACKING_TOKEN": "token"}
 
+# Variables this process put into its own environment (configure_mlflow does, and MLflow's
+# set_tracking_uri mirrors the URI there for child processes). They are not the user's
+# overrides: a later load (a SIGHUP reload, a second command in one process) ignores them.
+_SELF_SET: dict[str, str] = {}
+
+
+def note_self_set(var: str, value: str) -> None:
+    """Record that this process, not the user, set ``var`` to ``value`` in ``os.environ``."""
+    _SELF_SET[var] = value
+
 
 def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
     """The config file from the argument, else from ``DRIFTWARDEN_CONFIG``, else None."""
@@ -96,7 +106,7 @@ def format_validation_error(exc: ValidationError, path: Path | None) -> str:
 def _apply_env(settings: Settings, env: Mapping[str, str], path: Path | None) -> None:
     try:
         for var, field in _ENV_OVERRIDES.items():
-            if env.get(var):
+            if env.get(var) and _SELF_SET.get(var) != env[var]:
                 setattr(settings.mlflow, field, env[var])
         for var, field in _ENV_SECRETS.items():
             if env.get(var):

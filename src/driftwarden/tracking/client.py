@@ -14,6 +14,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from driftwarden.config.load import note_self_set
 from driftwarden.config.model import Settings
 from driftwarden.errors import MlflowUnavailable
 
@@ -42,7 +43,10 @@ def configure_mlflow(settings: Settings) -> MlflowClient:
     Creates the state directory for a sqlite store. Credentials stay in the environment
     where MLflow reads them; the config only mirrors them for redacted display.
     """
-    os.environ.update(mlflow_env(settings))
+    for var, value in mlflow_env(settings).items():
+        if os.environ.get(var) != value:
+            note_self_set(var, value)
+            os.environ[var] = value
     if settings.mlflow.username:
         os.environ.setdefault("MLFLOW_TRACKING_USERNAME", settings.mlflow.username)
     if settings.mlflow.password:

@@ -1,0 +1,135 @@
+"""Production-model validation metrics from labels and predictions (pure computation, no I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    f1_score,
+    precision_score,
+    recall_score,
+)
+
+from driftwarden.config.model import ValidationConfig
+
+Average = Literal["macro", "weighted", "micro", "binary"]
+MLFLOW_PREFIX = "validation_"
+
+
+@dataclass
+class ValidationResult:
+    """What a validation found: metric values by name (``accuracy``, ``f1``, ...) and the report.
+
+    Attributes:
+        metrics: metric name -> value; ``accuracy`` is always present.
+        report: scikit-learn's ``classification_report`` as text.
+        report_dict: the same report as data (per label and averages).
+        n_rows: rows that were scored (rows without a label are not).
+        model_version: the registered version that was validated, when known.
+        average: the averaging used for f1/precision/recall.
+        n_unlabelled: rows dropped because their label was missing.
+        data_version: content hash of the validated frame, when the caller computed it.
+    """
+
+    metrics: dict[str, float]
+    report: str
+    report_dict: dict[str, Any]
+    n_rows: int
+    model_version: str | None = None
+    average: str = "macro"
+    n_unlabelled: int = 0
+    data_version: str | None = None
+    labels: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data; ``from_dict`` reverses it."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationResult:
+        return cls(**data)
+
+    def to_mlflow_metrics(self) -> dict[str, float]:
+        """``validation_accuracy``, ``validation_f1``, ... for one ``log_batch``."""
+        return {f"{MLFLOW_PREFIX}{name}": value for name, value in self.metrics.items()}
+
+    def breaches(self, minimums: dict[str, float]) -> dict[str, tuple[float, float]]:
+        """Metrics below their minimum: name -> (value, minimum). Unknown names are skipped."""
+        return {
+            name: (self.metrics[name], minimum)
+            for name, minimum in minimums.items()
+            if name in self.metrics and self.metrics[name] < minimum
+        }
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and nested dicts -> plain Python, for JSON."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def choose_average(requested: str, labels: Sequence[Any]) -> str:
+    """``binary`` only makes sense for two labels; fall back to ``macro`` otherwise."""
+    if requested == "binary" and len(labels) != 2:
+        return "macro"
+    return requested
+
+
+def evaluate_predictions(
+    y_true: Sequence[Any] | np.ndarray,
+    y_pred: Sequence[Any] | np.ndarray,
+    cfg: ValidationConfig,
+    model_version: str | None = None,
+) -> ValidationResult:
+    """Compute ``accuracy`` plus every metric in ``cfg.metrics`` and the classification report.
+
+    Args:
+        y_true: the labels, one per row (no missing values; drop those rows first).
+        y_pred: the model's predictions, same length.
+        cfg: which metrics and which averaging (``cfg.f1_average``; ``binary`` uses the
+            larger of the two labels as positive and falls back to ``macro`` when there
+            are not exactly two labels).
+        model_version: recorded in the result.
+
+    Returns:
+        a ValidationResult; metrics of undefined cases (a label never predicted) count as 0.
+    """
+    truth = np.asarray(y_true)
+    pred = np.asarray(y_pred)
+    if truth.shape[0] != pred.shape[0]:
+        raise ValueError(f"{truth.shape[0]} labels but {pred.shape[0]} predictions")
+    if truth.shape[0] == 0:
+        raise ValueError("no labelled rows to validate on")
+    labels = sorted(set(truth.tolist()) | set(pred.tolist()), key=str)
+    average = choose_average(cfg.f1_average, labels)
+    extra: dict[str, Any] = {"average": average, "zero_division": 0}
+    if average == "binary":
+        extra["pos_label"] = labels[-1]
+    metrics: dict[str, float] = {"accuracy": float(accuracy_score(truth, pred))}
+    scorers = {"f1": f1_score, "precision": precision_score, "recall": recall_score}
+    for name in cfg.metrics:
+        if name in scorers:
+            metrics[name] = float(scorers[name](truth, pred, **extra))
+    report = classification_report(truth, pred, zero_division=0, digits=4)
+    report_dict = classification_report(truth, pred, zero_division=0, output_dict=True)
+    return ValidationResult(
+        metrics=metrics,
+        report=str(report),
+        report_dict=_plain(report_dict),
+        n_rows=int(truth.shape[0]),
+        model_version=model_version,
+        average=average,
+        labels=[str(label) for label in labels],
+    )

@@ -1,0 +1,205 @@
+"""Load registered models, predict with them, and fetch the training data logged with them.
+
+``mlflow.pyfunc.load_model`` reads the process-wide tracking/registry URIs, which
+``configure_mlflow`` sets; the client passed in is used for registry lookups.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from driftwarden.data.read import SUPPORTED_SUFFIXES
+from driftwarden.errors import InputFileError, UsageError
+from driftwarden.tracking.client import unavailable_or_raise
+from driftwarden.tracking.registry import (
+    get_version,
+    get_version_by_alias,
+    get_version_by_stage,
+    mlflow_calls,
+)
+
+_ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
+_VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<ref>[^/]+)$")
+_RUNS_URI = re.compile(r"^runs:/(?P<run_id>[^/]+)/")
+
+
+@dataclass
+class ProductionModel:
+    """A loaded model and where it came from (name/version are None for a plain run URI)."""
+
+    name: str | None
+    version: str | None
+    run_id: str | None
+    uri: str
+    model: Any  # mlflow.pyfunc.PyFuncModel
+    input_columns: list[str] | None
+    input_types: dict[str, str] | None = None  # column -> MLflow type name ("double", ...)
+
+    @property
+    def label(self) -> str:
+        """``name v3`` or the URI, for messages."""
+        return f"{self.name} v{self.version}" if self.name and self.version else self.uri
+
+
+def _load(uri: str, name: str | None, version: str | None, run_id: str | None) -> ProductionModel:
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        raise unavailable_or_raise(exc) from exc
+    schema = model.metadata.get_input_schema()
+    columns: list[str] | None = None
+    types: dict[str, str] | None = None
+    if schema is not None and schema.has_input_names():
+        columns = [str(c) for c in schema.input_names()]
+        types = {
+            str(spec.name): str(getattr(spec.type, "name", spec.type)) for spec in schema.inputs
+        }
+    return ProductionModel(
+        name, version, run_id or model.metadata.run_id, uri, model, columns, types
+    )
+
+
+def load_model_version(client: MlflowClient, name: str, version: str | int) -> ProductionModel:
+    """Load version ``version`` of registered model ``name``; UsageError when it does not exist."""
+    found = get_version(client, name, version)
+    if found is None:
+        raise UsageError(f"registered model {name!r} has no version {version}")
+    return _load(f"models:/{name}/{found.version}", name, str(found.version), found.run_id)
+
+
+def load_model_uri(client: MlflowClient, uri: str) -> ProductionModel:
+    """Load ``models:/name@alias``, ``models:/name/<version|stage>``, ``runs:/...`` or any URI.
+
+    Registry URIs are resolved to a concrete version first, so the result says which
+    version was used; a missing alias/version/stage is a UsageError saying what to do.
+    """
+    if match := _ALIAS_URI.match(uri):
+        name, alias = match["name"], match["alias"]
+        version = get_version_by_alias(client, name, alias)
+        if version is None:
+            raise UsageError(
+                f"{uri}: model {name!r} has no version with alias {alias!r} "
+                "(run `driftwarden register` first, or pass --model-uri)"
+            )
+    elif match := _VERSION_URI.match(uri):
+        name, ref = match["name"], match["ref"]
+        if ref.isdigit():
+            version = get_version(client, name, ref)
+        else:
+            version = get_version_by_stage(client, name, ref)
+        if version is None:
+            raise UsageError(f"{uri}: model {name!r} has no version {ref!r}")
+    else:
+        run_match = _RUNS_URI.match(uri)
+        return _load(uri, None, None, run_match["run_id"] if run_match else None)
+    return _load(f"models:/{name}/{version.version}", name, str(version.version), version.run_id)
+
+
+def predict(
+    model: ProductionModel, frame: pd.DataFrame, source: str | os.PathLike[str] | None = None
+) -> np.ndarray:
+    """Predict on the model's input columns of ``frame`` (extra columns are ignored).
+
+    Raises ``InputFileError`` naming ``source`` and the column when the frame lacks a
+    column of the model's signature or a value does not fit its type.
+    """
+    where = source if source is not None else "<data>"
+    features = frame
+    if model.input_columns is not None:
+        missing = [c for c in model.input_columns if c not in frame.columns]
+        if missing:
+            raise InputFileError(
+                where,
+                f"missing {len(missing)} column(s) the model {model.label} expects: {missing}",
+                field=missing[0],
+            )
+        features = _widen_integers(frame[model.input_columns], model.input_types or {})
+    try:
+        with warnings.catch_warnings():
+            # MLflow warns when it casts ints to the signature's doubles; that is fine here.
+            warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+            predictions = model.model.predict(features)
+    except MlflowException as exc:
+        raise InputFileError(
+            where, f"does not match the signature of {model.label}: {_first_line(exc)}"
+        ) from None
+    return np.asarray(predictions).ravel()
+
+
+_FLOATS = {"double": "float64", "float": "float32"}
+
+
+def _widen_integers(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """Integer columns where the signature wants floats become floats.
+
+    A CSV column whose values happen to be whole numbers reads as int64, and MLflow
+    refuses int64 for a double column; the values are the same numbers.
+    """
+    widen = {
+        column: _FLOATS[kind]
+        for column, kind in types.items()
+        if kind in _FLOATS
+        and column in frame.columns
+        and (
+            pd.api.types.is_integer_dtype(frame[column])
+            or pd.api.types.is_bool_dtype(frame[column])
+        )
+    }
+    return frame.astype(widen) if widen else frame
+
+
+def _first_line(exc: BaseException) -> str:
+    """The useful part of an MLflow error (schema errors start with a dump of the data)."""
+    text = str(exc).strip()
+    if "Error: " in text:
+        text = text.rsplit("Error: ", 1)[1].strip()
+    return text.splitlines()[0][:500] if text else type(exc).__name__
+
+
+def download_training_data(
+    client: MlflowClient, run_id: str, artifact_path: str, dst_dir: str | os.PathLike[str]
+) -> Path:
+    """Download the run's training-data folder and return the path of its one data file.
+
+    The example project logs ``training_data/training_data.csv``; any single CSV or
+    Parquet file in the folder is accepted (``training_data.*`` wins if there are several).
+    """
+    where = f"runs:/{run_id}/{artifact_path}"
+    dst = Path(dst_dir)
+    dst.mkdir(parents=True, exist_ok=True)
+    with mlflow_calls():
+        listed = client.list_artifacts(run_id, artifact_path)
+    if not listed:
+        raise InputFileError(
+            where, "the run has no training data there (log it under this artifact folder)"
+        )
+    try:
+        local = Path(client.download_artifacts(run_id, artifact_path, str(dst)))
+    except MlflowException as exc:
+        raise unavailable_or_raise(exc) from exc
+    files = sorted(
+        p
+        for p in (local.rglob("*") if local.is_dir() else [local])
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+    )
+    if not files:
+        raise InputFileError(where, f"no CSV or Parquet file among {[a.path for a in listed]}")
+    if len(files) > 1:
+        preferred = [p for p in files if p.stem == "training_data"]
+        if len(preferred) != 1:
+            raise InputFileError(
+                where, f"several data files, expected one: {[p.name for p in files]}"
+            )
+        return preferred[0]
+    return files[0]

@@ -1,0 +1,169 @@
+"""Validate a registered model on labelled data and log the result as one MLflow run.
+
+``driftwarden validate --data FILE [--model-uri URI] [--target COL] [--min-accuracy X]``:
+the model defaults to ``models:/<model.name>@<model.alias>``; the run goes to the
+experiment ``mlflow.experiment_name`` and is tagged with the model's name and version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from driftwarden.config import load_settings
+from driftwarden.config.model import Settings, ValidationConfig
+from driftwarden.data.read import read_frame
+from driftwarden.data.version import data_version
+from driftwarden.detectors.validation import ValidationResult, evaluate_predictions
+from driftwarden.errors import Finding, InputFileError
+from driftwarden.logs import setup_logging
+from driftwarden.tracking.client import configure_mlflow, ensure_experiment, unavailable_or_raise
+from driftwarden.tracking.models import ProductionModel, load_model_uri, predict
+
+REPORT_FILE = "validation/classification_report.txt"
+RESULT_FILE = "validation/result.json"
+KIND_TAG = "driftwarden.kind"
+MODEL_TAG = "driftwarden.model"  # the same tag keys as the daemon's validation runs
+VERSION_TAG = "driftwarden.model_version"
+
+log = logging.getLogger(__name__)
+
+
+def validate_frame(
+    model: ProductionModel,
+    frame: pd.DataFrame,
+    target: str,
+    cfg: ValidationConfig,
+    source: str | os.PathLike[str] | None = None,
+) -> ValidationResult:
+    """Predict on ``frame`` and score against its ``target`` column.
+
+    Rows without a label are left out (counted in ``n_unlabelled``). Raises
+    ``InputFileError`` naming ``source`` when the label column is missing, no row is
+    labelled, or the features do not match the model's signature.
+    """
+    where = source if source is not None else "<data>"
+    if target not in frame.columns:
+        raise InputFileError(
+            where,
+            f"label column missing (columns: {list(frame.columns)}); set --target or model.target",
+            field=target,
+        )
+    labelled = frame[frame[target].notna()]
+    if labelled.empty:
+        raise InputFileError(where, "no row has a label", field=target)
+    features = labelled.drop(columns=[target])
+    predictions = predict(model, features, source=where)
+    try:
+        result = evaluate_predictions(labelled[target].to_numpy(), predictions, cfg, model.version)
+    except (TypeError, ValueError) as exc:
+        # e.g. labels of another type than the model predicts ("yes"/"no" vs 0/1)
+        raise InputFileError(
+            where, f"labels cannot be compared with the model's predictions: {exc}", field=target
+        ) from None
+    result.n_unlabelled = len(frame) - len(labelled)
+    result.data_version = data_version(frame)
+    return result
+
+
+def log_validation_run(
+    client: MlflowClient, experiment_id: str, result: ValidationResult, tags: dict[str, str]
+) -> str:
+    """One run: ``validation_*`` metrics, params, the report and the result JSON as artifacts.
+
+    Returns the run id. Raises ``MlflowUnavailable`` when MLflow cannot be reached (the
+    daemon queues the write in its outbox and calls this again later).
+    """
+    all_tags = {KIND_TAG: "validation", **tags}
+    name = f"validate {tags.get(MODEL_TAG, '')} v{result.model_version or '?'}".strip()
+    params = {
+        "n_rows": result.n_rows,
+        "n_unlabelled": result.n_unlabelled,
+        "average": result.average,
+        "model_version": result.model_version or "",
+        "data_version": result.data_version or "",
+    }
+    stamp = int(time.time() * 1000)
+    try:
+        run = client.create_run(experiment_id, tags=all_tags, run_name=name)
+        run_id = run.info.run_id
+        try:
+            client.log_batch(
+                run_id,
+                metrics=[Metric(k, v, stamp, 0) for k, v in result.to_mlflow_metrics().items()],
+                params=[Param(k, str(v)) for k, v in params.items()],
+                tags=[RunTag("mlflow.runName", name)],
+            )
+            client.log_text(run_id, result.report, REPORT_FILE)
+            client.log_dict(run_id, result.to_dict(), RESULT_FILE)
+        except BaseException:
+            _end_quietly(client, run_id, "FAILED")
+            raise
+        client.set_terminated(run_id, "FINISHED")
+    except MlflowException as exc:
+        raise unavailable_or_raise(exc) from exc
+    return run_id
+
+
+def _end_quietly(client: MlflowClient, run_id: str, status: str) -> None:
+    try:
+        client.set_terminated(run_id, status)
+    except MlflowException:
+        log.warning("could not mark validation run %s %s", run_id, status)
+
+
+def validation_tags(model: ProductionModel, data: str | os.PathLike[str]) -> dict[str, str]:
+    """Tags naming what was validated: model name, version and URI, and the data file."""
+    return {
+        MODEL_TAG: model.name or "",
+        VERSION_TAG: model.version or "",
+        "driftwarden.model_uri": model.uri,
+        "driftwarden.data_path": str(data),
+    }
+
+
+def default_model_uri(settings: Settings) -> str:
+    return f"models:/{settings.model.name}@{settings.model.alias}"
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """``driftwarden validate``: 0 ok, 1 below ``--min-accuracy``, 2 bad input, 3 MLflow down."""
+    settings = load_settings(args.config)
+    setup_logging(
+        args.log_level or settings.logging.level, args.log_format or settings.logging.format
+    )
+    target = args.target or settings.model.target
+    frame = read_frame(args.data, max_bytes=settings.watch.max_file_bytes)
+    if target not in frame.columns:  # fail before paying for MLflow
+        raise InputFileError(
+            args.data,
+            f"label column missing (columns: {list(frame.columns)}); set --target or model.target",
+            field=target,
+        )
+    client = configure_mlflow(settings)
+    uri = args.model_uri or default_model_uri(settings)
+    model = load_model_uri(client, uri)
+    result = validate_frame(model, frame, target, settings.validation, source=args.data)
+    experiment = settings.mlflow.experiment_name
+    experiment_id = ensure_experiment(client, experiment, settings.mlflow.artifact_location)
+    run_id = log_validation_run(client, experiment_id, result, validation_tags(model, args.data))
+    shown = " ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
+    unlabelled = f" ({result.n_unlabelled} unlabelled rows left out)" if result.n_unlabelled else ""
+    print(f"validated {model.label} ({uri}) on {args.data}: {result.n_rows} rows{unlabelled}")
+    print(f"metrics: {shown} (average={result.average})")
+    print(f"logged run {run_id} in experiment {experiment!r}")
+    print(result.report.rstrip())
+    accuracy = result.metrics["accuracy"]
+    if args.min_accuracy is not None and accuracy < args.min_accuracy:
+        raise Finding(
+            f"accuracy {accuracy:.4f} of {model.label} on {args.data} is below "
+            f"--min-accuracy {args.min_accuracy}"
+        )
+    return 0

@@ -1,0 +1,80 @@
+"""Validation metrics against scikit-learn as the oracle, with hypothesis for label edge cases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+from driftwarden.config.model import ValidationConfig
+from driftwarden.detectors.validation import ValidationResult, evaluate_predictions
+
+ALL = ValidationConfig(metrics=["accuracy", "f1", "precision", "recall"])
+
+labels = st.lists(st.integers(0, 3), min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_metrics_match_sklearn_macro(data: st.DataObject) -> None:
+    y_true = data.draw(labels)
+    y_pred = data.draw(st.lists(st.integers(0, 3), min_size=len(y_true), max_size=len(y_true)))
+
+    result = evaluate_predictions(y_true, y_pred, ALL)
+
+    kw = {"average": "macro", "zero_division": 0}
+    assert result.metrics["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+    assert result.metrics["f1"] == pytest.approx(f1_score(y_true, y_pred, **kw))
+    assert result.metrics["precision"] == pytest.approx(precision_score(y_true, y_pred, **kw))
+    assert result.metrics["recall"] == pytest.approx(recall_score(y_true, y_pred, **kw))
+    assert result.n_rows == len(y_true)
+    assert ValidationResult.from_dict(json.loads(result.to_json())) == result
+
+
+def test_binary_uses_the_larger_label_as_positive_and_falls_back_to_macro() -> None:
+    cfg = ValidationConfig(f1_average="binary")
+    y_true = ["no", "yes", "yes", "no", "yes"]
+    y_pred = ["no", "yes", "no", "no", "yes"]
+
+    binary = evaluate_predictions(y_true, y_pred, cfg)
+    multi = evaluate_predictions([0, 1, 2, 2], [0, 1, 2, 1], cfg)
+
+    assert binary.average == "binary"
+    assert binary.metrics["f1"] == pytest.approx(f1_score(y_true, y_pred, pos_label="yes"))
+    assert multi.average == "macro"
+    assert multi.metrics["f1"] == pytest.approx(
+        f1_score([0, 1, 2, 2], [0, 1, 2, 1], average="macro")
+    )
+
+
+def test_only_configured_metrics_but_always_accuracy() -> None:
+    result = evaluate_predictions(
+        [1, 0, 1], [1, 1, 1], ValidationConfig(metrics=["f1"], minimums={})
+    )
+    assert set(result.metrics) == {"accuracy", "f1"}
+    assert result.to_mlflow_metrics() == {
+        "validation_accuracy": pytest.approx(2 / 3),
+        "validation_f1": result.metrics["f1"],
+    }
+
+
+def test_report_and_breaches() -> None:
+    result = evaluate_predictions(np.array([0, 1, 1, 1]), np.array([0, 1, 0, 1]), ALL, "7")
+
+    assert "macro avg" in result.report
+    assert result.report_dict["0"]["support"] == 1
+    assert result.model_version == "7"
+    assert result.breaches({"accuracy": 0.9, "f1": 0.1, "unknown": 1.0}) == {
+        "accuracy": (0.75, 0.9)
+    }
+
+
+def test_bad_shapes_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="3 labels but 2 predictions"):
+        evaluate_predictions([0, 1, 1], [0, 1], ALL)
+    with pytest.raises(ValueError, match="no labelled rows"):
+        evaluate_predictions([], [], ALL)

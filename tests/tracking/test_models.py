@@ -1,0 +1,86 @@
+"""Loading models, predicting with schema checks, and downloading the logged training data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from driftwarden.data.read import read_frame
+from driftwarden.data.version import data_version
+from driftwarden.errors import InputFileError, UsageError
+from driftwarden.tracking.models import (
+    download_training_data,
+    load_model_uri,
+    load_model_version,
+    predict,
+)
+from driftwarden.tracking.registry import register_run, set_alias
+from tests.tracking.conftest import Trained
+from tests.tracking.stores import EXAMPLE_CSV
+
+
+def test_training_data_download_is_the_training_frame(trained: Trained, tmp_path: Path) -> None:
+    client = trained.store.activate()
+    run_id = trained.run_ids[0]
+
+    path = download_training_data(client, run_id, "training_data", tmp_path / "ref")
+
+    assert path.name == "training_data.csv"
+    frame = read_frame(path)
+    assert list(frame.columns) == list(pd.read_csv(EXAMPLE_CSV).columns)
+    assert "target" in frame.columns
+    assert data_version(frame) == client.get_run(run_id).data.params["data_version"]
+
+
+def test_missing_training_data_is_an_input_file_error(trained: Trained, tmp_path: Path) -> None:
+    client = trained.store.activate()
+    with pytest.raises(InputFileError, match="no training data"):
+        download_training_data(client, trained.run_ids[0], "no_such_folder", tmp_path)
+
+
+def test_load_by_alias_and_version_know_name_version_and_columns(trained: Trained) -> None:
+    client = trained.store.activate()
+    version = register_run(client, trained.run_ids[1], "models-model")
+    set_alias(client, "models-model", "production", version.version)
+
+    by_alias = load_model_uri(client, "models:/models-model@production")
+    by_version = load_model_version(client, "models-model", version.version)
+
+    for loaded in (by_alias, by_version):
+        assert (loaded.name, loaded.version, loaded.run_id) == (
+            "models-model",
+            version.version,
+            trained.run_ids[1],
+        )
+        assert loaded.input_columns is not None and "mean_radius" in loaded.input_columns
+        assert "target" not in loaded.input_columns
+    with pytest.raises(UsageError, match="no version 99"):
+        load_model_version(client, "models-model", 99)
+
+
+def test_predict_ignores_extra_columns_and_accepts_integers(trained: Trained) -> None:
+    client = trained.store.activate()
+    model = load_model_uri(client, f"runs:/{trained.run_ids[0]}/model")
+    frame = pd.read_csv(EXAMPLE_CSV).head(20)
+    frame["extra"] = "ignored"
+    frame["mean_area"] = frame["mean_area"].round().astype("int64")
+
+    predictions = predict(model, frame)
+
+    assert predictions.shape == (20,)
+    assert set(predictions) <= {0, 1}
+
+
+def test_predict_names_missing_columns(trained: Trained) -> None:
+    client = trained.store.activate()
+    model = load_model_uri(client, f"runs:/{trained.run_ids[0]}/model")
+    frame = pd.read_csv(EXAMPLE_CSV).head(5).drop(columns=["worst_area", "mean_radius"])
+
+    with pytest.raises(InputFileError) as info:
+        predict(model, frame, source="batch.csv")
+
+    assert info.value.path == "batch.csv"
+    assert info.value.field == "mean_radius"
+    assert "worst_area" in str(info.value)
