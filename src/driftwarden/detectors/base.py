@@ -1,0 +1,256 @@
+"""The result record every detector returns, and the shared per-column value cleaning.
+
+One shape for every test (KS, chi-square, MMD) so that JSON, MLflow metrics, Prometheus
+and the HTML report need no special cases. Non-finite floats become ``None`` in JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+Kind = str  # "numeric" | "categorical" | "multivariate"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become None, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class FeatureResult:
+    """One feature's test: statistic, p-values, effect sizes and the verdict.
+
+    ``effect_size`` is the one the floor applies to (``DriftConfig.numeric_effect`` or
+    ``categorical_effect``); ``effect_sizes`` holds all that were computed. ``method`` says
+    how the p-value was computed (KS: ``exact`` or ``asymp``, as scipy would choose).
+    ``error`` is set, and the numbers are None, when the column could not be tested.
+    """
+
+    feature: str
+    test: str
+    kind: Kind
+    statistic: float | None = None
+    p_value: float | None = None
+    p_value_corrected: float | None = None
+    effect_size: float | None = None
+    effect_sizes: dict[str, float] = field(default_factory=dict)
+    drifted: bool = False
+    method: str | None = None
+    n_reference: int = 0
+    n_current: int = 0
+    n_dropped: int = 0
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MultivariateResult:
+    """A detector over several columns at once (MMD)."""
+
+    test: str
+    features: list[str]
+    statistic: float | None = None
+    p_value: float | None = None
+    drifted: bool = False
+    method: str | None = None
+    n_reference: int = 0
+    n_current: int = 0
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SchemaFinding:
+    """A schema or data-quality problem found before testing (severity ``error`` or ``warning``)."""
+
+    column: str
+    kind: str  # missing_column, extra_column, duplicate_column, dtype_changed, null_rate_changed,
+    # empty_column, untested_column
+    severity: str
+    message: str
+    reference: Any = None
+    current: Any = None
+
+
+@dataclass
+class DriftResult:
+    """Everything one drift check found; the same record for the CLI, the daemon and MLflow."""
+
+    features: list[FeatureResult]
+    dataset_drift: bool
+    drifted_features: list[str]
+    schema: list[SchemaFinding] = field(default_factory=list)
+    multivariate: list[MultivariateResult] = field(default_factory=list)
+    reference_version: str | None = None
+    current_version: str | None = None
+    n_reference: int = 0
+    n_current: int = 0
+    alpha: float = 0.0
+    correction: str = "none"
+    drifted_share: float = 0.0
+    dataset_drift_share: float = 0.0
+
+    @property
+    def schema_errors(self) -> list[SchemaFinding]:
+        """Findings that make the batch unusable as given (missing columns, type changes)."""
+        return [f for f in self.schema if f.severity == "error"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-safe data (NaN/inf as None)."""
+        data: dict[str, Any] = _clean(asdict(self))
+        return data
+
+    def to_json(self, indent: int | None = None) -> str:
+        """One JSON document (strict: no NaN/Infinity literals)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftResult:
+        """Rebuild a result from ``to_dict()`` output (e.g. read back from the outbox)."""
+        simple = {f.name for f in fields(cls)} - {"features", "schema", "multivariate"}
+        kwargs = {k: v for k, v in data.items() if k in simple}
+        return cls(
+            features=[FeatureResult(**f) for f in data.get("features", [])],
+            schema=[SchemaFinding(**s) for s in data.get("schema", [])],
+            multivariate=[MultivariateResult(**m) for m in data.get("multivariate", [])],
+            **kwargs,
+        )
+
+    def to_mlflow_metrics(self) -> dict[str, float]:
+        """Flat ``{name: value}`` with valid MLflow metric names; untestable numbers are left out."""
+        metrics: dict[str, float] = {
+            "dataset_drift": float(self.dataset_drift),
+            "drifted_features": float(len(self.drifted_features)),
+            "drifted_share": float(self.drifted_share),
+            "n_reference": float(self.n_reference),
+            "n_current": float(self.n_current),
+            "schema_errors": float(len(self.schema_errors)),
+        }
+        names = metric_names([f.feature for f in self.features])
+        for feature in self.features:
+            prefix = f"feature.{names[feature.feature]}"
+            values = {
+                "statistic": feature.statistic,
+                "p_value": feature.p_value,
+                "p_value_corrected": feature.p_value_corrected,
+                "effect_size": feature.effect_size,
+                "drifted": float(feature.drifted),
+                **{f"effect.{k}": v for k, v in feature.effect_sizes.items()},
+            }
+            _put(metrics, prefix, values)
+        for multi in self.multivariate:
+            values = {"statistic": multi.statistic, "p_value": multi.p_value}
+            _put(metrics, multi.test, {**values, "drifted": float(multi.drifted)})
+        return metrics
+
+
+def _put(metrics: dict[str, float], prefix: str, values: dict[str, float | None]) -> None:
+    for key, value in values.items():
+        if value is not None and math.isfinite(value):
+            metrics[f"{prefix}.{key}"] = float(value)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+_MAX_NAME = 120
+
+
+def metric_names(features: list[str]) -> dict[str, str]:
+    """Map feature names to unique MLflow-safe name parts (letters, digits, ``_``, ``-``).
+
+    Names that had to change, or that collide after sanitising, get a short hash suffix so
+    that two features never share a metric.
+    """
+    safe = {f: _UNSAFE.sub("_", f)[:_MAX_NAME] or "_" for f in features}
+    counts: dict[str, int] = {}
+    for name in safe.values():
+        counts[name] = counts.get(name, 0) + 1
+    out: dict[str, str] = {}
+    for feature, name in safe.items():
+        if counts[name] > 1:
+            name = f"{name}_{hashlib.sha256(feature.encode()).hexdigest()[:8]}"
+        out[feature] = name
+    return out
+
+
+@dataclass
+class CleanNumeric:
+    """Finite float64 values of a column and how many were dropped (NaN, inf, unparseable)."""
+
+    values: np.ndarray
+    n_null: int
+    n_dropped: int
+
+
+def clean_numeric(series: pd.Series) -> CleanNumeric:
+    """Finite float64 values; non-numeric entries are coerced to NaN and counted as dropped."""
+    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+        n_null = int(series.isna().sum())
+        series = pd.to_numeric(series, errors="coerce")
+    else:
+        n_null = -1  # computed below from the float values
+    values = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    finite = np.isfinite(values)
+    if finite.all():
+        return CleanNumeric(values, max(n_null, 0), 0)
+    if n_null < 0:
+        n_null = int(np.isnan(values).sum())
+    kept = values[finite]
+    return CleanNumeric(kept, n_null, int(values.size - kept.size))
+
+
+def null_count(series: pd.Series) -> int:
+    """Missing values in a column (cheap for plain numpy number columns, which are most)."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "iub":
+            return 0
+        if dtype.kind == "f":
+            return int(np.count_nonzero(np.isnan(series.to_numpy())))
+    return int(series.isna().sum())
+
+
+def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
+    """Counts per category (as strings) and the number of nulls dropped.
+
+    Whole-number floats count as integers, so a column that gained NaNs (and became float)
+    still matches the reference's ``"1"``, ``"2"``, ... categories.
+    """
+    if pd.api.types.is_float_dtype(series.dtype):
+        finite = series.dropna()
+        if (
+            len(finite)
+            and bool((finite == np.floor(finite)).all())
+            and bool(np.isfinite(finite).all())
+        ):
+            series = series.astype("Int64")
+    counts = series.value_counts(dropna=True, sort=False)
+    n_null = int(len(series) - int(counts.sum()))
+    out: dict[str, int] = {}
+    for key, value in zip(counts.index, counts.to_numpy(), strict=True):
+        name = str(key)
+        out[name] = out.get(name, 0) + int(value)
+    return out, n_null
+
+
+def is_numeric_column(series: pd.Series, categorical: set[str]) -> bool:
+    """Numeric unless forced categorical, boolean, or not a number type."""
+    if series.name in categorical:
+        return False
+    dtype = series.dtype
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))

@@ -1,0 +1,235 @@
+"""``check_drift``: schema checks, one test per feature, correction, floors and the verdict.
+
+Per-feature failures become a ``FeatureResult`` with ``error`` set; nothing a batch
+contains makes this raise (only a missing optional extra does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from driftwarden.config.model import DriftConfig
+from driftwarden.detectors.base import (
+    DriftResult,
+    FeatureResult,
+    MultivariateResult,
+    SchemaFinding,
+    category_counts,
+    clean_numeric,
+)
+from driftwarden.detectors.chi2 import chi2_test
+from driftwarden.detectors.correction import correct
+from driftwarden.detectors.effect import binned_proportions, normalised_wasserstein, psi
+from driftwarden.detectors.ks import ks_sorted
+from driftwarden.detectors.prepared import CategoricalColumn, NumericColumn, PreparedReference
+from driftwarden.detectors.schema import check_schema
+from driftwarden.errors import OptionalDependencyMissing
+
+
+def ks_feature(column: NumericColumn, series: pd.Series, cfg: DriftConfig) -> FeatureResult:
+    """KS test of one numeric column with its effect sizes."""
+    clean = clean_numeric(series)
+    result = FeatureResult(
+        column.name,
+        "ks",
+        "numeric",
+        n_reference=int(column.sorted.size),
+        n_current=int(clean.values.size),
+        n_dropped=clean.n_dropped,
+        details={"reference_dropped": column.n_dropped},
+    )
+    if column.sorted.size == 0:
+        result.error = f"no finite values in the reference ({column.n_dropped} dropped)"
+        return result
+    if clean.values.size == 0:
+        result.error = f"no finite values in the current batch ({clean.n_dropped} dropped)"
+        return result
+    current = np.sort(clean.values)
+    outcome = ks_sorted(column.sorted, current, column.fence)
+    result.statistic, result.p_value, result.method = (
+        outcome.statistic,
+        outcome.p_value,
+        outcome.method,
+    )
+    result.effect_sizes = {
+        "wasserstein": normalised_wasserstein(column.sorted, current, column.std, column.grid),
+        "psi": psi(column.proportions, binned_proportions(current, column.edges)),
+    }
+    result.effect_size = result.effect_sizes[cfg.numeric_effect]
+    return result
+
+
+def chi2_feature(column: CategoricalColumn, series: pd.Series, cfg: DriftConfig) -> FeatureResult:
+    """Chi-square test of one categorical column with its effect sizes."""
+    counts, n_null = category_counts(series)
+    result = FeatureResult(
+        column.name,
+        "chi2",
+        "categorical",
+        n_reference=sum(column.counts.values()),
+        n_current=sum(counts.values()),
+        n_dropped=n_null,
+        details={"reference_dropped": column.n_dropped},
+    )
+    if result.n_reference == 0:
+        result.error = f"no non-null values in the reference ({column.n_dropped} dropped)"
+        return result
+    if result.n_current == 0:
+        result.error = f"no non-null values in the current batch ({n_null} dropped)"
+        return result
+    outcome = chi2_test(column.counts, counts, cfg.max_categories)
+    result.statistic, result.p_value, result.method = (
+        outcome.statistic,
+        outcome.p_value,
+        f"chi2(dof={outcome.dof})",
+    )
+    result.effect_sizes = outcome.effect_sizes
+    result.effect_size = outcome.effect_sizes[cfg.categorical_effect]
+    result.details.update(outcome.details)
+    return result
+
+
+# Test name in the config -> implementation (plug-ins by name).
+NUMERIC_TESTS: dict[str, Callable[[NumericColumn, pd.Series, DriftConfig], FeatureResult]] = {
+    "ks": ks_feature
+}
+CATEGORICAL_TESTS: dict[
+    str, Callable[[CategoricalColumn, pd.Series, DriftConfig], FeatureResult]
+] = {"chi2": chi2_feature}
+
+
+def _test_one(
+    reference: PreparedReference, name: str, series: pd.Series, cfg: DriftConfig
+) -> FeatureResult:
+    numeric = reference.profiles[name].numeric
+    try:
+        column = reference.column(name)
+        if isinstance(column, NumericColumn):
+            return NUMERIC_TESTS[cfg.numeric_test](column, series, cfg)
+        return CATEGORICAL_TESTS[cfg.categorical_test](column, series, cfg)
+    except Exception as exc:  # a bad column must not stop the other columns' tests
+        return FeatureResult(
+            name,
+            cfg.numeric_test if numeric else cfg.categorical_test,
+            "numeric" if numeric else "categorical",
+            error=f"{type(exc).__name__}: {exc}",
+        )
+
+
+def _apply_verdicts(features: list[FeatureResult], cfg: DriftConfig) -> None:
+    """Corrected p-values across the tested features, then ``drifted`` = significant and big enough."""
+    tested = [f for f in features if f.error is None and f.p_value is not None]
+    corrected = correct([f.p_value for f in tested if f.p_value is not None], cfg.correction)
+    for feature, p_corr in zip(tested, corrected, strict=True):
+        feature.p_value_corrected = float(p_corr)
+        floor = (
+            cfg.effect_size_floor
+            if feature.kind == "numeric"
+            else cfg.categorical_effect_size_floor
+        )
+        effect = feature.effect_size if feature.effect_size is not None else 0.0
+        feature.drifted = bool(p_corr < cfg.alpha and effect >= floor)
+
+
+def _mmd(
+    reference: PreparedReference, current: pd.DataFrame, cfg: DriftConfig
+) -> MultivariateResult:
+    from driftwarden.detectors.mmd import mmd_test
+
+    names = [n for n in reference.tested if reference.profiles[n].numeric and n in current.columns]
+    ref_frame = reference.numeric_frame()
+    try:
+        if ref_frame is not None:
+            ref_values = ref_frame[names].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        else:
+            ref_values = reference.mmd_sample(names)
+        cur_values = current[names].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        return mmd_test(ref_values, cur_values, names, cfg.mmd, cfg.alpha)
+    except OptionalDependencyMissing:
+        raise
+    except Exception as exc:
+        return MultivariateResult("mmd", names, error=f"{type(exc).__name__}: {exc}")
+
+
+def check_drift(
+    reference: PreparedReference,
+    current: pd.DataFrame,
+    cfg: DriftConfig,
+    current_version: str | None = None,
+) -> DriftResult:
+    """Test a batch against a prepared reference.
+
+    Args:
+        reference: from ``PreparedReference.from_frame`` (or ``one_shot``).
+        current: the batch.
+        cfg: the ``[drift]`` settings (alpha, correction, floors, dataset rule, MMD).
+        current_version: the batch's data version, copied into the result.
+
+    Returns:
+        One ``DriftResult``: schema findings, a ``FeatureResult`` per tested column present
+        in the batch (drifted first, then by corrected p-value), the dataset verdict.
+
+    Raises:
+        OptionalDependencyMissing: MMD is enabled but torch is not installed.
+    """
+    ignored = {reference.target} if reference.target else set()
+    duplicated = sorted({str(c) for c in current.columns[current.columns.duplicated()]})
+    if duplicated:
+        current = current.loc[:, ~current.columns.duplicated()]
+    schema = [
+        *(
+            SchemaFinding(
+                c, "duplicate_column", "error", "column appears more than once; the first is tested"
+            )
+            for c in duplicated
+        ),
+        *reference.findings,
+        *check_schema(
+            reference.columns, reference.profiles, current, cfg.null_rate_tolerance, ignored
+        ),
+    ]
+    present = set(current.columns)
+    features = [
+        _test_one(reference, name, current[name], cfg)
+        for name in reference.tested
+        if name in present
+    ]
+    _apply_verdicts(features, cfg)
+    features.sort(key=lambda f: (not f.drifted, f.error is not None, f.p_value_corrected or 1.0))
+    multivariate = [_mmd(reference, current, cfg)] if cfg.mmd.enabled else []
+    drifted = [f.feature for f in features if f.drifted]
+    n_tested = sum(1 for f in features if f.error is None)
+    share = len(drifted) / n_tested if n_tested else 0.0
+    dataset_drift = bool(drifted) and share >= cfg.dataset_drift_share
+    dataset_drift = dataset_drift or any(m.drifted for m in multivariate)
+    return DriftResult(
+        features=features,
+        dataset_drift=dataset_drift,
+        drifted_features=drifted,
+        schema=schema,
+        multivariate=multivariate,
+        reference_version=reference.data_version,
+        current_version=current_version,
+        n_reference=reference.n_rows,
+        n_current=len(current),
+        alpha=cfg.alpha,
+        correction=cfg.correction,
+        drifted_share=share,
+        dataset_drift_share=cfg.dataset_drift_share,
+    )
+
+
+def check_frames(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    cfg: DriftConfig,
+    target: str | None = None,
+    reference_version: str | None = None,
+    current_version: str | None = None,
+) -> DriftResult:
+    """One-shot check of two frames; prepares the reference column by column, keeping nothing."""
+    prepared = PreparedReference.one_shot(reference, cfg, target, reference_version)
+    return check_drift(prepared, current, cfg, current_version)

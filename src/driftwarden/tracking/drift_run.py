@@ -1,0 +1,74 @@
+"""Log one drift check as one MLflow run: metrics per feature, verdict, data versions, artifacts."""
+
+from __future__ import annotations
+
+import time
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from driftwarden.detectors.base import DriftResult
+from driftwarden.tracking.client import unavailable_or_raise
+
+RESULT_ARTIFACT = "drift/result.json"
+REPORT_ARTIFACT = "drift/report.html"
+_METRICS_PER_CALL = 1000  # MLflow's log_batch limit
+_MAX_TAG = 5000
+
+
+def _params(result: DriftResult) -> list[Param]:
+    values = {
+        "reference_version": result.reference_version or "unknown",
+        "current_version": result.current_version or "unknown",
+        "alpha": str(result.alpha),
+        "correction": result.correction,
+        "dataset_drift_share": str(result.dataset_drift_share),
+        "n_features": str(len(result.features)),
+    }
+    return [Param(k, v) for k, v in values.items()]
+
+
+def log_drift_run(
+    client: MlflowClient,
+    experiment_id: str,
+    result: DriftResult,
+    html: str,
+    tags: dict[str, str],
+) -> str:
+    """Create one finished run for ``result`` and return its id.
+
+    Args:
+        client: from ``configure_mlflow``.
+        experiment_id: from ``ensure_experiment``.
+        result: the check.
+        html: ``render_html(result, ...)``.
+        tags: extra run tags (file names, model, trigger).
+
+    Raises:
+        MlflowUnavailable: the server could not be reached (the run may be left unfinished).
+    """
+    verdict = "drift" if result.dataset_drift else "no_drift"
+    run_tags = {
+        "driftwarden.kind": "drift",
+        "driftwarden.verdict": verdict,
+        "driftwarden.drifted_features": ",".join(result.drifted_features)[:_MAX_TAG],
+        **tags,
+    }
+    try:
+        run = client.create_run(experiment_id, tags=run_tags, run_name=f"drift-{verdict}")
+        run_id = str(run.info.run_id)
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, v, now, 0) for k, v in result.to_mlflow_metrics().items()]
+        client.log_batch(run_id, metrics=metrics[:_METRICS_PER_CALL], params=_params(result))
+        for start in range(_METRICS_PER_CALL, len(metrics), _METRICS_PER_CALL):
+            client.log_batch(run_id, metrics=metrics[start : start + _METRICS_PER_CALL])
+        client.log_batch(
+            run_id, tags=[RunTag("driftwarden.schema_errors", str(len(result.schema_errors)))]
+        )
+        client.log_text(run_id, result.to_json(indent=2), RESULT_ARTIFACT)
+        client.log_text(run_id, html, REPORT_ARTIFACT)
+        client.set_terminated(run_id, "FINISHED")
+    except MlflowException as exc:
+        raise unavailable_or_raise(exc) from exc
+    return run_id

@@ -1,0 +1,229 @@
+"""`driftwarden check`: exit codes, table and JSON output, config, MLflow logging."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwarden.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame(
+        {
+            "x": rng.normal(size=2000),
+            "y": rng.normal(size=2000),
+            "c": rng.choice(["a", "b"], 2000),
+            "target": rng.integers(0, 2, 2000),
+        }
+    )
+    same = pd.DataFrame(
+        {
+            "x": rng.normal(size=800),
+            "y": rng.normal(size=800),
+            "c": rng.choice(["a", "b"], 800),
+            "target": 1,
+        }
+    )
+    moved = same.assign(x=same["x"] + 1.0)
+    paths = {
+        "ref": tmp_path / "ref.csv",
+        "same": tmp_path / "same.parquet",
+        "moved": tmp_path / "moved.csv",
+        "bad": tmp_path / "bad.csv",
+    }
+    ref.to_csv(paths["ref"], index=False)
+    same.to_parquet(paths["same"])
+    moved.to_csv(paths["moved"], index=False)
+    paths["bad"].write_bytes(b"\xff\xfe\x00garbage")
+    return paths
+
+
+def test_table_lists_drifted_features_first(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(files["ref"]), str(files["moved"])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("DRIFT: 1 of 3 features drifted")
+    rows = [
+        line.split()[0]
+        for line in out.splitlines()
+        if line.split() and line.split()[0] in {"x", "y", "c"}
+    ]
+    assert rows[0] == "x"
+    assert "target" not in out.split("feature", 1)[1]  # the label column is not tested
+
+
+def test_json_is_one_document_on_stdout(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "--log-level",
+                "DEBUG",
+                "check",
+                str(files["ref"]),
+                str(files["same"]),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)  # exactly one document, nothing else
+    assert data["dataset_drift"] is False
+    assert {f["feature"] for f in data["features"]} == {"x", "y", "c"}
+    assert set(data["features"][0]) >= {
+        "test",
+        "statistic",
+        "p_value",
+        "p_value_corrected",
+        "effect_size",
+        "drifted",
+    }
+    assert (
+        len(data["reference_version"]) == 16
+        and data["current_version"] != data["reference_version"]
+    )
+    assert "drift check done" in captured.err  # logs go to stderr
+
+
+def test_fail_on_drift_exits_1_only_on_drift(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(files["ref"]), str(files["moved"]), "--fail-on-drift"]) == 1
+    assert main(["check", str(files["ref"]), str(files["same"]), "--fail-on-drift"]) == 0
+
+
+@pytest.mark.parametrize("which", ["bad", "missing"])
+def test_unreadable_input_exits_2_naming_the_file(
+    files: dict[str, Path], which: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = files["bad"] if which == "bad" else tmp_path / "nope.csv"
+    assert main(["check", str(files["ref"]), str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert str(path) in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_config_drift_section_is_used(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "dw.toml"
+    config.write_text('[drift]\nexclude_columns = ["x"]\ncorrection = "holm"\n')
+    assert (
+        main(
+            [
+                "check",
+                str(files["ref"]),
+                str(files["moved"]),
+                "--config",
+                str(config),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert data["correction"] == "holm"
+    assert "x" not in {f["feature"] for f in data["features"]}
+    assert data["dataset_drift"] is False
+
+
+def test_bad_config_exits_2(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "dw.toml"
+    config.write_text('[drift]\ncorrection = "sidak"\n')
+    assert main(["check", str(files["ref"]), str(files["same"]), "--config", str(config)]) == 2
+    assert "correction" in capsys.readouterr().err
+
+
+def test_real_subprocess(files: dict[str, Path], tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "driftwarden"
+    proc = subprocess.run(
+        [
+            str(exe),
+            "check",
+            str(files["ref"]),
+            str(files["moved"]),
+            "--format",
+            "json",
+            "--fail-on-drift",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["drifted_features"] == ["x"]
+    assert "mlflow" not in proc.stderr.lower()
+
+
+def test_mlflow_is_not_imported_without_the_flag(files: dict[str, Path], tmp_path: Path) -> None:
+    code = (
+        "import sys; from driftwarden.cli import main; "
+        f"main(['check', {str(files['ref'])!r}, {str(files['same'])!r}, '--format', 'json']); "
+        "sys.stderr.write('MLFLOW_LOADED=' + str('mlflow' in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert "MLFLOW_LOADED=False" in proc.stderr
+
+
+def test_log_to_mlflow_writes_one_run(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    config = tmp_path / "dw.toml"
+    config.write_text('[state]\ndirectory = "state"\n[mlflow]\nexperiment_name = "checks"\n')
+    args = [
+        "check",
+        str(files["ref"]),
+        str(files["moved"]),
+        "--config",
+        str(config),
+        "--format",
+        "json",
+        "--log-to-mlflow",
+    ]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("checks")
+    assert experiment is not None
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.run_id == data["mlflow_run_id"]
+    assert run.info.status == "FINISHED"
+    assert run.data.params["reference_version"] == data["reference_version"]
+    assert run.data.params["current_version"] == data["current_version"]
+    assert run.data.tags["driftwarden.verdict"] == "drift"
+    metrics = run.data.metrics
+    assert metrics["dataset_drift"] == 1.0
+    assert metrics["feature.x.drifted"] == 1.0
+    x = next(f for f in data["features"] if f["feature"] == "x")
+    assert metrics["feature.x.statistic"] == pytest.approx(x["statistic"])
+    assert metrics["feature.x.effect_size"] == pytest.approx(x["effect_size"])
+    assert {"feature.y.p_value", "feature.c.p_value", "feature.c.effect_size"} <= set(metrics)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "drift")}
+    assert artifacts == {"drift/result.json", "drift/report.html"}
+    local = Path(client.download_artifacts(run.info.run_id, "drift", str(tmp_path / "dl")))
+    assert json.loads((local / "result.json").read_text())["drifted_features"] == ["x"]
+    html = (local / "report.html").read_text()
+    assert html.index("<h3>x") < html.index("<h3>y")

@@ -1,0 +1,112 @@
+"""KS against scipy.stats.ks_2samp as the oracle: statistic identical, p-value within 1e-10."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.stats import ks_2samp
+
+from driftwarden.detectors.ks import ks_p_value, ks_sorted, make_fence
+
+
+def _scipy(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's exact→asymp fallback warns
+        result = ks_2samp(a, b)
+    return float(result.statistic), float(result.pvalue)
+
+
+def _assert_matches(a: np.ndarray, b: np.ndarray) -> None:
+    ref = np.sort(a)
+    outcome = ks_sorted(ref, np.sort(b))
+    statistic, p_value = _scipy(a, b)
+    assert outcome.statistic == statistic
+    fenced = make_fence(ref)  # the prepared form for large references
+    assert ks_sorted(ref, np.sort(b), fenced) == outcome
+    assert abs(outcome.p_value - p_value) <= 1e-10
+    assert outcome.method == ("exact" if max(a.size, b.size) <= 10_000 else "asymp") or (
+        outcome.method == "asymp"
+    )
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+small_ints = st.integers(-3, 3).map(float)
+samples = st.lists(st.one_of(finite, small_ints), min_size=1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(samples, samples)
+def test_matches_scipy_on_arbitrary_samples(a: list[float], b: list[float]) -> None:
+    """Ties, duplicates, samples of one, huge value ranges (any finite float)."""
+    _assert_matches(np.array(a), np.array(b))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3000),
+    st.integers(1, 3000),
+    st.sampled_from(["normal", "ties", "shifted", "constant"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_matches_scipy_on_larger_samples(n: int, m: int, kind: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    if kind == "normal":
+        a, b = rng.normal(size=n), rng.normal(size=m)
+    elif kind == "ties":
+        a, b = rng.integers(0, 6, n).astype(float), rng.integers(0, 7, m).astype(float)
+    elif kind == "shifted":
+        a, b = rng.normal(size=n), rng.normal(0.2, size=m)
+    else:
+        a, b = np.full(n, 3.0), np.full(m, 3.0)
+    _assert_matches(a, b)
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "shift"),
+    [
+        (12_000, 9_000, 0.0),  # asymp: ordinary p
+        (30_000, 20_000, 0.03),  # asymp, the smirnov branch (p between 1e-10 and 0.02)
+        (30_000, 20_000, 0.2),  # asymp, tiny p (DKW shortcut)
+        (10_000, 10_000, 0.02),  # largest exact case
+        (200_000, 20_000, 0.0),  # coarse-to-fine search for the supremum
+        (200_000, 20_000, 0.01),
+    ],
+)
+def test_matches_scipy_on_large_samples(n: int, m: int, shift: float) -> None:
+    rng = np.random.default_rng(n + m)
+    _assert_matches(rng.normal(size=n), rng.normal(shift, size=m))
+
+
+def test_large_samples_with_heavy_ties() -> None:
+    rng = np.random.default_rng(3)
+    _assert_matches(rng.poisson(3, 300_000).astype(float), rng.poisson(3.05, 50_000).astype(float))
+
+
+def test_large_zero_inflated_samples() -> None:
+    """Long runs of one tied value next to continuous values (the tie pruning of the search)."""
+    rng = np.random.default_rng(4)
+    a = np.concatenate([rng.normal(size=60_000), np.zeros(40_000)])
+    b = np.concatenate([rng.normal(0.02, size=12_000), np.zeros(9_000)])
+    _assert_matches(a, b)
+
+
+def test_method_is_reported_as_scipy_chooses() -> None:
+    assert ks_p_value(0.1, 100, 10_000).method == "exact"
+    assert ks_p_value(0.1, 100, 10_001).method == "asymp"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.0005, 0.05), st.integers(5_001, 400_000))
+def test_fast_smirnov_branch_matches_kstwo(d: float, n: int) -> None:
+    """The vectorised smirnov sum (used for large n) agrees with scipy's kstwo.sf."""
+    from scipy.stats import distributions
+
+    en = float(n)
+    expected = float(np.clip(distributions.kstwo.sf(d, en), 0, 1))
+    # ks_p_value rounds n1*n2/(n1+n2); with n1 = n2 = 2n that is exactly n.
+    got = ks_p_value(d, 2 * n, 2 * n).p_value
+    assert abs(got - expected) <= 1e-10
