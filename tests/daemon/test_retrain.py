@@ -44,3 +44,50 @@ def test_a_failed_cycle_is_recorded_counted_and_alerted(tmp_path: Path) -> None:
     )
     assert value == 1
     assert [a["rule"] for a in ctx.ledger.alerts()] == ["retrain_failed"]
+
+
+RETRAIN_ON = {"enabled": True, "project_uri": "/nonexistent/project", "cooldown_seconds": 0}
+
+
+def test_a_breach_joining_a_waiting_request_is_recorded_as_skipped_running(
+    tmp_path: Path,
+) -> None:
+    ctx, _ = make_context(tmp_path, retrain=RETRAIN_ON)
+    runner = RetrainRunner(ctx)  # not started: the first request stays waiting
+
+    runner.request("validation", {"breached": {"accuracy": 0.5}})
+    runner.request("validation", {"breached": {"accuracy": 0.4}})
+    runner.request("drift", {"drifted_features": ["x1"]})
+
+    assert runner._pending == ("validation", {"breached": {"accuracy": 0.5}})
+    last = ctx.ledger.last_retrain("test-model")
+    assert last is not None and last["status"] == "skipped_running"
+    assert last["trigger"] == "drift"
+    value = ctx.metrics.registry.get_sample_value(
+        "driftwarden_retrains_total", {"model": "test-model", "outcome": "skipped_running"}
+    )
+    assert value == 2
+
+
+def test_labelled_paths_wait_for_the_move_of_the_drop_that_breached(tmp_path: Path) -> None:
+    import threading
+
+    ctx, _ = make_context(tmp_path, retrain=RETRAIN_ON)
+    runner = RetrainRunner(ctx)
+    drop = tmp_path / "drop" / "labelled.csv"
+    drop.write_text("x1,target\n1,0\n")
+    claim = ctx.ledger.begin_file(str(drop), str(drop.parent), "d1", 10, 1.0)
+    ctx.ledger.finish_file(claim.file_id, "done", has_target=True)
+    moved = drop.parent / "processed" / drop.name
+
+    def move_later() -> None:  # the worker moves the file after publishing the breach
+        moved.parent.mkdir()
+        drop.rename(moved)
+        ctx.ledger.mark_moved(claim.file_id, str(moved))
+
+    timer = threading.Timer(0.3, move_later)
+    timer.start()
+    try:
+        assert runner.labelled_paths(wait_seconds=10.0) == [moved]
+    finally:
+        timer.join()

@@ -2,15 +2,18 @@
 
 A training run takes minutes, so it runs on its own thread and the checks keep flowing.
 Breaches arriving while a cycle runs collapse into at most one waiting request (the
-cycle's own lock and cooldown decide the rest). Every ending is recorded in the ledger,
-counted in ``driftwarden_retrains_total`` and fed to the alert rules; a promotion comes
-into force only through the registry watcher, which is asked to poll at once.
+cycle's own lock and cooldown decide the rest); a breach that finds a request already
+waiting is recorded as ``skipped_running``, so every breach leaves one retrain record.
+Every ending is recorded in the ledger, counted in ``driftwarden_retrains_total`` and fed
+to the alert rules; a promotion comes into force only through the registry watcher, which
+is asked to poll at once.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
     from driftwarden.remediation.decision import Decision
 
 log = logging.getLogger(__name__)
+
+# How long a cycle waits for the worker to note the move of the drops it reads.
+MOVE_WAIT_SECONDS = 5.0
 
 
 class RetrainRunner:
@@ -49,9 +55,27 @@ class RetrainRunner:
         if not should_trigger(self.ctx.settings.retrain, trigger):
             return
         with self._lock:
-            if self._pending is None:
+            joined = self._pending is not None
+            if not joined:
                 self._pending = (trigger, dict(detail))
+        if joined:
+            self._record_joined(trigger, detail)
         self._wake.set()
+
+    def _record_joined(self, trigger: str, detail: dict[str, Any]) -> None:
+        """A breach that found a request already waiting starts nothing; record it as a skip."""
+        ctx = self.ctx
+        model = ctx.settings.model.name
+        why = "a retrain is already waiting to start; this breach joins it"
+        ctx.ledger.record_retrain(
+            model,
+            f"{trigger} breach",
+            trigger,
+            status="skipped_running",
+            detail={"reason": why, "breach": detail},
+        )
+        ctx.metrics.observe_retrain(model, "skipped_running")
+        log.info("retrain not started: %s", why, extra={"trigger": trigger})
 
     def cancel(self) -> None:
         """Daemon shutdown: kill a running training run and accept no more requests."""
@@ -82,11 +106,22 @@ class RetrainRunner:
             finally:
                 self.running = False
 
-    def labelled_paths(self) -> list[Path]:
-        """Recent labelled drops as they lie now (processed folder, or in place when kept)."""
-        rows = self.ctx.ledger.recent_done_files(
-            self.ctx.settings.retrain.recent_files, with_target=True
-        )
+    def labelled_paths(self, wait_seconds: float = MOVE_WAIT_SECONDS) -> list[Path]:
+        """Recent labelled drops as they lie now (processed folder, or in place when kept).
+
+        A breach is published before the worker moves the file that caused it, so a drop
+        whose move is not noted yet is waited for (briefly): read at its old path, it could
+        vanish mid-read and the cycle would lose the very rows that breached.
+        """
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            rows = self.ctx.ledger.recent_done_files(
+                self.ctx.settings.retrain.recent_files, with_target=True
+            )
+            unmoved = [row for row in rows if not row["final_path"]]
+            if not unmoved or time.monotonic() >= deadline or self._stop.is_set():
+                break
+            time.sleep(0.05)
         paths = [Path(row["final_path"] or row["path"]) for row in reversed(rows)]
         return [p for p in paths if p.is_file()]
 

@@ -1,0 +1,271 @@
+"""``driftwarden demo``: the whole loop, live, on an embedded MLflow store in a work directory.
+
+Train and register the example model, start the daemon in this process (its main loop on
+the main thread, so Ctrl-C stops it cleanly), then a driver thread drops a clean batch, a
+drifted labelled batch and a fresh batch into the watched directory and tells what the
+daemon does with them, from its log records: drift found, alerts, the retrain, the gate's
+decision, the promotion, the new model's validation. ``--once`` stops the daemon when the
+loop has closed; without it the daemon keeps running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from driftwarden.config.model import Settings
+from driftwarden.demo import findings
+from driftwarden.demo.narrator import DemoTimeout, EventFeed, Narrator, extra, message
+from driftwarden.demo.workdir import (
+    CHECK_EXPERIMENT,
+    DemoPaths,
+    example_project,
+    prepare_workdir,
+    register_first_model,
+    split_example_data,
+    train_first_model,
+    write_config,
+)
+from driftwarden.logs import setup_logging
+
+STEP_TIMEOUT = 90.0
+RETRAIN_TIMEOUT = 420.0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Run the demo; 0 when the loop closed (drift found, retrain promoted, validation recovered)."""
+    # Importing mlflow configures its loggers; do it before ours so our levels stick.
+    import driftwarden.tracking.client  # noqa: F401
+
+    started = time.monotonic()
+    project = example_project()
+    paths = prepare_workdir(args.workdir)
+    log_stream = paths.daemon_log.open("a", encoding="utf-8")
+    setup_logging(args.log_level or "INFO", args.log_format or "json", stream=log_stream)
+    feed = EventFeed()
+    logging.getLogger("driftwarden").addHandler(feed)
+    try:
+        return _demo(args, paths, project, feed, started)
+    finally:
+        logging.getLogger("driftwarden").removeHandler(feed)
+        log_stream.close()
+
+
+def _demo(
+    args: argparse.Namespace, paths: DemoPaths, project: Path, feed: EventFeed, started: float
+) -> int:
+    from driftwarden.daemon.service import Daemon
+
+    say(f"driftwarden demo: the whole loop on an embedded MLflow store, in {paths.workdir}")
+    settings = write_config(paths, project)
+    sizes = split_example_data(paths, project)
+    say(
+        f"[1/6] data: scikit-learn's breast-cancer set split into {sizes['train']} training rows"
+        f" and three batches ({sizes['clean']} clean, {sizes['drifted']} drifted,"
+        f" {sizes['fresh']} fresh) under {paths.data}"
+    )
+    say(f"      config: {paths.config} (MLflow store {settings.tracking_uri})")
+    t0 = time.monotonic()
+    _run_id, command = train_first_model(settings, paths, project)
+    say(f"[2/6] trained the example model in {time.monotonic() - t0:.0f} s: {command}")
+    for line in register_first_model(settings):
+        say(f"      {line}")
+
+    daemon = Daemon(settings, paths.config)
+    outcome: dict[str, Any] = {"code": 1}
+    daemon.flags.install()
+    try:
+        daemon.start()
+        url = daemon.server.url if daemon.server is not None else None
+        say(
+            f"[3/6] daemon started in this process: watching {paths.drops},"
+            f" metrics at {url}/metrics, log {paths.daemon_log}"
+        )
+        story = Story(settings, paths, daemon, feed, url, once=args.once, started=started)
+        driver = threading.Thread(target=story.run, args=(outcome,), name="demo", daemon=True)
+        driver.start()
+        daemon.loop()
+    finally:
+        daemon.stop()
+        daemon.flags.restore()
+        daemon.flags.close()
+    if daemon.flags.stop_signal is not None and not outcome.get("done"):
+        say("stopped before the loop closed")
+    return int(outcome["code"])
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Story:
+    """The driver thread: drop the batches in turn and tell what the daemon does."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        paths: DemoPaths,
+        daemon: Any,
+        feed: EventFeed,
+        url: str | None,
+        once: bool,
+        started: float,
+    ) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.daemon = daemon
+        self.url = url
+        self.once = once
+        self.started = started
+        self.report: Path | None = None
+        self.narrator = Narrator(feed, say, on_drift=self.show_drift)
+
+    def run(self, outcome: dict[str, Any]) -> None:
+        try:
+            outcome["code"] = self.story()
+            outcome["done"] = True
+        except DemoTimeout as exc:
+            say(f"demo: {exc}; the daemon log has the details: {self.paths.daemon_log}")
+        except Exception as exc:  # the daemon must still stop cleanly
+            logging.getLogger(__name__).exception("demo driver failed")
+            say(f"demo: failed: {type(exc).__name__}: {exc}")
+        if self.once or not outcome.get("done"):
+            self.daemon.flags.request_stop()
+        else:
+            say(
+                f"The daemon keeps running: drop CSV files into {self.paths.drops}. Ctrl-C stops it."
+            )
+
+    def story(self) -> int:
+        wait = self.narrator.wait_for
+        first = wait(in_force(), STEP_TIMEOUT, "the production model to load")
+        version = str(extra(first, "version"))
+
+        say("[4/6] dropping a clean labelled batch (same world as the training data)")
+        self.drop("clean")
+        wait(checked("clean.csv"), STEP_TIMEOUT, "the check of clean.csv")
+
+        say(
+            "[5/6] dropping a drifted labelled batch: size columns read 25% larger (covariate"
+            " shift) and the labels are coded the other way round (concept shift)"
+        )
+        self.drop("drifted")
+        wait(checked("drifted.csv"), STEP_TIMEOUT, "the check of drifted.csv")
+        decision = wait(
+            lambda r: message(r).startswith("retrain cycle:"),
+            RETRAIN_TIMEOUT,
+            "the retrain cycle's decision",
+        )
+        promoted = extra(decision, "outcome") == "promoted"
+        if promoted:
+            new = wait(
+                lambda r: in_force()(r) and str(extra(r, "version")) != version,
+                STEP_TIMEOUT,
+                "the promoted model to come into force",
+            )
+            version = str(extra(new, "version"))
+            wait(
+                lambda r: (
+                    message(r).startswith("validation:") and version in str(extra(r, "reason"))
+                ),
+                STEP_TIMEOUT,
+                "the new model's validation",
+            )
+        else:
+            say("      the challenger was not promoted; the champion stays")
+
+        say("[6/6] dropping a fresh labelled batch from the changed world")
+        self.drop("fresh")
+        wait(checked("fresh.csv"), STEP_TIMEOUT, "the check of fresh.csv")
+        self.narrator.drain(1.0)
+        self.where_to_look()
+        return 0 if promoted else 1
+
+    def drop(self, name: str) -> None:
+        """Copy a batch into the drop directory atomically (temp name, then rename)."""
+        source = self.paths.batch(name)
+        tmp = self.paths.drops / f".{name}.csv.tmp"
+        tmp.write_bytes(source.read_bytes())
+        os.replace(tmp, self.paths.drops / f"{name}.csv")
+
+    def show_drift(self, record: logging.LogRecord) -> None:
+        """Top drifted features and the HTML report, read back from the check's MLflow run."""
+        from driftwarden.tracking.client import configure_mlflow
+
+        name = Path(str(extra(record, "file"))).name
+        client = configure_mlflow(self.settings)
+        run = findings.find_drift_run(client, CHECK_EXPERIMENT, name, timeout=30.0)
+        if run is None:
+            say("      (the drift run has not reached MLflow yet; see the daemon log)")
+            return
+        say(f"      top drifted columns (MLflow run {run.info.run_id}):")
+        for line in findings.top_features(run):
+            say(f"        {line}")
+        self.report = findings.report_path(run)
+
+    def where_to_look(self) -> None:
+        settings = self.settings
+        say(f"done: the loop closed in {time.monotonic() - self.started:.0f} s. Where to look:")
+        if self.url is not None:
+            say(
+                f"  metrics:      {self.url}/metrics"
+                + (
+                    ""
+                    if not self.once
+                    else "  (while the daemon runs; without --once it keeps running)"
+                )
+            )
+            for line in scrape(
+                self.url,
+                (
+                    "driftwarden_production_model_version",
+                    "driftwarden_retrains_total",
+                    "driftwarden_dataset_drift",
+                ),
+            ):
+                say(f"                {line}")
+        say(f"  MLflow UI:    {ui_command(settings)}")
+        say(f"  drift report: {self.report or '(not found in the artifact store)'}")
+        say(f"  status:       driftwarden status --config {shlex.quote(str(self.paths.config))}")
+        say(f"  daemon log:   {self.paths.daemon_log}")
+
+
+def in_force() -> Any:
+    return lambda r: message(r) == "production model in force"
+
+
+def checked(name: str) -> Any:
+    return lambda r: (
+        message(r).startswith("file checked") and str(extra(r, "file", "")).endswith("/" + name)
+    )
+
+
+def scrape(url: str, names: tuple[str, ...]) -> list[str]:
+    """The samples of ``names`` from the live /metrics endpoint."""
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError as exc:
+        return [f"(could not read /metrics: {exc})"]
+    return [
+        line
+        for line in text.splitlines()
+        if line.startswith(names) and not line.startswith("#") and "_created" not in line
+    ]
+
+
+def ui_command(settings: Settings) -> str:
+    """How to browse the demo's store."""
+    from driftwarden.remediation.runner import mlflow_executable
+
+    command = [mlflow_executable(), "ui", "--backend-store-uri", settings.tracking_uri]
+    if settings.mlflow.artifact_location:
+        command += ["--default-artifact-root", settings.mlflow.artifact_location]
+    return shlex.join([*command, "--host", "127.0.0.1", "--port", "5000"])
