@@ -110,7 +110,7 @@ def test_drift_resolves_after_one_clean_check(clock: FakeClock, metrics: Metrics
     resolved = rules.observe_drift(False)
     assert statuses(resolved) == [("dataset_drift", "resolved")]
     assert resolved[0].ends_at == clock.now and resolved[0].starts_at == start
-    assert resolved[0].summary.startswith("Resolved: ")
+    assert resolved[0].status == "resolved" and "Resolved" not in resolved[0].summary
     # resolution is not a fired notification, and nothing repeats after it
     assert fired(metrics, "dataset_drift") == 1
     clock.now += 10_000

@@ -345,7 +345,8 @@ class AlertRules:
         }
         if rule == "validation_below_minimum":
             labels["metric"] = sub
-        summary = state.summary if status == "firing" else f"Resolved: {state.summary}"
+        # The summary names the condition; ``status`` says whether it holds or was resolved.
+        summary = state.summary
         return Alert(
             rule=rule,
             status=status,
