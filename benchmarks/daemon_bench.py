@@ -1,0 +1,339 @@
+"""How fast the running daemon turns a dropped file into metrics, and what it costs idle.
+
+Starts ``driftwarden run`` as a subprocess on a temp dir with a 100,000-row reference
+(8 numeric + 2 categorical columns), then drops files of 100,000 rows each, one at a
+time: each is written beforehand under a hidden temp name in the drop directory (which
+the daemon ignores) and renamed into place (atomic), and the clock runs from the rename to
+``driftwarden_files_total{outcome="processed"}`` on ``/metrics`` counting it (polled every
+20 ms). Every other file has one column moved by 0.5 sd, so both verdicts are exercised.
+The daemon does its whole job per file: hash, ledger claim, read, admission, drift check,
+HTML report, outbox entry, ledger record, metrics, alert rules, move.
+
+A (50 files): back to back, the next drop as soon as the last is counted, so the daemon's
+outbox flusher is logging earlier checks to its sqlite MLflow store (same process, same
+GIL) while the next check runs. B (10 files): each drop once the outbox is empty.
+
+Baseline, in this process on the same files afterwards: ``read_frame`` + ``check_drift``
+against a ``PreparedReference`` built once (the least a hand-written loop has to do).
+Then the idle daemon (all writes flushed, nothing polled) is watched for 60 s: CPU share
+from ``/proc/<pid>/stat`` (utime + stime), resident memory from ``/proc/<pid>/status``
+(VmRSS; VmHWM is the peak over the run).
+
+Run: ``.venv/bin/python benchmarks/daemon_bench.py [--files 50] [--quiet-files 10]``
+(about 3 minutes on 2 shared cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from driftwarden.config.model import DriftConfig
+from driftwarden.data.read import read_frame
+from driftwarden.detectors import PreparedReference, check_drift
+
+NUMERIC = [f"num_{i}" for i in range(8)]
+CATEGORICAL = ["region", "plan"]
+SETTLE_SECONDS = 0.1
+POLL_SECONDS = 0.02
+IDLE_SECONDS = 60.0
+
+
+def make_frame(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """Rows of one fixed distribution; ``shift`` moves num_0 by that many sd."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, object] = {}
+    for i, name in enumerate(NUMERIC):
+        data[name] = rng.normal(10.0 * i, 1.0 + i, rows).round(4)
+    data["num_0"] = (rng.normal(shift, 1.0, rows)).round(4)
+    data["region"] = rng.choice(["north", "south", "east", "west"], rows, p=[0.4, 0.3, 0.2, 0.1])
+    data["plan"] = rng.choice(["free", "pro", "team"], rows, p=[0.6, 0.3, 0.1])
+    return pd.DataFrame(data)
+
+
+def write_drop(frame: pd.DataFrame, path: Path) -> None:
+    """CSV through pyarrow (several times faster than ``DataFrame.to_csv``; reads back equal)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(root: Path, port: int) -> Path:
+    drop, state = root / "drop", root / "state"
+    drop.mkdir()
+    text = f"""
+[model]
+name = "bench-model"
+target = "target"
+
+[reference]
+source = "file"
+path = "{root / "reference.csv"}"
+
+[watch]
+paths = ["{drop}"]
+settle_seconds = {SETTLE_SECONDS}
+rescan_interval_seconds = 60.0
+
+[schedule.drift]
+enabled = false
+
+[schedule.validation]
+enabled = false
+
+[schedule.registry_poll]
+enabled = false
+
+[alerts]
+sinks = ["log"]
+
+[metrics]
+port = {port}
+
+[state]
+directory = "{state}"
+
+[logging]
+level = "WARNING"
+"""
+    path = root / "driftwarden.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The few unlabelled-or-simple samples this benchmark reads, by their exact line prefix."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("driftwarden_"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+PROCESSED = 'driftwarden_files_total{outcome="processed"}'
+PENDING = "driftwarden_mlflow_pending_writes"
+CHECK_SUM = 'driftwarden_check_duration_seconds_sum{kind="drift"}'
+CHECK_COUNT = 'driftwarden_check_duration_seconds_count{kind="drift"}'
+DRIFT_VERDICTS = 'driftwarden_checks_total{kind="drift",model="bench-model",outcome="drift"}'
+
+
+def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"daemon exited with {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("daemon not ready in time")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state): utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_memory_kib(pid: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(rest.split()[0])
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def wait_flushed(port: int, timeout: float = 120.0) -> float:
+    """Wait until the outbox is empty; returns what is left (0 unless timed out)."""
+    deadline = time.monotonic() + timeout
+    while (left := scrape(port).get(PENDING, 0.0)) > 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def staged(drop: Path, name: str) -> Path:
+    """The hidden temp name a file is written under (ignored by the daemon until renamed)."""
+    return drop / f".{name}.tmp"
+
+
+def drop_and_wait(
+    port: int, process: subprocess.Popen[bytes], drop: Path, name: str, count: int
+) -> float:
+    """Rename the staged file to ``name``; seconds until /metrics counts ``count`` processed files."""
+    landed = time.perf_counter()
+    os.replace(staged(drop, name), drop / name)
+    deadline = time.monotonic() + 120
+    while scrape(port).get(PROCESSED, 0.0) < count:
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit(f"{name} not processed (see the daemon log)")
+        time.sleep(POLL_SECONDS)
+    return time.perf_counter() - landed
+
+
+def idle_usage(pid: int, seconds: float) -> tuple[float, list[int], dict[str, int], float]:
+    """CPU share (of one core), VmRSS samples (KiB), final VmRSS/VmHWM, and the wall time."""
+    cpu0, w0 = proc_cpu_seconds(pid), time.monotonic()
+    rss: list[int] = []
+    while time.monotonic() - w0 < seconds:
+        rss.append(proc_memory_kib(pid)["VmRSS"])
+        time.sleep(1.0)
+    cpu1, w1 = proc_cpu_seconds(pid), time.monotonic()
+    return (cpu1 - cpu0) / (w1 - w0), rss, proc_memory_kib(pid), w1 - w0
+
+
+def baseline_times(root: Path, names: list[str]) -> list[float]:
+    """read_frame + check_drift in this process, against a reference prepared once."""
+    cfg = DriftConfig()
+    prepared = PreparedReference.from_frame(read_frame(root / "reference.csv"), cfg)
+    out = []
+    for name in names:
+        t0 = time.perf_counter()
+        check_drift(prepared, read_frame(root / "drop" / "processed" / name), cfg)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def row(label: str, values: list[float], fmt: str = "9.3f") -> str:
+    return (
+        f"{label:<62} {statistics.median(values):>{fmt}} {percentile(values, 95):>{fmt}}"
+        f" {len(values):>6}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=50, help="back-to-back drops")
+    parser.add_argument("--quiet-files", type=int, default=10, help="drops after a flush")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--reference-rows", type=int, default=100_000)
+    parser.add_argument("--idle-seconds", type=float, default=IDLE_SECONDS)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="dw-daemon-bench-"))
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        started = time.monotonic()
+        port = free_port()
+        config = write_config(root, port)
+        drop = root / "drop"
+        write_drop(make_frame(args.reference_rows, seed=0), root / "reference.csv")
+        names = [f"batch-{i:03d}.csv" for i in range(args.files + args.quiet_files)]
+        for i, name in enumerate(names):
+            shift = 0.5 if i % 2 else 0.0
+            write_drop(make_frame(args.rows, seed=1000 + i, shift=shift), staged(drop, name))
+        print(f"generated the reference + {len(names)} files in {time.monotonic() - started:.1f} s")
+
+        with (root / "daemon.log").open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "driftwarden.cli", "run", "--config", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        t0 = time.monotonic()
+        wait_ready(port, process)
+        print(f"daemon ready in {time.monotonic() - t0:.1f} s (pid {process.pid})", flush=True)
+
+        # A: back to back (the next drop as soon as the last one shows on /metrics), so the
+        # daemon's MLflow writer is logging earlier checks while the next one runs.
+        back_to_back = [
+            drop_and_wait(port, process, drop, name, i + 1)
+            for i, name in enumerate(names[: args.files])
+        ]
+        # B: each drop once the outbox is empty (nothing else running in the daemon).
+        quiet = []
+        for i, name in enumerate(names[args.files :], start=args.files):
+            wait_flushed(port)
+            quiet.append(drop_and_wait(port, process, drop, name, i + 1))
+        samples = scrape(port)
+        in_daemon_check = samples[CHECK_SUM] / samples[CHECK_COUNT]
+        verdicts = samples.get(DRIFT_VERDICTS, 0.0)
+        print(f"dropped {len(names)} files; dataset drift found in {verdicts:.0f}", flush=True)
+
+        pending_left = wait_flushed(port)
+        time.sleep(2.0)  # let the last scrape's connection close
+        cpu_share, rss, memory, idle_wall = idle_usage(process.pid, args.idle_seconds)
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+        base_a = baseline_times(root, names[: args.files])
+        base_b = baseline_times(root, names[args.files :])
+        size_mb = (drop / "processed" / names[0]).stat().st_size / 1e6
+        print()
+        print(
+            f"settings: {len(names)} files x {args.rows:,} rows ({len(NUMERIC)} numeric + "
+            f"{len(CATEGORICAL)} categorical columns, CSV ~{size_mb:.1f} MB each, every other "
+            f"one shifted), reference {args.reference_rows:,} rows; watch.settle_seconds="
+            f"{SETTLE_SECONDS}; each file written beforehand under a hidden temp name in the "
+            "drop dir and renamed into place; "
+            f"/metrics polled every {POLL_SECONDS * 1000:.0f} ms; default [drift] config; "
+            "sinks=[log]; MLflow = the embedded sqlite store (outbox flushed by the daemon)"
+        )
+        print(f"machine: {os.cpu_count()} CPUs, shared (load average now {os.getloadavg()[0]:.2f})")
+        print()
+        print(f"{'seconds per file':<62} {'median':>9} {'p95':>9} {'files':>6}")
+        print(row("A daemon, back to back: renamed in -> counted on /metrics", back_to_back))
+        print(row("B daemon, after the outbox flushed: renamed in -> on /metrics", quiet))
+        print(row("baseline in-process: read_frame + check_drift (A files)", base_a))
+        print(row("baseline in-process: read_frame + check_drift (B files)", base_b))
+        ratio_a = [d / b for d, b in zip(back_to_back, base_a, strict=True)]
+        ratio_b = [d / b for d, b in zip(quiet, base_b, strict=True)]
+        print(row("ratio A / baseline (per file)", ratio_a, "9.2f"))
+        print(row("ratio B / baseline (per file)", ratio_b, "9.2f"))
+        print(
+            f"{'in-daemon drift check incl. HTML report (histogram mean)':<62} {in_daemon_check:>9.3f}"
+        )
+        print()
+        print(
+            f"idle daemon over {idle_wall:.0f} s (MLflow writes left pending: {pending_left:.0f}):"
+        )
+        print(f"  CPU share: {100 * cpu_share:.2f} % of one core")
+        print(
+            f"  RSS: {statistics.mean(rss) / 1024:.1f} MiB mean, {max(rss) / 1024:.1f} MiB max; "
+            f"peak over the whole run (VmHWM) {memory['VmHWM'] / 1024:.1f} MiB"
+        )
+        print(f"total benchmark time: {time.monotonic() - started:.0f} s")
+        return 0
+    finally:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
