@@ -34,7 +34,7 @@ from driftwarden.daemon.reference import load_file_reference
 from driftwarden.daemon.registry_watch import RegistryWatcher
 from driftwarden.daemon.retrain import RetrainRunner
 from driftwarden.daemon.scheduled import alert_tick, scheduled_validation, window_drift
-from driftwarden.daemon.scheduler import Scheduler
+from driftwarden.daemon.scheduler import Scheduler, build_trigger
 from driftwarden.daemon.signals import SignalFlags
 from driftwarden.daemon.state import state_paths
 from driftwarden.daemon.systemd import Notifier
@@ -371,8 +371,6 @@ class Daemon:
             if changed and new.reference.source == "file":
                 reference = load_file_reference(new)
             sinks = build_sinks(new.alerts) if new.alerts != old.alerts else None
-            from driftwarden.daemon.scheduler import build_trigger
-
             for name in ("drift", "validation", "registry_poll"):
                 build_trigger(name, getattr(new.schedule, name))
         except ConfigError as exc:
