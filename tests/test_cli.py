@@ -62,3 +62,16 @@ def test_config_flag_falls_back_to_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DRIFTWARDEN_CONFIG", "/etc/driftwarden/x.toml")
     args = build_parser().parse_args(["status"])
     assert args.config == "/etc/driftwarden/x.toml"
+
+
+def test_unknown_log_level_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--log-level", "FOO", "status", "--config", "x.toml"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--log-level" in err and "'FOO'" in err and "Traceback" not in err
+
+
+def test_log_level_is_case_insensitive() -> None:
+    args = build_parser().parse_args(["--log-level", "debug", "status", "--config", "x.toml"])
+    assert args.log_level == "DEBUG"

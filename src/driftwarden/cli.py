@@ -65,7 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="log line format (default: config or text)",
     )
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        default=None,
+        help="DEBUG, INFO, WARNING or ERROR (default: config or INFO)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("run", help="run the daemon in the foreground")

@@ -227,3 +227,79 @@ def test_log_to_mlflow_writes_one_run(
     assert json.loads((local / "result.json").read_text())["drifted_features"] == ["x"]
     html = (local / "report.html").read_text()
     assert html.index("<h3>x") < html.index("<h3>y")
+
+
+# --- review fixes -------------------------------------------------------------------------
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = [line for line in captured.err.splitlines() if "INFO" not in line]
+    assert len(lines) == 1, captured.err
+    return lines[0]
+
+
+def test_wrong_schema_exits_2_naming_file_and_column(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Columns p, q instead of the reference's x, y, c: not "no drift, 0 of 0 features"."""
+    wrong = tmp_path / "wrong.csv"
+    pd.DataFrame({"p": [1.0, 2.0, 3.0], "q": [4.0, 5.0, 6.0]}).to_csv(wrong, index=False)
+    assert main(["check", str(files["ref"]), str(wrong), "--fail-on-drift"]) == 2
+    line = _one_error_line(capsys)
+    assert str(wrong) in line and "column 'x'" in line and "missing column(s)" in line
+
+
+def test_text_in_a_numeric_column_exits_2_naming_file_and_column(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A third of y is text: refused (as the daemon quarantines it), not tested on the rest."""
+    current = pd.read_csv(files["moved"])
+    y = current["y"].astype(object)
+    y[::3] = "n/a-text"
+    mixed = tmp_path / "mixed.csv"
+    current.assign(y=y).to_csv(mixed, index=False)
+    for argv in ([], ["--fail-on-drift"], ["--format", "json"]):
+        assert main(["check", str(files["ref"]), str(mixed), *argv]) == 2
+        line = _one_error_line(capsys)
+        assert str(mixed) in line and "column 'y'" in line and "'n/a-text'" in line
+
+
+def test_blanks_in_a_numeric_column_are_missing_values_not_an_error(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current = pd.read_csv(files["moved"])
+    y = current["y"].astype(object)
+    y[::5] = " "
+    spaced = tmp_path / "spaced.csv"
+    current.assign(y=y).to_csv(spaced, index=False)
+    assert main(["check", str(files["ref"]), str(spaced), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    y_result = next(f for f in data["features"] if f["feature"] == "y")
+    assert y_result["n_dropped"] == len(range(0, len(current), 5)) and not y_result["drifted"]
+
+
+def test_huge_values_print_short_and_log_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """±1e308 in the batch: the effect prints as 1e+300-style, and --log-to-mlflow
+    writes its HTML report (it used to crash in the histogram)."""
+    from mlflow.tracking import MlflowClient
+
+    rng = np.random.default_rng(5)
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur_huge.csv"
+    pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)}).to_csv(ref, index=False)
+    huge = np.resize([1e308, -1e308, 3.0], 300)
+    pd.DataFrame({"a": huge, "b": rng.normal(size=300)}).to_csv(cur, index=False)
+    config = tmp_path / "dw.toml"
+    config.write_text('[state]\ndirectory = "state"\n')
+    assert main(["check", str(ref), str(cur), "--config", str(config), "--log-to-mlflow"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("a "))
+    assert len(row) < 120 and "e+" in row
+    run_id = out.rsplit("MLflow run: ", 1)[1].strip()
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}")
+    local = Path(client.download_artifacts(run_id, "drift", str(tmp_path / "dl")))
+    page = (local / "report.html").read_text()
+    assert page.count("<svg") == 2 and "plot unavailable" not in page

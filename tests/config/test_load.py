@@ -233,3 +233,105 @@ def test_cross_field_rule_names_the_section(tmp_path: Path) -> None:
         load_settings(cfg, env={})
     assert "alerts" in str(info.value)
     assert "[alerts.webhook] is missing" in str(info.value)
+
+
+# --- review fixes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cron", ["99 * * * *", "* 25 * * *", "* * * 13 *", "* * * * funday"])
+def test_cron_the_scheduler_rejects_is_a_config_error_naming_the_key(
+    tmp_path: Path, cron: str
+) -> None:
+    """`config check` refuses what `run` (apscheduler's CronTrigger.from_crontab) refuses."""
+    cfg = write(tmp_path / "dw.toml", f'[schedule.validation]\ncron = "{cron}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg, env={})
+    message = str(info.value)
+    assert message.startswith(f"{cfg}: schedule.validation.cron: not a valid crontab expression")
+    assert cron in message and "Value error" not in message
+
+
+def test_valid_crons_load_and_match_the_scheduler(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    cron = "*/15 2-4 * * mon-fri"
+    cfg = write(tmp_path / "dw.toml", f'[schedule.drift]\ncron = "{cron}"\n')
+    assert load_settings(cfg, env={}).schedule.drift.cron == cron
+    CronTrigger.from_crontab(cron, timezone=dt.UTC)  # what the daemon's scheduler does
+
+
+def test_config_check_exits_2_on_a_cron_run_would_reject(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "dw.toml", '[schedule.drift]\ncron = "99 * * * *"\n')
+    proc = config_check(cfg, tmp_path)
+    assert proc.returncode == 2
+    assert "schedule.drift.cron" in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("sink", "url", "shown", "secrets"),
+    [
+        (
+            "webhook",
+            "https://hooks.slack.com/services/T0ABC/B0DEF/xoxsecret123",
+            "https://hooks.slack.com/***",
+            ["T0ABC", "B0DEF", "xoxsecret123"],
+        ),
+        (
+            "webhook",
+            "https://hooks.example.com/driftwarden?token=abc-secret-1",
+            "https://hooks.example.com/***?***",
+            ["abc-secret-1", "token="],
+        ),
+        (
+            "alertmanager",
+            "https://am:pw-secret-2@am.example.com:9093/prefix?token=tok-secret-3",
+            "https://am:***@am.example.com:9093/prefix?***",
+            ["pw-secret-2", "tok-secret-3"],
+        ),
+    ],
+)
+def test_config_check_hides_secrets_in_alert_urls(
+    tmp_path: Path, sink: str, url: str, shown: str, secrets: list[str]
+) -> None:
+    cfg = write(
+        tmp_path / "dw.toml",
+        f'[alerts]\nsinks = ["log", "{sink}"]\n[alerts.{sink}]\nurl = "{url}"\n',
+    )
+    for fmt in ("table", "json"):
+        proc = config_check(cfg, tmp_path, None, "--format", fmt)
+        assert proc.returncode == 0, proc.stderr
+        for secret in secrets:
+            assert secret not in proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["alerts"][sink]["url"] == shown
+
+
+def test_redaction_leaves_urls_without_secrets_alone() -> None:
+    from driftwarden.config.load import redact_url
+
+    for url in ("sqlite:////var/lib/driftwarden/mlflow.db", "http://127.0.0.1:9093", "databricks"):
+        assert redact_url(url) == url
+        assert redact_url(url, hide_path=url.startswith("http")) == url
+    assert redact_url("sqlite:////x/mlflow.db?mode=ro") == "sqlite:////x/mlflow.db?***"
+    assert redact_url("https://mlflow.example.com/api?key=k#frag") == (
+        "https://mlflow.example.com/api?***#***"
+    )
+
+
+def test_state_directory_default_is_where_its_description_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside the config file, or in the working directory without one (README says the same)."""
+    from driftwarden.config.model import StateConfig
+
+    description = StateConfig.model_fields["directory"].description or ""
+    assert "beside the config file" in description
+    assert "working directory without one" in description
+    etc, work = tmp_path / "etc", tmp_path / "work"
+    etc.mkdir()
+    work.mkdir()
+    monkeypatch.chdir(work)
+    cfg = write(etc / "dw.toml", '[model]\nname = "m"\n')
+    assert load_settings(cfg, env={}).state.directory == (etc / "driftwarden-state").resolve()
+    assert load_settings(None, env={}).state.directory == (work / "driftwarden-state").resolve()

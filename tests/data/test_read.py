@@ -73,3 +73,32 @@ def test_file_digest_matches_for_same_bytes(tmp_path: Path) -> None:
     (tmp_path / "z.csv").write_text("a\n2\n")
     assert file_digest(str(tmp_path / "x.csv")) == file_digest(str(tmp_path / "y.csv"))
     assert file_digest(str(tmp_path / "x.csv")) != file_digest(str(tmp_path / "z.csv"))
+
+
+@pytest.mark.parametrize(
+    ("header", "duplicated"),
+    [
+        (b"a,b,a", "['a']"),
+        (b'"a",b,a,b', "['a', 'b']"),
+        (b"\xef\xbb\xbfa,b,a", "['a']"),  # a UTF-8 byte-order mark before the header
+        (b"\n\nx,y,x", "['x']"),  # blank lines before the header, which pandas skips
+    ],
+)
+def test_duplicate_csv_header_names_the_columns(
+    tmp_path: Path, header: bytes, duplicated: str
+) -> None:
+    """pandas renames the second "a" to "a.1"; the header as written is what counts."""
+    path = tmp_path / "dup.csv"
+    width = len(header.strip().split(b","))
+    path.write_bytes(header + b"\n" + b",".join([b"1"] * width) + b"\n")
+    with pytest.raises(InputFileError) as info:
+        read_frame(path)
+    assert info.value.path == str(path)
+    assert f"duplicate column names {duplicated}" in info.value.reason
+    assert info.value.field == duplicated.split("'")[1]
+
+
+def test_names_that_look_like_pandas_renames_are_not_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_bytes(b'a,a.1,"b,c"\n1,2,3\n')
+    assert list(read_frame(path).columns) == ["a", "a.1", "b,c"]

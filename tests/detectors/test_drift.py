@@ -194,3 +194,19 @@ def test_duplicate_current_columns_are_a_finding_not_a_crash() -> None:
     result = _check(ref, cur)
     assert [(f.column, f.kind) for f in result.schema] == [("x", "duplicate_column")]
     assert result.features[0].error is None
+
+
+def test_a_corrected_p_of_zero_ranks_first() -> None:
+    """The strongest drift (p underflows to 0.0) is listed before weaker drift, not last."""
+    rng = np.random.default_rng(11)
+    ref = pd.DataFrame({"far": rng.normal(size=20_000), "near": rng.normal(size=20_000)})
+    cur = pd.DataFrame(
+        {"far": rng.normal(100.0, size=20_000), "near": rng.normal(0.15, size=20_000)}
+    )
+    result = check_frames(ref, cur, DriftConfig())
+    by_name = {f.feature: f for f in result.features}
+    assert by_name["far"].p_value_corrected == 0.0
+    assert 0.0 < (by_name["near"].p_value_corrected or 0.0) < 0.005
+    assert by_name["far"].drifted and by_name["near"].drifted
+    assert [f.feature for f in result.features] == ["far", "near"]
+    assert result.drifted_features == ["far", "near"]

@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import ks_2samp
 
 from driftwarden.detectors.ks import ks_p_value, ks_sorted, make_fence
 
 
-def _scipy(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's exact→asymp fallback warns
+def _scipy(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
+    """scipy's statistic, p-value and the method it used: ``auto`` picks exact up to 10,000
+    values and switches to asymp (with a RuntimeWarning) when the exact sum fails."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
         result = ks_2samp(a, b)
-    return float(result.statistic), float(result.pvalue)
+    switched = any("Switching to method=asymp" in str(w.message) for w in caught)
+    method = "exact" if max(a.size, b.size) <= 10_000 and not switched else "asymp"
+    return float(result.statistic), float(result.pvalue), method
 
 
 def _assert_matches(a: np.ndarray, b: np.ndarray) -> None:
     ref = np.sort(a)
     outcome = ks_sorted(ref, np.sort(b))
-    statistic, p_value = _scipy(a, b)
+    statistic, p_value, method = _scipy(a, b)
     assert outcome.statistic == statistic
     fenced = make_fence(ref)  # the prepared form for large references
     assert ks_sorted(ref, np.sort(b), fenced) == outcome
     assert abs(outcome.p_value - p_value) <= 1e-10
-    assert outcome.method == ("exact" if max(a.size, b.size) <= 10_000 else "asymp") or (
-        outcome.method == "asymp"
-    )
+    assert outcome.method == method
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -81,6 +85,40 @@ def test_matches_scipy_on_large_samples(n: int, m: int, shift: float) -> None:
     _assert_matches(rng.normal(size=n), rng.normal(shift, size=m))
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(1, 40_000),
+    st.integers(8_193, 30_000),
+    st.sampled_from(["normal", "ties", "shifted", "zero_inflated"]),
+    st.integers(0, 2**32 - 1),
+)
+@example(10_000, 9_000, "zero_inflated", 1)  # exact p-value with the search
+@example(40_000, 30_000, "ties", 2)
+def test_matches_scipy_through_the_coarse_to_fine_search(
+    n: int, m: int, kind: str, seed: int
+) -> None:
+    """Batches above 8,192 values take the block search instead of evaluating every point."""
+    rng = np.random.default_rng(seed)
+    if kind == "normal":
+        a, b = rng.normal(size=n), rng.normal(size=m)
+    elif kind == "ties":
+        a, b = rng.integers(0, 9, n).astype(float), rng.integers(0, 10, m).astype(float)
+    elif kind == "shifted":
+        a, b = rng.normal(size=n), rng.normal(0.05, size=m)
+    else:
+        a = np.where(rng.random(n) < 0.4, 0.0, rng.normal(size=n))
+        b = np.where(rng.random(m) < 0.4, 0.0, rng.normal(0.02, size=m))
+    _assert_matches(a, b)
+
+
+def test_exact_method_is_asserted_where_scipy_uses_it() -> None:
+    """The oracle helper reports exact for small samples, so a wrong switch would fail."""
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=300), rng.normal(size=200)
+    assert _scipy(a, b)[2] == "exact"
+    assert ks_sorted(np.sort(a), np.sort(b)).method == "exact"
+
+
 def test_large_samples_with_heavy_ties() -> None:
     rng = np.random.default_rng(3)
     _assert_matches(rng.poisson(3, 300_000).astype(float), rng.poisson(3.05, 50_000).astype(float))
@@ -110,3 +148,50 @@ def test_fast_smirnov_branch_matches_kstwo(d: float, n: int) -> None:
     # ks_p_value rounds n1*n2/(n1+n2); with n1 = n2 = 2n that is exactly n.
     got = ks_p_value(d, 2 * n, 2 * n).p_value
     assert abs(got - expected) <= 1e-10
+
+
+@pytest.fixture()
+def without_private_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake fault: a scipy release without the private routines ks.py borrows."""
+    from driftwarden.detectors import ks
+
+    monkeypatch.setattr(ks, "kolmogn", None)
+    monkeypatch.setattr(ks, "_attempt_exact_2kssamp", None)
+
+
+@pytest.mark.usefixtures("without_private_scipy")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(samples, samples)
+def test_fallback_p_value_comes_from_ks_2samp(a: list[float], b: list[float]) -> None:
+    _assert_matches(np.array(a), np.array(b))
+
+
+@pytest.mark.usefixtures("without_private_scipy")
+@pytest.mark.parametrize(("n", "m", "shift"), [(400, 300, 0.1), (12_000, 9_000, 0.02)])
+def test_fallback_on_exact_and_asymp_sizes(n: int, m: int, shift: float) -> None:
+    rng = np.random.default_rng(n)
+    _assert_matches(rng.normal(size=n), rng.normal(shift, size=m))
+
+
+def test_ks_imports_and_falls_back_when_scipy_moves_its_private_routines() -> None:
+    """Import the module in a fresh interpreter where ``kolmogn`` cannot be imported (a stub
+    module stands in for scipy's, after scipy itself has loaded)."""
+    code = (
+        "import sys\n"
+        "import types\n"
+        "import numpy as np\n"
+        "from scipy.stats import ks_2samp\n"
+        "sys.modules['scipy.stats._ksstats'] = types.ModuleType('scipy.stats._ksstats')\n"
+        "from driftwarden.detectors import ks\n"
+        "assert ks.kolmogn is None and ks._attempt_exact_2kssamp is None\n"
+        "rng = np.random.default_rng(0)\n"
+        "a, b = np.sort(rng.normal(size=500)), np.sort(rng.normal(0.3, size=400))\n"
+        "out = ks.ks_sorted(a, b)\n"
+        "ref = ks_2samp(a, b)\n"
+        "assert out.method == 'exact' and out.statistic == ref.statistic, out\n"
+        "assert abs(out.p_value - ref.pvalue) <= 1e-12, out\n"
+        "print('FALLBACK-OK')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "FALLBACK-OK" in proc.stdout

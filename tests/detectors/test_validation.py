@@ -78,3 +78,17 @@ def test_bad_shapes_are_value_errors() -> None:
         evaluate_predictions([0, 1, 1], [0, 1], ALL)
     with pytest.raises(ValueError, match="no labelled rows"):
         evaluate_predictions([], [], ALL)
+
+
+@pytest.mark.parametrize("dtype", [int, float])
+def test_binary_positive_label_is_the_numerically_larger(dtype: type) -> None:
+    """Labels 2 and 10: the positive label is 10 (as text "2" > "10")."""
+    cfg = ValidationConfig(f1_average="binary")
+    y_true = np.array([2, 10, 10, 2, 10, 2], dtype=dtype)
+    y_pred = np.array([2, 10, 2, 2, 2, 10], dtype=dtype)
+    result = evaluate_predictions(y_true, y_pred, cfg)
+    assert result.average == "binary"
+    expected = f1_score(y_true, y_pred, pos_label=dtype(10))
+    assert expected != pytest.approx(f1_score(y_true, y_pred, pos_label=dtype(2)))
+    assert result.metrics["f1"] == pytest.approx(expected)
+    assert result.labels == [str(dtype(2)), str(dtype(10))]

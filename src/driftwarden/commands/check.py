@@ -12,7 +12,8 @@ import pandas as pd
 from driftwarden.config import Settings, load_settings
 from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version
-from driftwarden.detectors import DriftResult, check_frames
+from driftwarden.detectors import DriftResult, PreparedReference, check_drift
+from driftwarden.detectors.schema import admit_frame
 from driftwarden.logs import setup_logging
 
 log = logging.getLogger("driftwarden.check")
@@ -23,6 +24,8 @@ def _num(value: float | None, digits: int = 4) -> str:
         return "-"
     if value != 0 and abs(value) < 10**-digits:
         return f"{value:.2e}"
+    if abs(value) >= 1e6:
+        return f"{value:.{digits}g}"  # 1e+308, not 309 digits
     return f"{value:.{digits}f}"
 
 
@@ -92,7 +95,10 @@ def _log_to_mlflow(
 def check_command(args: argparse.Namespace) -> int:
     """Run one check; exit 1 with ``--fail-on-drift`` when the dataset drifted.
 
-    Unreadable files raise InputFileError (exit 2), MLflow down raises MlflowUnavailable (3).
+    Unreadable files, and a current batch that lacks a tested column or has text in a
+    column numeric in the reference, raise InputFileError (exit 2) naming the file and
+    the column (the daemon quarantines the same files); MLflow down raises
+    MlflowUnavailable (3).
     """
     settings = load_settings(args.config)
     setup_logging(
@@ -102,14 +108,12 @@ def check_command(args: argparse.Namespace) -> int:
     reference = read_frame(args.reference, max_bytes=limit)
     current = read_frame(args.current, max_bytes=limit)
     target = settings.model.target if settings.model.target in reference.columns else None
-    result = check_frames(
-        reference,
-        current,
-        settings.drift,
-        target=target,
-        reference_version=data_version(reference),
-        current_version=data_version(current),
+    prepared = PreparedReference.one_shot(
+        reference, settings.drift, target, data_version(reference)
     )
+    numeric = {name for name in prepared.tested if prepared.profiles[name].numeric}
+    current = admit_frame(current, prepared.tested, numeric, str(args.current))
+    result = check_drift(prepared, current, settings.drift, current_version=data_version(current))
     log.info(
         "drift check done",
         extra={"dataset_drift": result.dataset_drift, "drifted": len(result.drifted_features)},

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -91,7 +91,7 @@ def format_validation_error(exc: ValidationError, path: Path | None) -> str:
     lines = []
     for err in exc.errors(include_url=False):
         key = ".".join(str(part) for part in err["loc"]) or "<file>"
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (misspelled? see config/driftwarden.example.toml)"
         if err["type"] in ("literal_error", "enum"):
@@ -156,16 +156,26 @@ def redacted_dict(settings: Settings) -> dict[str, Any]:
     for key in ("tracking_uri", "registry_uri"):
         if data["mlflow"].get(key):
             data["mlflow"][key] = redact_url(data["mlflow"][key])
-    for sink in ("webhook", "alertmanager"):
+    # A webhook URL is itself the credential (Slack's /services/T0/B0/SECRET): hide its path.
+    for sink, hide_path in (("webhook", True), ("alertmanager", False)):
         if data["alerts"].get(sink):
-            data["alerts"][sink]["url"] = redact_url(data["alerts"][sink]["url"])
+            data["alerts"][sink]["url"] = redact_url(data["alerts"][sink]["url"], hide_path)
     return data
 
 
-def redact_url(url: str) -> str:
-    """``url`` with the password of its user info replaced by ``***``."""
+def redact_url(url: str, hide_path: bool = False) -> str:
+    """``url`` with secrets replaced by ``***``: the user-info password, the query string
+    (``?token=...``) and fragment, and with ``hide_path`` the path (``scheme://host/***``).
+
+    Edited as text, not re-joined by ``urlunsplit``, which rewrites ``sqlite:////x`` as
+    ``sqlite://x``.
+    """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    base = url.partition("#")[0].partition("?")[0]
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:***@{netloc.rpartition('@')[2]}"
+        base = base.replace(f"//{parts.netloc}", f"//{netloc}", 1)
+    if hide_path and parts.path not in ("", "/"):
+        base = f"{parts.scheme}://{netloc}/***"
+    return base + ("?***" if parts.query else "") + ("#***" if parts.fragment else "")

@@ -138,14 +138,28 @@ class JobSchedule(Section):
     cron: str | None = Field(None, description="Crontab expression (5 fields), e.g. '*/15 * * * *'")
     interval_seconds: float | None = Field(None, gt=0, description="Run every N seconds")
 
+    @field_validator("cron")
+    @classmethod
+    def _valid_crontab(cls, value: str | None) -> str | None:
+        """The same parse the scheduler does, so ``config check`` rejects what ``run`` would."""
+        if value is None:
+            return value
+        if len(value.split()) != 5:
+            raise ValueError("must have 5 fields (minute hour day month weekday)")
+        import datetime as dt
+
+        from apscheduler.triggers.cron import CronTrigger  # here: keeps `--help` fast
+
+        try:
+            CronTrigger.from_crontab(value, timezone=dt.UTC)
+        except ValueError as exc:
+            raise ValueError(f"not a valid crontab expression: {exc}") from None
+        return value
+
     @model_validator(mode="after")
     def _one_trigger(self) -> JobSchedule:
         if self.cron is not None and self.interval_seconds is not None:
             raise ValueError("set either cron or interval_seconds, not both")
-        if self.cron is not None and len(self.cron.split()) != 5:
-            raise ValueError(
-                f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}"
-            )
         return self
 
 
@@ -390,7 +404,9 @@ class StateConfig(Section):
 
     directory: Path = Field(
         Path("driftwarden-state"),
-        description="State directory; default: $STATE_DIRECTORY under systemd, else ./driftwarden-state",
+        description="State directory (relative paths are beside the config file); default: "
+        "$STATE_DIRECTORY under systemd, else driftwarden-state beside the config file, "
+        "or in the working directory without one",
     )
 
 

@@ -5,6 +5,7 @@ Nothing here unpickles: only CSV and Parquet are accepted, chosen by suffix.
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -58,7 +59,21 @@ def read_frame(path: str | os.PathLike[str], max_bytes: int | None = None) -> pd
         raise InputFileError(p, "no columns: expected a header row")
     if len(frame) == 0:
         raise InputFileError(p, "header only, no rows")
-    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    # pandas renames a repeated CSV header "a" to "a.1", so look at the header as written.
+    names = (csv_header(p) if suffix == ".csv" else []) or [str(c) for c in frame.columns]
+    duplicated = sorted({n for n in names if n and names.count(n) > 1})
     if duplicated:
-        raise InputFileError(p, f"duplicate column names {duplicated}")
+        raise InputFileError(p, f"duplicate column names {duplicated}", field=duplicated[0])
     return frame
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row of a CSV as written (first non-blank record; quoting as pandas reads it)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.reader(handle):
+                if any(cell.strip() for cell in row):
+                    return row
+    except (csv.Error, OSError, UnicodeDecodeError):  # pandas read it; keep its column names
+        return []
+    return []

@@ -134,6 +134,12 @@ def _apply_verdicts(features: list[FeatureResult], cfg: DriftConfig) -> None:
         feature.drifted = bool(p_corr < cfg.alpha and effect >= floor)
 
 
+def _rank(feature: FeatureResult) -> tuple[bool, bool, float]:
+    """Sort key: drifted first, then tested before failed, then by corrected p (0.0 first)."""
+    p = feature.p_value_corrected
+    return (not feature.drifted, feature.error is not None, 1.0 if p is None else p)
+
+
 def _mmd(
     reference: PreparedReference, current: pd.DataFrame, cfg: DriftConfig
 ) -> MultivariateResult:
@@ -198,7 +204,7 @@ def check_drift(
         if name in present
     ]
     _apply_verdicts(features, cfg)
-    features.sort(key=lambda f: (not f.drifted, f.error is not None, f.p_value_corrected or 1.0))
+    features.sort(key=_rank)
     multivariate = [_mmd(reference, current, cfg)] if cfg.mmd.enabled else []
     drifted = [f.feature for f in features if f.drifted]
     n_tested = sum(1 for f in features if f.error is None)

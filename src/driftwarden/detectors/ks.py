@@ -2,7 +2,9 @@
 
 The statistic is bit-for-bit ``scipy.stats.ks_2samp``'s and the p-value follows scipy's
 ``method='auto'`` choice (exact when both samples have at most 10,000 values, else the
-asymptotic distribution), reusing scipy's own exact routine.
+asymptotic distribution), reusing scipy's own exact routine. Those routines are private to
+scipy; should a scipy release move them, the p-value comes from ``scipy.stats.ks_2samp``
+itself (same numbers, one more sort of both samples).
 
 Why it is fast: ``sup |F_ref - F_cur|`` is attained at the current batch's points (the value
 at a point, or just before it), so only the reference's CDF at those points is needed, and
@@ -13,13 +15,19 @@ about one sort of the current column; the reference is sorted once when prepared
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import gammaln
-from scipy.stats import distributions
-from scipy.stats._ksstats import kolmogn
-from scipy.stats._stats_py import _attempt_exact_2kssamp
+from scipy.stats import distributions, ks_2samp
+
+try:  # scipy's private routines: the same numbers as ks_2samp, without a second pass
+    from scipy.stats._ksstats import kolmogn
+    from scipy.stats._stats_py import _attempt_exact_2kssamp
+except ImportError:  # a scipy that moved them: ks_2samp itself computes the p-value
+    kolmogn = None
+    _attempt_exact_2kssamp = None
 
 MAX_AUTO_N = 10_000  # scipy's 'auto' threshold for the exact p-value
 _TINY_P = 1e-10  # p-values are promised equal to scipy's within this
@@ -172,6 +180,8 @@ def ks_p_value(statistic: float, n1: int, n2: int) -> KsOutcome:
     the returned statistic does the same so both numbers equal scipy's.
     """
     d = statistic
+    if _attempt_exact_2kssamp is None or kolmogn is None:
+        raise ImportError("scipy's private KS routines are missing; use ks_sorted")
     if max(n1, n2) <= MAX_AUTO_N:
         success, d, prob = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d, "two-sided")
         if success:
@@ -191,9 +201,31 @@ def ks_p_value(statistic: float, n1: int, n2: int) -> KsOutcome:
     return KsOutcome(float(d), float(np.clip(prob, 0.0, 1.0)), "asymp")
 
 
+def _scipy_fallback(ref_sorted: np.ndarray, cur_sorted: np.ndarray, statistic: float) -> KsOutcome:
+    """The p-value from ``scipy.stats.ks_2samp`` itself (slower: it sorts both samples again).
+
+    The statistic stays ours, rounded as scipy rounds it when it tries the exact p-value
+    (to a multiple of ``1/lcm(n1, n2)``); scipy's exact→asymp switch shows as its
+    RuntimeWarning, which decides the reported method.
+    """
+    n1, n2 = ref_sorted.size, cur_sorted.size
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        result = ks_2samp(ref_sorted, cur_sorted, method="auto")
+    switched = any("Switching to method=asymp" in str(w.message) for w in caught)
+    tried_exact = max(n1, n2) <= MAX_AUTO_N
+    if tried_exact:
+        lcm = (n1 // math.gcd(n1, n2)) * n2
+        statistic = int(np.round(statistic * lcm)) / lcm
+    method = "exact" if tried_exact and not switched else "asymp"
+    return KsOutcome(statistic, float(np.clip(result.pvalue, 0.0, 1.0)), method)
+
+
 def ks_sorted(
     ref_sorted: np.ndarray, cur_sorted: np.ndarray, fence: np.ndarray | None = None
 ) -> KsOutcome:
     """The full two-sided test on sorted finite non-empty samples (``fence``: ``make_fence(ref)``)."""
     statistic = ks_statistic(ref_sorted, cur_sorted, fence)
+    if _attempt_exact_2kssamp is None or kolmogn is None:
+        return _scipy_fallback(ref_sorted, cur_sorted, statistic)
     return ks_p_value(statistic, ref_sorted.size, cur_sorted.size)

@@ -35,6 +35,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
         return "–"
     if value != 0 and abs(value) < 10**-digits:
         return f"{value:.2e}"
+    if abs(value) >= 1e6:
+        return f"{value:.{digits}g}"  # 1e+308, not 309 digits
     return f"{value:.{digits}f}"
 
 
@@ -74,14 +76,20 @@ def _numeric_plot(ref: pd.Series, cur: pd.Series) -> str:
     r, c = r[np.isfinite(r)], c[np.isfinite(c)]
     if r.size == 0 or c.size == 0:
         return "<p>no finite values to plot</p>"
+    # Bin in units of the largest magnitude: with values near ±1e308, hi - lo overflows to inf.
+    scale = max(float(np.abs(r).max()), float(np.abs(c).max()), 1.0)
+    r, c = r / scale, c / scale
     both = np.concatenate([r[:: max(1, r.size // 100_000)], c])
-    lo, hi = np.quantile(both, [0.005, 0.995])
+    lo, hi = (float(q) for q in np.quantile(both, [0.005, 0.995]))
     if not lo < hi:
         lo, hi = float(both.min()) - 0.5, float(both.max()) + 0.5
     edges = np.linspace(lo, hi, _BINS + 1)
     share_r = np.histogram(np.clip(r, lo, hi), edges)[0] / r.size
     share_c = np.histogram(np.clip(c, lo, hi), edges)[0] / c.size
-    axis = f'<div style="font-size:11px;color:#666">{_fmt(lo, 3)} … {_fmt(hi, 3)}</div>'
+    axis = (
+        f'<div style="font-size:11px;color:#666">'
+        f"{_fmt(lo * scale, 3)} … {_fmt(hi * scale, 3)}</div>"
+    )
     return _bars(share_r, share_c) + axis
 
 
@@ -114,7 +122,14 @@ def _feature_block(
         and feature.feature in current.columns
     ):
         ref, cur = reference[feature.feature], current[feature.feature]
-        plot = _numeric_plot(ref, cur) if feature.kind == "numeric" else _categorical_plot(ref, cur)
+        try:
+            plot = (
+                _numeric_plot(ref, cur)
+                if feature.kind == "numeric"
+                else _categorical_plot(ref, cur)
+            )
+        except Exception as exc:  # a plot must never cost the report (or the daemon its file)
+            plot = f"<p>plot unavailable ({html.escape(type(exc).__name__)})</p>"
     return f'<div class="feature">{head}{plot}</div>'
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from driftwarden.detectors.base import SchemaFinding, null_count
+from driftwarden.errors import InputFileError
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,44 @@ def check_schema(
                 )
             )
     return findings
+
+
+def admit_frame(
+    frame: pd.DataFrame, tested: Sequence[str], numeric: Collection[str], path: str
+) -> pd.DataFrame:
+    """Reject a batch whose columns cannot be tested; raise InputFileError naming the column.
+
+    Every tested reference column must be present; a column numeric in the reference must
+    parse as numbers (text such as ``"abc"`` is an error, blanks are missing values).
+    Returns the frame with such columns converted to numbers. The ``check`` command and
+    the daemon's admission of a drop share this rule, so both refuse the same files.
+
+    Args:
+        frame: the batch.
+        tested: the reference columns under test (``PreparedReference.tested``).
+        numeric: those of them that are numeric in the reference.
+        path: the file (or a description of the batch) named in the error.
+    """
+    missing = [c for c in tested if c not in frame.columns]
+    if missing:
+        raise InputFileError(
+            path,
+            f"missing column(s) {missing}; expected the reference columns {list(tested)}",
+            field=missing[0],
+        )
+    converted: dict[str, Any] = {}
+    for column in [c for c in tested if c in numeric]:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values[numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")]
+        if len(bad):
+            raise InputFileError(
+                path,
+                f"non-numeric value {str(bad.iloc[0])[:50]!r} in {len(bad)} row(s); "
+                "expected numbers as in the reference",
+                field=column,
+            )
+        converted[column] = numbers
+    return frame.assign(**converted) if converted else frame

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
@@ -80,6 +81,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def sort_labels(labels: Iterable[Any]) -> list[Any]:
+    """Numbers in numeric order (2 before 10), anything else by its text."""
+    values = list(labels)
+    if all(isinstance(v, Real) for v in values):
+        return sorted(values)
+    return sorted(values, key=str)
+
+
 def choose_average(requested: str, labels: Sequence[Any]) -> str:
     """``binary`` only makes sense for two labels; fall back to ``macro`` otherwise."""
     if requested == "binary" and len(labels) != 2:
@@ -112,7 +121,7 @@ def evaluate_predictions(
         raise ValueError(f"{truth.shape[0]} labels but {pred.shape[0]} predictions")
     if truth.shape[0] == 0:
         raise ValueError("no labelled rows to validate on")
-    labels = sorted(set(truth.tolist()) | set(pred.tolist()), key=str)
+    labels = sort_labels(set(truth.tolist()) | set(pred.tolist()))
     average = choose_average(cfg.f1_average, labels)
     extra: dict[str, Any] = {"average": average, "zero_division": 0}
     if average == "binary":
