@@ -166,12 +166,17 @@ def render_html(
         f'<div class="legend"><span style="background:{_REF}"></span>reference'
         f'<span style="background:{_CUR}"></span>current</div>'
     )
+    rule = (
+        "any drifted feature"
+        if result.dataset_drift_share == 0
+        else f"drifted share ≥ {result.dataset_drift_share:.1%}"
+    )
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>driftwarden drift report</title>"
         f"<style>{_STYLE}</style></head><body>"
         f"<h1>Drift report: {verdict}</h1>"
         f"<p>{len(result.drifted_features)} of {len(result.features)} features drifted "
-        f"(share {result.drifted_share:.1%}, dataset rule: share ≥ {result.dataset_drift_share:.1%}); "
+        f"(share {result.drifted_share:.1%}; dataset drift on {rule}); "
         f"alpha {result.alpha} after {html.escape(result.correction)} correction.<br>"
         f"reference: {result.n_reference} rows, version {html.escape(str(result.reference_version))}; "
         f"current: {result.n_current} rows, version {html.escape(str(result.current_version))}</p>"
