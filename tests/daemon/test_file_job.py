@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from driftwarden.daemon.context import DaemonContext
 from driftwarden.daemon.file_job import MAX_ATTEMPTS, FileProcessor
 from driftwarden.daemon.files import NameFilter
@@ -118,3 +120,42 @@ def test_symlinks_inside_are_read_and_leaving_ones_refused(tmp_path: Path) -> No
         in (drop / "quarantine" / "outside.csv.reason.txt").read_text()
     )
     assert _sample(ctx.metrics, "driftwarden_files_total", outcome="refused") == 1
+
+
+def _assert_refused_unreadable(ctx: DaemonContext, drop: Path, name: str) -> None:
+    assert ctx.ledger.file_counts() == {"quarantined": 1}
+    [row] = ctx.ledger.files()
+    assert row["reason"] == "cannot read: Permission denied"
+    assert (drop / "quarantine" / name).exists() and not (drop / name).exists()
+    reason = (drop / "quarantine" / f"{name}.reason.txt").read_text()
+    assert "cannot read: Permission denied" in reason
+    assert _sample(ctx.metrics, "driftwarden_files_total", outcome="refused") == 1
+
+
+def test_a_file_the_daemon_cannot_read_is_quarantined_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fake fault: these tests run as root, for whom no mode bits make a file unreadable, so
+    hashing the file raises the PermissionError a non-root daemon gets (the chmod test below
+    covers the real one where it can run)."""
+    import driftwarden.daemon.file_job as file_job
+
+    def denied(path: str) -> str:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(file_job, "file_digest", denied)
+    ctx, names = make_context(tmp_path)
+    path = write_csv(tmp_path / "drop" / "locked.csv", sample_frame(50, seed=3))
+    processor = FileProcessor(ctx, names)
+    processor.handle(path)
+    processor.handle(path)  # the rescan finds nothing left to retry
+    _assert_refused_unreadable(ctx, tmp_path / "drop", "locked.csv")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_a_file_with_mode_000_is_quarantined(tmp_path: Path) -> None:
+    ctx, names = make_context(tmp_path)
+    path = write_csv(tmp_path / "drop" / "locked.csv", sample_frame(50, seed=3))
+    path.chmod(0)
+    FileProcessor(ctx, names).handle(path)
+    _assert_refused_unreadable(ctx, tmp_path / "drop", "locked.csv")

@@ -91,3 +91,42 @@ def test_labelled_paths_wait_for_the_move_of_the_drop_that_breached(tmp_path: Pa
         assert runner.labelled_paths(wait_seconds=10.0) == [moved]
     finally:
         timer.join()
+
+
+@pytest.mark.slow
+def test_a_cycle_cancelled_by_the_shutdown_is_recorded_but_not_alerted(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    project = tmp_path / "slow-project"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "name: slow\nentry_points:\n  main:\n    parameters:\n      data_path: string\n"
+        "    command: sleep 120\n"
+    )
+    ctx, _ = make_context(
+        tmp_path,
+        retrain={
+            "enabled": True,
+            "project_uri": str(project),
+            "cooldown_seconds": 0,
+            "timeout_seconds": 300,
+        },
+    )
+    runner = RetrainRunner(ctx)
+    decisions = []
+    cycle = threading.Thread(target=lambda: decisions.append(runner.run_one("drift", {})))
+    cycle.start()
+    deadline = time.monotonic() + 120
+    while ctx.ledger.retrain_running() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ctx.ledger.retrain_running() is not None, "the training run never started"
+    runner.cancel()  # what Daemon.stop does
+    cycle.join(60)
+    assert not cycle.is_alive()
+    [decision] = decisions
+    assert decision.error == "Cancelled"
+    last = ctx.ledger.last_retrain("test-model")
+    assert last is not None and last["status"] == "failed"
+    assert last["detail"]["error"] == "Cancelled"
+    assert ctx.ledger.alerts() == []

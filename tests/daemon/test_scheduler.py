@@ -18,8 +18,10 @@ def test_triggers_from_cron_interval_and_disabled() -> None:
     assert isinstance(build_trigger("drift", JobSchedule(cron="*/15 * * * *")), CronTrigger)
     assert isinstance(build_trigger("drift", JobSchedule(interval_seconds=5)), IntervalTrigger)
     assert build_trigger("drift", JobSchedule(enabled=False, interval_seconds=5)) is None
+    # The config model rejects this already; build_trigger still names the key if one slips by.
+    bad = JobSchedule.model_construct(enabled=True, cron="99 * * * *", interval_seconds=None)
     with pytest.raises(ConfigError, match=r"schedule\.drift\.cron"):
-        build_trigger("drift", JobSchedule(cron="99 * * * *"))
+        build_trigger("drift", bad)
 
 
 def test_jobs_enqueue_by_kind_with_grace_and_coalescing() -> None:

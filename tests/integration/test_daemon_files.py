@@ -36,6 +36,15 @@ def _file_checks_per_name(root: Path) -> dict[str, int]:
         ledger.close()
 
 
+def _processing(root: Path) -> list[str]:
+    """Paths the ledger holds as claimed but not finished (a crash in the middle of a check)."""
+    ledger = _ledger(root)
+    try:
+        return [row["path"] for row in ledger.processing()]
+    finally:
+        ledger.close()
+
+
 def test_drops_while_running_and_while_stopped_are_each_processed_once(tmp_path: Path) -> None:
     config = daemon_config(tmp_path)
     drop = tmp_path / "drop"
@@ -125,11 +134,28 @@ def test_kill_9_in_the_middle_of_a_batch_loses_none_and_repeats_none(tmp_path: P
     try:
         for i, name in enumerate(names):
             write_csv(drop / name, sample_frame(120, seed=100 + i))
-        daemon.wait_for(_checked, count=8, what="some checks of the batch", timeout=60)
-        daemon.kill()
+        # The kill must land while a file is claimed but not yet recorded ('processing'),
+        # or the redo path is not exercised: try a few kill times.
+        half_done: list[str] = []
+        for attempt in range(6):
+            daemon.wait_for(_checked, count=3, what="some checks of the batch", timeout=60)
+            time.sleep(0.013 * attempt)
+            daemon.kill()
+            half_done = _processing(tmp_path)
+            if half_done:
+                break
+            daemon.start()
+        assert half_done, "no kill landed while a file was being processed"
         done_before = len(_file_checks_per_name(tmp_path))
         assert done_before < 50, "the batch finished before the kill; the test proves nothing"
         daemon.start()
+        [redo] = daemon.wait_for(
+            lambda e: (
+                e.get("msg") == "redoing a file left half-processed" and e.get("file") in half_done
+            ),
+            what="the half-processed file redone",
+        )
+        assert redo["attempt"] == 2
         daemon.wait_until(
             lambda: len(_file_checks_per_name(tmp_path)) == 50, timeout=120, what="all 50 checked"
         )

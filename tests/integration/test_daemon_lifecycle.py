@@ -207,3 +207,108 @@ def test_the_schedule_runs_window_drift_over_recent_drops(tmp_path: Path) -> Non
     finally:
         assert daemon.stop() == 0
     assert window["logger"] == "driftwarden.daemon.scheduled"
+
+
+def test_sigint_stops_cleanly(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    try:
+        daemon.send(signal.SIGINT)
+        assert daemon.process is not None and daemon.process.wait(15) == 0
+    finally:
+        daemon.kill()
+    messages = [e.get("msg") for e in daemon.events()]
+    stop = [e for e in daemon.events() if e.get("msg") == "stop requested"]
+    assert stop and stop[0].get("signal") == "SIGINT"
+    assert messages[-1] == "daemon stopped"
+
+
+def test_a_second_sigterm_forces_the_exit(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    try:
+        # A large drop keeps the worker busy, so the clean stop has to wait for it.
+        write_csv(tmp_path / "drop" / "big.csv", sample_frame(300_000, seed=3))
+        time.sleep(1.5)
+        daemon.send(signal.SIGTERM)
+        time.sleep(0.1)
+        daemon.send(signal.SIGTERM)
+        started = time.monotonic()
+        assert daemon.process is not None
+        returncode = daemon.process.wait(15)
+        elapsed = time.monotonic() - started
+    finally:
+        daemon.kill()
+    assert returncode == 128 + signal.SIGTERM
+    assert elapsed < 3
+    assert "second stop signal, exiting now" in daemon.log_text()
+    assert "daemon stopped" not in [e.get("msg") for e in daemon.events()]
+
+
+def test_sighup_changing_watch_keeps_health_and_files_flowing(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    port = _port(config)
+    try:
+        text = config.read_text()
+        assert "settle_seconds = 0.5" in text
+        config.write_text(text.replace("settle_seconds = 0.5", "settle_seconds = 0.3"))
+        daemon.send(signal.SIGHUP)
+        daemon.wait_for(lambda e: e.get("msg") == "config reloaded", what="reload")
+        write_csv(tmp_path / "drop" / "after-reload.csv", sample_frame(100, seed=8))
+        daemon.wait_for(
+            lambda e: (
+                e.get("file", "").endswith("after-reload.csv") and "checked" in e.get("msg", "")
+            ),
+            what="a check after the watch was rebuilt",
+        )
+        assert daemon.get(port, "/healthz")[0] == 200
+        time.sleep(1.5)
+        assert daemon.get(port, "/healthz")[0] == 200
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_sighup_with_an_uncreatable_watch_path_keeps_the_daemon_and_old_watch(
+    tmp_path: Path,
+) -> None:
+    config = daemon_config(tmp_path)
+    daemon = DaemonProcess(config).start()
+    port = _port(config)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a regular file, not a directory")
+    try:
+        text = config.read_text()
+        drop = str(tmp_path / "drop")
+        config.write_text(text.replace(json.dumps(drop), json.dumps(str(blocker / "drop"))))
+        daemon.send(signal.SIGHUP)
+        [refused] = daemon.wait_for(
+            lambda e: str(e.get("msg", "")).startswith("config reload refused"), what="refusal"
+        )
+        assert f"cannot create/watch {blocker / 'drop'}" in refused["msg"]
+        write_csv(tmp_path / "drop" / "still-watched.csv", sample_frame(100, seed=9))
+        daemon.wait_for(
+            lambda e: (
+                e.get("file", "").endswith("still-watched.csv") and "checked" in e.get("msg", "")
+            ),
+            what="a check in the old drop directory",
+        )
+        assert daemon.get(port, "/healthz")[0] == 200
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_an_uncreatable_watch_path_at_start_exits_2_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a regular file, not a directory")
+    config = daemon_config(tmp_path, watch={"paths": [str(blocker / "drop")]})
+    out = subprocess.run(
+        [sys.executable, "-m", "driftwarden.cli", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2, out.stderr
+    errors = [line for line in out.stderr.splitlines() if "watch.paths" in line]
+    assert errors and f"cannot create/watch {blocker / 'drop'}" in errors[0]
+    assert "Traceback" not in out.stderr

@@ -56,3 +56,43 @@ def test_a_users_env_override_still_wins_after_configure(
     config.write_text('[mlflow]\ntracking_uri = "sqlite:////nowhere/x.db"\n')
     configure_mlflow(load_settings(config))
     assert load_settings(config).tracking_uri == uri
+
+
+@pytest.mark.parametrize("status", [502, 503, 504, 429])
+def test_a_proxy_answering_a_transient_status_counts_as_unreachable(
+    status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stub HTTP server (a fake: a reverse proxy whose MLflow is down) answers ``status``."""
+    from mlflow.exceptions import MlflowException
+
+    from driftwarden.tracking.client import is_connection_error
+    from tests.daemon.http_stub import status_server
+
+    with status_server(status) as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        settings = load_settings(None)
+        settings.mlflow.http_request_max_retries = 0
+        client = configure_mlflow(settings)
+        with pytest.raises(MlflowUnavailable, match="unreachable"):
+            ensure_experiment(client, "behind-a-proxy")
+        with pytest.raises(MlflowException) as raw:
+            client.get_experiment_by_name("behind-a-proxy")
+    assert is_connection_error(raw.value)
+
+
+def test_a_4xx_answer_is_an_ordinary_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stub HTTP server refusing the request as MLflow does for a bad one (400, JSON body)."""
+    from mlflow.exceptions import MlflowException
+
+    from tests.daemon.http_stub import status_server
+
+    body = {"error_code": "INVALID_PARAMETER_VALUE", "message": "bad name"}
+    with status_server(400, body) as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        settings = load_settings(None)
+        settings.mlflow.http_request_max_retries = 0
+        client = configure_mlflow(settings)
+        with pytest.raises(MlflowException) as raised:
+            ensure_experiment(client, "bad")
+    assert not isinstance(raised.value, MlflowUnavailable)
+    assert "bad name" in str(raised.value)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from driftwarden.errors import MlflowUnavailable
-from driftwarden.tracking.outbox import MAX_ATTEMPTS, Backoff, Outbox
+from driftwarden.tracking.outbox import DONE_KEEP_SECONDS, MAX_ATTEMPTS, Backoff, Outbox
 
 
 class Recorder:
@@ -96,6 +97,34 @@ def test_oldest_age_uses_the_clock(tmp_path: Path) -> None:
     now[0] += 42
     box.enqueue("drift_check", {}, key="b")
     assert box.oldest_age_seconds() == pytest.approx(42)
+
+
+def test_done_rows_older_than_a_week_are_pruned_others_kept(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    box = Outbox(tmp_path / "outbox.db", clock=lambda: now[0])
+    box.enqueue("drift_check", {}, key="old")
+    box.enqueue("drift_check", {}, key="broken")
+    writer = Recorder()
+    writer.broken_keys.add("broken")
+    for _ in range(MAX_ATTEMPTS):
+        box.flush(writer)  # "old" done, "broken" parked dead
+    now[0] += DONE_KEEP_SECONDS - 10
+    box.enqueue("drift_check", {}, key="recent")
+    box.flush(writer)
+    writer.down = True
+    box.enqueue("drift_check", {}, key="waiting")
+    box.flush(writer)
+    assert box.unreachable
+    now[0] += 20
+    assert box.prune_done() == 1
+    assert box.prune_done() == 0
+    assert box.pending() == 1 and box.dead() == 1
+    conn = sqlite3.connect(tmp_path / "outbox.db")
+    try:
+        keys = {row[0] for row in conn.execute("SELECT key FROM outbox")}
+    finally:
+        conn.close()
+    assert keys == {"broken", "recent", "waiting"}
 
 
 def _enqueue_many(path: str, prefix: str) -> None:

@@ -1,26 +1,37 @@
 """``driftwarden status``: what the ledger knows, read while the daemon may be writing.
 
 Files by outcome, the last checks and their verdicts, the production model version, the
-last retrain and the MLflow writes waiting in the outbox. Opens the ledger read-only, so it
-never blocks or changes the running daemon.
+last retrain and the MLflow writes waiting in the outbox. Opens the ledger and the outbox
+read-only, so it never blocks or changes the running daemon and needs no write access.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from driftwarden.config import load_settings, resolve_config_path
 from driftwarden.config.model import Settings
 from driftwarden.daemon.ledger import Ledger
 from driftwarden.daemon.state import state_paths
-from driftwarden.errors import UsageError
+from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.tracking.outbox import Outbox
 
 LAST_CHECKS = 10
+
+
+class StateFileError(DriftwardenError):
+    """A ledger or outbox file that cannot be read (not a database, unreadable, locked)."""
+
+    exit_code = 2
+
+    def __init__(self, path: Path, exc: sqlite3.Error) -> None:
+        super().__init__(f"{path}: cannot read the state database: {exc}")
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
@@ -35,46 +46,63 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "last_checks": [],
         "production_model": None,
         "last_retrain": None,
+        "retrain_running_since": None,
         "outbox": {"pending": 0, "dead": 0, "oldest_age_seconds": None},
     }
     if paths["ledger"].exists():
-        ledger = Ledger.open(paths["ledger"], readonly=True)
         try:
-            status["files"] = ledger.file_counts()
-            status["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS)]
-            version = ledger.last_model_version(model)
-            if version is not None:
-                status["production_model"] = {
-                    "name": model,
-                    "version": version["version"],
-                    "run_id": version["run_id"],
-                    "via": version["source"],
-                    "since": _iso(version["last_seen"]),
-                }
-            retrain = ledger.last_retrain(model)
-            if retrain is not None:
-                status["last_retrain"] = {
-                    "id": retrain["id"],
-                    "status": retrain["status"],
-                    "reason": retrain["reason"],
-                    "trigger": retrain["trigger"],
-                    "run_id": retrain["run_id"],
-                    "candidate_version": retrain["candidate_version"],
-                    "champion_version": retrain["champion_version"],
-                    "started": _iso(retrain["started_at"]),
-                    "finished": _iso(retrain["finished_at"]),
-                }
-        finally:
-            ledger.close()
+            _ledger_status(status, paths["ledger"], model)
+        except sqlite3.Error as exc:
+            raise StateFileError(paths["ledger"], exc) from None
     if paths["outbox"].exists():
-        outbox = Outbox(paths["outbox"])
-        age = outbox.oldest_age_seconds()
-        status["outbox"] = {
-            "pending": outbox.pending(),
-            "dead": outbox.dead(),
-            "oldest_age_seconds": None if age is None else round(age, 1),
-        }
+        try:
+            outbox = Outbox(paths["outbox"], readonly=True)
+            age = outbox.oldest_age_seconds()
+            status["outbox"] = {
+                "pending": outbox.pending(),
+                "dead": outbox.dead(),
+                "oldest_age_seconds": None if age is None else round(age, 1),
+            }
+        except sqlite3.Error as exc:
+            raise StateFileError(paths["outbox"], exc) from None
     return status
+
+
+def _ledger_status(status: dict[str, Any], path: Path, model: str) -> None:
+    ledger = Ledger.open(path, readonly=True)
+    try:
+        status["files"] = ledger.file_counts()
+        status["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS)]
+        version = ledger.last_model_version(model)
+        if version is not None:
+            status["production_model"] = {
+                "name": model,
+                "version": version["version"],
+                "run_id": version["run_id"],
+                "via": version["source"],
+                "since": _iso(version["last_seen"]),
+            }
+        running = ledger.retrain_running(model)
+        if running is not None:
+            status["retrain_running_since"] = _iso(running["started_at"])
+        # The last cycle that ran to an end; breaches skipped since then are only counted.
+        retrain = ledger.last_retrain(model, finished_only=True)
+        skipped = ledger.skipped_retrains_since(model, retrain["id"] if retrain else 0)
+        if retrain is not None or skipped:
+            status["last_retrain"] = {
+                "id": retrain["id"] if retrain else None,
+                "status": retrain["status"] if retrain else None,
+                "reason": retrain["reason"] if retrain else None,
+                "trigger": retrain["trigger"] if retrain else None,
+                "run_id": retrain["run_id"] if retrain else None,
+                "candidate_version": retrain["candidate_version"] if retrain else None,
+                "champion_version": retrain["champion_version"] if retrain else None,
+                "started": _iso(retrain["started_at"]) if retrain else None,
+                "finished": _iso(retrain["finished_at"]) if retrain else None,
+                "skipped_since": skipped,
+            }
+    finally:
+        ledger.close()
 
 
 def _iso(ts: float | None) -> str | None:
@@ -118,14 +146,14 @@ def render_text(status: dict[str, Any]) -> str:
         + (", ".join(f"{k} {v}" for k, v in sorted(files.items())) if files else "none yet")
     )
     retrain = status["last_retrain"]
-    lines.append(
-        "last retrain: "
-        + (
-            f"{retrain['status']} ({retrain['reason']}, {retrain['started']})"
-            if retrain
-            else "none"
-        )
-    )
+    text = "none"
+    if retrain and retrain["status"]:
+        text = f"{retrain['status']} ({retrain['reason']}, {retrain['started']})"
+    if retrain and retrain["skipped_since"]:
+        text += f"; {retrain['skipped_since']} breach(es) skipped since (cooldown or running)"
+    lines.append("last retrain: " + text)
+    if status["retrain_running_since"]:
+        lines.append(f"retrain running since {status['retrain_running_since']}")
     outbox = status["outbox"]
     lines.append(
         f"MLflow writes pending: {outbox['pending']}"

@@ -48,10 +48,7 @@ class FileProcessor:
         extra = {"file": str(path)}
         refusal = self._refusal(path, drop)
         if refusal is not None:
-            claim = ctx.ledger.begin_file(str(path), str(drop.root), f"refused:{path}", 0, 0.0)
-            if claim.kind in ("new", "redo"):
-                ctx.ledger.finish_file(claim.file_id, "quarantined", reason=refusal)
-            self._quarantine(claim.file_id, path, drop, refusal, outcome="refused")
+            self._refuse(path, drop, refusal)
             return
         st = path.stat()
         if ctx.ledger.is_kept_unchanged(str(path), st.st_size, st.st_mtime):
@@ -62,7 +59,13 @@ class FileProcessor:
                 self._waiting_logged = True
             return
         self._waiting_logged = False
-        digest = file_digest(str(path))
+        try:
+            digest = file_digest(str(path))
+        except FileNotFoundError:
+            return  # moved away meanwhile
+        except OSError as exc:  # unreadable: retrying cannot help, quarantine needs no read
+            self._refuse(path, drop, f"cannot read: {exc.strerror or exc}")
+            return
         claim = ctx.ledger.begin_file(str(path), str(drop.root), digest, st.st_size, st.st_mtime)
         if claim.kind == "ignore":
             return
@@ -85,8 +88,16 @@ class FileProcessor:
                 return
         self._check(claim.file_id, path, drop, digest)
 
+    def _refuse(self, path: Path, drop: DropDir, reason: str) -> None:
+        """Quarantine an entry that is not read at all, with its own ledger row."""
+        ctx = self.ctx
+        claim = ctx.ledger.begin_file(str(path), str(drop.root), f"refused:{path}", 0, 0.0)
+        if claim.kind in ("new", "redo"):
+            ctx.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
+        self._quarantine(claim.file_id, path, drop, reason, outcome="refused")
+
     def _refusal(self, path: Path, drop: DropDir) -> str | None:
-        """Why this entry is not read at all (a symlink leaving the directory, not a file)."""
+        """Why this entry is not read at all (a symlink leaving the directory, not a file, unreadable)."""
         try:
             lst = os.lstat(path)
         except OSError as exc:
@@ -104,6 +115,13 @@ class FileProcessor:
             return "is a directory, expected a data file"
         if not stat.S_ISREG(st.st_mode):
             return "not a regular file (fifo, socket or device); expected a data file"
+        try:
+            with open(path, "rb"):
+                pass
+        except FileNotFoundError:
+            return None  # moved away meanwhile; the caller finds it gone
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
         return None
 
     def _check(self, file_id: int, path: Path, drop: DropDir, digest: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from driftwarden.daemon.ledger_schema import SCHEMA as _SCHEMA
+from driftwarden.tracking.outbox import connect_readonly
 
 SCHEMA_VERSION = 1
 
@@ -80,9 +81,7 @@ class Ledger:
     def open(cls, path: Path, readonly: bool = False, busy_timeout_ms: int = 10_000) -> Ledger:
         """Open (and for writers create/migrate) the ledger at ``path``."""
         if readonly:
-            conn = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
+            conn = connect_readonly(path)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -372,6 +371,15 @@ class Ledger:
         row = rows[0]
         row["detail"] = json.loads(row["detail"]) if row["detail"] else {}
         return row
+
+    def skipped_retrains_since(self, model: str, after_id: int = 0) -> int:
+        """How many breaches were recorded as skipped (cooldown, running) after row ``after_id``."""
+        rows = self._rows(
+            "SELECT COUNT(*) AS n FROM retrains WHERE model = ? AND id > ?"
+            " AND status IN ('skipped_cooldown', 'skipped_running')",
+            (model, after_id),
+        )
+        return int(rows[0]["n"])
 
     def retrain_running(self, model: str | None = None) -> dict[str, Any] | None:
         """The retrain record still marked running, if any (single flight)."""

@@ -2,15 +2,18 @@
 
 The writer is idempotent per key: every run it creates carries the tag
 ``driftwarden.outbox_key`` and it looks for that tag first, so a write replayed after a crash
-(or after a timeout whose request did reach the server) logs nothing twice. The flusher
-applies writes in order and backs off (1, 2, 4 … 60 s) while MLflow is unreachable; checks,
-the ledger and the metrics never wait for it.
+(or after a timeout whose request did reach the server) logs nothing twice; a run left
+unfinished by an interrupted write is deleted before the replay. A drift report's HTML file
+is deleted once it is in MLflow. The flusher applies writes in order and backs off (1, 2,
+4 … 60 s) while MLflow is unreachable, and prunes old done rows; checks, the ledger and the
+metrics never wait for it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,8 @@ from driftwarden.tracking.outbox import Backoff, Outbox
 log = logging.getLogger(__name__)
 
 KEY_TAG = "driftwarden.outbox_key"
+# How often the flusher deletes outbox rows done more than a week ago.
+PRUNE_INTERVAL_SECONDS = 3600.0
 
 
 def _write_drift(client: Any, experiment_id: str, payload: dict[str, Any]) -> str:
@@ -66,23 +71,47 @@ class MlflowWriter:
             experiment_id = self.mlflow.experiment_id(str(payload["experiment"]))
             if self._already_logged(client, experiment_id, key):
                 log.info("outbox write already in MLflow; skipped", extra={"outbox_key": key})
-                return
-            run_id = WRITERS[kind](client, experiment_id, payload)
+                run_id = None
+            else:
+                run_id = WRITERS[kind](client, experiment_id, payload)
         except MlflowUnavailable:
             raise
         except Exception as exc:
             raise unavailable_or_raise(exc) from exc
-        log.info("logged to MLflow", extra={"outbox_key": key, "run_id": run_id, "kind": kind})
+        if run_id is not None:
+            log.info("logged to MLflow", extra={"outbox_key": key, "run_id": run_id, "kind": kind})
+        _drop_report(payload)
 
     @staticmethod
     def _already_logged(client: Any, experiment_id: str, key: str) -> bool:
+        """True when a finished run carries ``key``; runs a write left unfinished are deleted.
+
+        A write interrupted midway (crash, MLflow gone between two calls) leaves a run in
+        RUNNING or FAILED with the key; replaying beside it would log the check twice.
+        """
         quoted = key.replace("'", "\\'")
         runs = client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`{KEY_TAG}` = '{quoted}' and attributes.status = 'FINISHED'",
-            max_results=1,
+            [experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{quoted}'", max_results=50
         )
-        return bool(runs)
+        if any(run.info.status == "FINISHED" for run in runs):
+            return True
+        for run in runs:
+            log.info(
+                "deleting a run an interrupted write left unfinished",
+                extra={"outbox_key": key, "run_id": run.info.run_id, "status": run.info.status},
+            )
+            client.delete_run(run.info.run_id)
+        return False
+
+
+def _drop_report(payload: dict[str, Any]) -> None:
+    """The HTML report file is only a hand-over to the writer: gone once it is in MLflow."""
+    html_path = payload.get("html_path")
+    if html_path:
+        try:
+            Path(html_path).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not delete a logged report: %s", exc, extra={"path": html_path})
 
 
 class OutboxFlusher:
@@ -104,6 +133,8 @@ class OutboxFlusher:
         self.idle_wait = idle_wait
         self.batch = batch
         self.backoff = Backoff(base=1.0, cap=60.0)
+        self._unreachable = False
+        self._next_prune = 0.0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -140,6 +171,7 @@ class OutboxFlusher:
     def flush_once(self) -> float:
         """One flush attempt; returns how long to wait before the next."""
         try:
+            self._maybe_prune()
             pending = self.outbox.pending()
             self.metrics.set_pending_writes(pending)
             if pending == 0:
@@ -150,15 +182,28 @@ class OutboxFlusher:
         except Exception:
             log.exception("outbox flush failed")
             return self.backoff.failed()
-        if pending and done == 0:
+        if self.outbox.unreachable:
             wait = self.backoff.failed()
+            self._unreachable = True
             if self.backoff.failures in (1, 5) or self.backoff.failures % 20 == 0:
                 log.warning(
                     "MLflow unreachable; writes wait in the outbox",
-                    extra={"pending": pending, "retry_in_seconds": wait},
+                    extra={"pending": pending, "retry_in_seconds": wait, "written": done},
                 )
             return wait
-        if self.backoff.failures:
+        if pending and done == 0:  # a write failed (the outbox logged why); it is retried
+            return self.backoff.failed()
+        if self._unreachable and done:
             log.info("MLflow reachable again; flushing the outbox", extra={"pending": pending})
+            self._unreachable = False
         self.backoff.succeeded()
         return 0.0 if pending else self.idle_wait
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_INTERVAL_SECONDS
+        pruned = self.outbox.prune_done()
+        if pruned:
+            log.info("pruned old outbox rows", extra={"count": pruned})

@@ -5,7 +5,7 @@ Breaches arriving while a cycle runs collapse into at most one waiting request (
 cycle's own lock and cooldown decide the rest); a breach that finds a request already
 waiting is recorded as ``skipped_running``, so every breach leaves one retrain record.
 Every ending is recorded in the ledger, counted in ``driftwarden_retrains_total`` and fed
-to the alert rules; a promotion comes into force only through the registry watcher, which
+to the alert rules (except a cycle cancelled by the daemon's own shutdown: no alert); a promotion comes into force only through the registry watcher, which
 is asked to poll at once.
 """
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # How long a cycle waits for the worker to note the move of the drops it reads.
 MOVE_WAIT_SECONDS = 5.0
+# Decision.error of a cycle whose training run was killed because the daemon is stopping.
+CANCELLED = "Cancelled"
 
 
 class RetrainRunner:
@@ -155,6 +157,10 @@ class RetrainRunner:
                     model, reason, trigger, status=decision.outcome, detail=data
                 )
             ctx.metrics.observe_retrain(model, decision.outcome)
+            if decision.error == CANCELLED:
+                # The daemon is stopping: nothing went wrong with the model or the project.
+                log.info("retrain cycle cancelled by the shutdown; no alert")
+                return
             ctx.alert(lambda rules: rules.observe_retrain(decision.outcome, data))
 
         log.info("retrain cycle starting", extra={"trigger": trigger})

@@ -30,7 +30,7 @@ from driftwarden.daemon.files import CompletionTracker, NameFilter, drop_dirs
 from driftwarden.daemon.jobs import CHECK_KIND_OF, Job, JobQueue, Worker
 from driftwarden.daemon.ledger import Ledger
 from driftwarden.daemon.mlflow_writer import MlflowWriter, OutboxFlusher
-from driftwarden.daemon.reference import load_file_reference
+from driftwarden.daemon.reference import Reference, load_file_reference
 from driftwarden.daemon.registry_watch import RegistryWatcher
 from driftwarden.daemon.retrain import RetrainRunner
 from driftwarden.daemon.scheduled import alert_tick, scheduled_validation, window_drift
@@ -49,6 +49,9 @@ TICK_SECONDS = 0.2
 ALERT_TICK_SECONDS = 15.0
 STATUS_SECONDS = 10.0
 WORKER_STOP_SECONDS = 5.0
+# Sections a SIGHUP does not apply (warned about and kept): the model is loaded, the state
+# files, the endpoint and the MLflow client are opened once at start-up.
+RESTART_ONLY = ("state", "metrics", "mlflow", "model")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -186,7 +189,8 @@ class Daemon:
         self.watcher.start()  # armed before the scan: nothing slips between
         noted = self.watcher.scan(self._kept)
         health.mark_scan_done()
-        health.register("watcher", self.watcher.is_alive)
+        # Through self.watcher: a reload replaces the watcher, health must follow it.
+        health.register("watcher", lambda: self.watcher is not None and self.watcher.is_alive())
 
         self.scheduler = Scheduler(self.request)
         self.scheduler.start(settings.schedule)
@@ -296,13 +300,20 @@ class Daemon:
     tracker: CompletionTracker | None = None
 
     def _build_watch(self, settings: Settings) -> None:
+        self._install_watch(self._make_watch(settings))
+
+    @staticmethod
+    def _make_watch(settings: Settings) -> DropWatcher:
         names = NameFilter(settings.watch, drop_dirs(settings.watch))
-        self.tracker = CompletionTracker(names, settings.watch.settle_seconds)
-        self.watcher = DropWatcher(names, self.tracker)
+        return DropWatcher(names, CompletionTracker(names, settings.watch.settle_seconds))
+
+    def _install_watch(self, watcher: DropWatcher) -> None:
+        self.watcher = watcher
+        self.tracker = watcher.tracker
         if self.files is None:
-            self.files = FileProcessor(self._context(), names)
+            self.files = FileProcessor(self._context(), watcher.names)
         else:
-            self.files.names = names
+            self.files.names = watcher.names
 
     def _kept(self, path: Path) -> bool:
         """Skip files left in place after their check (``on_success = "keep"``) without hashing."""
@@ -355,36 +366,51 @@ class Daemon:
     # ---- reload -------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """SIGHUP: load and validate the file; on any problem the old config stays in force."""
+        """SIGHUP: load and validate the file; on any problem the old config stays in force.
+
+        Everything that can fail is built first (reference, alert sinks, triggers, the new
+        watch armed beside the old one); only then is anything swapped.
+        """
         self.notifier.reloading()
         log.info("reloading config", extra={"config": str(self.config_path)})
         old = self.settings
         ctx = self._context()
+        watcher: DropWatcher | None = None
         try:
             new = load_settings(self.config_path)
+            restart_only = [s for s in RESTART_ONLY if getattr(new, s) != getattr(old, s)]
+            for section in restart_only:
+                setattr(new, section, getattr(old, section))
             reference = None
-            changed = (
-                new.reference != old.reference
-                or new.drift != old.drift
-                or new.model.target != old.model.target
-            )
+            current = ctx.reference.get()
+            changed = new.reference != old.reference or new.drift != old.drift
+            from_model = new.reference.source == old.reference.source == "model"
             if changed and new.reference.source == "file":
                 reference = load_file_reference(new)
-            sinks = build_sinks(new.alerts) if new.alerts != old.alerts else None
+            elif from_model and new.drift != old.drift and current is not None:
+                # The prepared reference fixes the tested columns: prepare the model's
+                # training data again (a switch to "model" waits for the registry poll).
+                reference = Reference.from_frame(current.frame, new, source=current.source)
+            generator = self.server.url + "/metrics" if self.server is not None else None
+            sinks = build_sinks(new.alerts, generator) if new.alerts != old.alerts else None
             for name in ("drift", "validation", "registry_poll"):
                 build_trigger(name, getattr(new.schedule, name))
-        except ConfigError as exc:
+            if new.watch != old.watch:
+                watcher = self._make_watch(new)
+                watcher.start()  # armed before the old watch closes: nothing slips between
+        except Exception as exc:  # a reload never stops the daemon
+            if watcher is not None:
+                watcher.close()
+            why = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
             log.error(
                 "config reload refused; the old config stays in force: %s",
-                str(exc).replace("\n", "; "),
+                why.replace("\n", "; "),
                 extra={"config": str(self.config_path)},
             )
             self.notifier.ready("reload refused: old config in force")
             return
-        for section in ("state", "metrics", "mlflow"):
-            if getattr(new, section) != getattr(old, section):
-                log.warning(f"[{section}] changed: takes effect after a restart")
-                setattr(new, section, getattr(old, section))
+        for section in restart_only:
+            log.warning(f"[{section}] changed: takes effect after a restart")
         self.settings = new
         ctx.settings = new
         if reference is not None:
@@ -393,13 +419,11 @@ class Daemon:
             assert self.registry is not None
             self.registry.version = None
             self.request("registry_poll", "reference now follows the model")
-        if new.watch != old.watch:
+        if watcher is not None:
             if self.watcher is not None:
                 self.watcher.close()
-            self._build_watch(new)
-            assert self.watcher is not None
-            self.watcher.start()
-            self.watcher.scan(self._kept)
+            self._install_watch(watcher)
+            watcher.scan(self._kept)
         if new.schedule != old.schedule and self.scheduler is not None:
             self.scheduler.apply(new.schedule)
         if ctx.rules is not None:

@@ -18,6 +18,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from driftwarden.daemon.files import CompletionTracker, NameFilter, iter_candidates
+from driftwarden.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +48,31 @@ class DropWatcher:
         self._observer: BaseObserver | None = None
 
     def start(self) -> None:
-        """Create missing drop directories and arm the watch (before any scan)."""
+        """Create missing drop directories and arm the watch (before any scan).
+
+        Raises ConfigError naming the directory when it cannot be created or watched (a path
+        under a regular file, no permission, out of inotify watches).
+        """
         observer = Observer()
         handler = _Handler(self.tracker)
         for d in self.names.dirs:
-            if not d.root.is_dir():
-                log.warning(
-                    "watched directory did not exist; created it", extra={"path": str(d.root)}
-                )
-                d.root.mkdir(parents=True, exist_ok=True)
-            observer.schedule(handler, str(d.root), recursive=self.names.recursive)
-        observer.start()
+            try:
+                if not d.root.is_dir():
+                    d.root.mkdir(parents=True, exist_ok=True)
+                    log.warning(
+                        "watched directory did not exist; created it", extra={"path": str(d.root)}
+                    )
+                observer.schedule(handler, str(d.root), recursive=self.names.recursive)
+            except OSError as exc:
+                raise ConfigError(
+                    f"watch.paths: cannot create/watch {d.root}: {exc.strerror or exc}"
+                ) from None
+        try:
+            observer.start()
+        except OSError as exc:
+            observer.stop()
+            where = exc.filename or ", ".join(str(d.root) for d in self.names.dirs)
+            raise ConfigError(f"watch.paths: cannot watch {where}: {exc.strerror or exc}") from None
         self._observer = observer
 
     def scan(self, skip: Callable[[Path], bool] | None = None) -> int:

@@ -78,22 +78,44 @@ def ensure_experiment(client: MlflowClient, name: str, artifact_location: str | 
         raise unavailable_or_raise(exc) from exc
 
 
-def is_connection_error(exc: BaseException) -> bool:
-    """True when an MLflow failure comes from not reaching the server (worth retrying later).
+# HTTP statuses that say "not now" rather than "never": a rate limit, or a server (or the
+# proxy in front of it) failing or gone. 501 (not implemented) will not get better.
+_UNAVAILABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-    MLflow raises ``MlflowException`` from inside an ``except`` of requests' error, so the
-    connection error is found on ``__context__`` (checked against a stopped server).
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when an MLflow failure says the server cannot be used now (worth retrying later).
+
+    That is: not reaching it (refused, timeout), and a server or proxy answering 429 or 5xx.
+    MLflow retries those statuses itself, then requests raises ``RetryError`` (urllib3's
+    ``MaxRetryError`` inside); an artifact upload raises ``HTTPError`` with the response; a
+    JSON error body becomes a ``RestException`` whose error code maps to a status. MLflow
+    raises its ``MlflowException`` from inside an ``except`` of requests' error, so the cause
+    is found on ``__context__`` (checked against a stopped server and a stub answering 502).
+    A 4xx other than 408/429 (bad payload, permission) is an ordinary failure.
     """
     import requests
+    from mlflow.exceptions import RestException
+    from urllib3.exceptions import MaxRetryError
 
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        if isinstance(
+            current,
+            requests.exceptions.ConnectionError
+            | requests.exceptions.Timeout
+            | requests.exceptions.RetryError
+            | MaxRetryError
+            | ConnectionError
+            | TimeoutError,
+        ):
             return True
-        if isinstance(current, ConnectionError | TimeoutError):
-            return True
+        if isinstance(current, requests.exceptions.HTTPError) and current.response is not None:
+            return current.response.status_code in _UNAVAILABLE_STATUSES
+        if isinstance(current, RestException):  # an HTTP answer, not a local MlflowException
+            return current.get_http_status_code() in _UNAVAILABLE_STATUSES
         current = current.__cause__ or current.__context__
     return False
 

@@ -31,6 +31,8 @@ Writer = Callable[[str, dict[str, Any], str], None]
 # An item failing for reasons other than reachability (a bad payload, a server-side error)
 # is retried this many times, then parked as 'dead' so it cannot block the queue forever.
 MAX_ATTEMPTS = 5
+# Writes done are kept this long (for a look with sqlite3), then pruned so the file stays small.
+DONE_KEEP_SECONDS = 7 * 24 * 3600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -48,6 +50,27 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, id);
 """
 
 
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open a SQLite file for reading only: no pragma that writes, no schema, nothing created.
+
+    A WAL database needs its ``-shm`` file; when the daemon is not running that file is gone,
+    and a reader without write access to the directory cannot create it. Without a ``-wal``
+    file every page is in the main file, so it is then opened as immutable (a snapshot).
+    """
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        if Path(f"{path}-wal").exists():
+            raise
+        conn = sqlite3.connect(
+            uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+        )
+    return conn
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """One queued write."""
@@ -63,14 +86,27 @@ class OutboxItem:
 class Outbox:
     """Durable FIFO of MLflow writes in ``path`` (SQLite, WAL; safe for concurrent readers)."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, clock: Callable[[], float] = time.time, readonly: bool = False
+    ) -> None:
         self.path = Path(path)
         self._clock = clock
+        self.readonly = readonly  # for ``driftwarden status``: reads only, never creates
         self._lock = threading.Lock()  # one flush at a time within a process
         self._ready = False
+        # Whether the last flush stopped because MLflow was unreachable (not a failed write).
+        self.unreachable = False
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            conn = connect_readonly(self.path)
+            try:
+                conn.execute("PRAGMA busy_timeout = 30000")
+                yield conn
+            finally:
+                conn.close()
+            return
         if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -85,7 +121,7 @@ class Outbox:
             conn.close()
 
     def enqueue(self, kind: str, payload: dict[str, Any], key: str) -> int:
-        """Queue a write; a key already queued (or done) is not queued again. Returns its id."""
+        """Queue a write unless its key is queued or done already (until pruned). Returns its id."""
         body = json.dumps(payload, sort_keys=True, default=str)
         with self._connect() as conn:
             conn.execute(
@@ -136,11 +172,13 @@ class Outbox:
         """
         done = 0
         with self._lock:
+            self.unreachable = False
             for item in self.peek(max_items):
                 try:
                     writer(item.kind, item.payload, item.key)
                 except RecoverableError as exc:
                     self._record_failure(item, exc, park=False)
+                    self.unreachable = True
                     break
                 except Exception as exc:
                     park = item.attempts + 1 >= MAX_ATTEMPTS
@@ -164,6 +202,20 @@ class Outbox:
                     )
                 done += 1
         return done
+
+    def prune_done(self, older_than_seconds: float = DONE_KEEP_SECONDS) -> int:
+        """Delete writes done longer ago than ``older_than_seconds``; returns how many.
+
+        Their keys then no longer block a second enqueue, which is harmless: the checks that
+        enqueue are recorded in the ledger long before a week is over, and the writer finds
+        an already logged key in MLflow.
+        """
+        with self._lock, self._connect() as conn:
+            cursor = conn.execute(
+                "DELETE FROM outbox WHERE status = 'done' AND done_at < ?",
+                (self._clock() - older_than_seconds,),
+            )
+            return int(cursor.rowcount)
 
     def _record_failure(self, item: OutboxItem, exc: BaseException, park: bool) -> None:
         with self._connect() as conn:
