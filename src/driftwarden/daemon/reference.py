@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -80,35 +80,10 @@ def load_model_reference(settings: Settings, local_file: Path, model_version: st
 
 
 def admit(frame: pd.DataFrame, reference: Reference, path: str) -> pd.DataFrame:
-    """Check a drop's columns against the reference; raise InputFileError naming the column.
+    """Check a drop's columns against the reference (the same rule as ``driftwarden check``)."""
+    from driftwarden.detectors.schema import admit_frame
 
-    Every tested reference column must be present; a column numeric in the reference must
-    parse as numbers (text such as ``"abc"`` is an error, blanks are missing values).
-    Returns the frame with such columns converted to numbers.
-    """
-    missing = [c for c in reference.tested if c not in frame.columns]
-    if missing:
-        raise InputFileError(
-            path,
-            f"missing column(s) {missing}; expected the reference columns {list(reference.tested)}",
-            field=missing[0],
-        )
-    converted: dict[str, Any] = {}
-    for column in reference.numeric:
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            continue
-        numbers = pd.to_numeric(values, errors="coerce")
-        bad = values[numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")]
-        if len(bad):
-            raise InputFileError(
-                path,
-                f"non-numeric value {str(bad.iloc[0])[:50]!r} in {len(bad)} row(s); "
-                "expected numbers as in the reference",
-                field=column,
-            )
-        converted[column] = numbers
-    return frame.assign(**converted) if converted else frame
+    return admit_frame(frame, reference.tested, reference.numeric, path)
 
 
 class ReferenceHolder:
