@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 
 import pandas as pd
 
@@ -13,6 +12,7 @@ from driftwarden.config import Settings, load_settings
 from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version
 from driftwarden.detectors import DriftResult, PreparedReference, check_drift
+from driftwarden.detectors.report import format_number
 from driftwarden.detectors.schema import admit_frame
 from driftwarden.logs import setup_logging
 
@@ -20,13 +20,7 @@ log = logging.getLogger("driftwarden.check")
 
 
 def _num(value: float | None, digits: int = 4) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value != 0 and abs(value) < 10**-digits:
-        return f"{value:.2e}"
-    if abs(value) >= 1e6:
-        return f"{value:.{digits}g}"  # 1e+308, not 309 digits
-    return f"{value:.{digits}f}"
+    return format_number(value, digits, missing="-")
 
 
 def render_table(result: DriftResult, reference: str, current: str) -> str:

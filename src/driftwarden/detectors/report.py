@@ -30,9 +30,10 @@ th{background:#f4f4f4}td.l,th.l{text-align:left}
 """
 
 
-def _fmt(value: float | None, digits: int = 4) -> str:
+def format_number(value: float | None, digits: int = 4, missing: str = "–") -> str:
+    """A statistic for people: fixed digits, scientific when tiny or huge, ``missing`` for none."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return missing
     if value != 0 and abs(value) < 10**-digits:
         return f"{value:.2e}"
     if abs(value) >= 1e6:
@@ -88,7 +89,7 @@ def _numeric_plot(ref: pd.Series, cur: pd.Series) -> str:
     share_c = np.histogram(np.clip(c, lo, hi), edges)[0] / c.size
     axis = (
         f'<div style="font-size:11px;color:#666">'
-        f"{_fmt(lo * scale, 3)} … {_fmt(hi * scale, 3)}</div>"
+        f"{format_number(lo * scale, 3)} … {format_number(hi * scale, 3)}</div>"
     )
     return _bars(share_r, share_c) + axis
 
@@ -108,9 +109,9 @@ def _feature_block(
     status = '<span class="drift">DRIFT</span>' if feature.drifted else '<span class="ok">ok</span>'
     head = (
         f"<h3>{html.escape(feature.feature)} {status}</h3>"
-        f"<div>{html.escape(feature.test)} statistic {_fmt(feature.statistic)}, "
-        f"p {_fmt(feature.p_value)} (corrected {_fmt(feature.p_value_corrected)}), "
-        f"effect {_fmt(feature.effect_size)}</div>"
+        f"<div>{html.escape(feature.test)} statistic {format_number(feature.statistic)}, "
+        f"p {format_number(feature.p_value)} (corrected {format_number(feature.p_value_corrected)}), "
+        f"effect {format_number(feature.effect_size)}</div>"
     )
     if feature.error:
         return f'<div class="feature">{head}<p>{html.escape(feature.error)}</p></div>'
@@ -146,8 +147,8 @@ def render_html(
     )
     rows = "".join(
         f"<tr><td class='l'>{html.escape(f.feature)}</td><td class='l'>{f.test}</td>"
-        f"<td>{_fmt(f.statistic)}</td><td>{_fmt(f.p_value)}</td><td>{_fmt(f.p_value_corrected)}</td>"
-        f"<td>{_fmt(f.effect_size)}</td><td class='l'>{'yes' if f.drifted else 'no'}</td>"
+        f"<td>{format_number(f.statistic)}</td><td>{format_number(f.p_value)}</td><td>{format_number(f.p_value_corrected)}</td>"
+        f"<td>{format_number(f.effect_size)}</td><td class='l'>{'yes' if f.drifted else 'no'}</td>"
         f"<td class='l'>{html.escape(f.error or f.method or '')}</td></tr>"
         for f in result.features
     )
@@ -157,7 +158,7 @@ def render_html(
         for s in result.schema
     )
     multi = "".join(
-        f"<tr><td class='l'>{m.test}</td><td>{_fmt(m.statistic)}</td><td>{_fmt(m.p_value)}</td>"
+        f"<tr><td class='l'>{m.test}</td><td>{format_number(m.statistic)}</td><td>{format_number(m.p_value)}</td>"
         f"<td class='l'>{'yes' if m.drifted else 'no'}</td><td class='l'>{html.escape(m.error or '')}</td></tr>"
         for m in result.multivariate
     )
