@@ -268,3 +268,42 @@ def test_concurrent_observers_fire_exactly_once(metrics: Metrics) -> None:
         thread.join()
     assert sum(len(a) for a in results) == 1
     assert fired(metrics, "dataset_drift") == 1
+
+
+def test_restored_alerts_resolve_when_clear_and_are_not_sent_again_as_new(
+    clock: FakeClock, metrics: Metrics
+) -> None:
+    """After a restart the ledger hands back what was firing (see Daemon.start)."""
+    rules = make_rules(clock, metrics, drift_consecutive=2)
+    rules.restore(
+        [
+            {
+                "rule": "dataset_drift",
+                "key": "",
+                "started_at": clock.now - 100,
+                "last_sent": clock.now - 10,
+                "summary": "drift",
+            },
+            {
+                "rule": "validation_below_minimum",
+                "key": "accuracy",
+                "started_at": clock.now - 50,
+                "last_sent": clock.now - 50,
+                "summary": "acc",
+            },
+        ]
+    )
+    assert rules.firing() == [("dataset_drift", ""), ("validation_below_minimum", "accuracy")]
+    assert rules.observe_drift(True) == []  # still drifting: no new notification yet
+    assert rules.observe_validation({"accuracy": 0.5}, {"accuracy": 0.8}) == []
+    assert fired(metrics, "dataset_drift") == 0
+    [resolved] = rules.observe_drift(False)
+    assert (resolved.rule, resolved.status, resolved.starts_at) == (
+        "dataset_drift",
+        "resolved",
+        clock.now - 100,
+    )
+    clock.now += 600
+    repeats = rules.evaluate_time(last_success_ts=clock.now)
+    assert statuses(repeats) == [("validation_below_minimum", "firing")]
+    assert repeats[0].repeat

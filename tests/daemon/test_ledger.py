@@ -106,3 +106,22 @@ def test_a_reader_process_sees_commits_while_the_writer_holds_a_transaction(tmp_
     reader.close()
     mode = sqlite3.connect(tmp_path / "ledger.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_firing_alerts_are_those_not_resolved_since(tmp_path: Path) -> None:
+    ledger = _open(tmp_path)
+    ledger.record_alert("m", "dataset_drift", "firing", summary="drift 1")
+    ledger.record_alert("m", "dataset_drift", "firing", summary="drift 2")  # a repeat
+    ledger.record_alert("m", "stale", "firing", summary="stale")
+    ledger.record_alert("m", "stale", "resolved", summary="stale")
+    ledger.record_alert(
+        "m", "validation_below_minimum", "firing", labels={"metric": "accuracy"}, summary="acc"
+    )
+    ledger.record_alert("m", "validation_below_minimum", "firing", labels={"metric": "f1"})
+    ledger.record_alert("m", "validation_below_minimum", "resolved", labels={"metric": "f1"})
+    ledger.record_alert("other", "dataset_drift", "firing")
+    ledger.close()
+    firing = {(a["rule"], a["key"]): a for a in _open(tmp_path).firing_alerts("m")}
+    assert set(firing) == {("dataset_drift", ""), ("validation_below_minimum", "accuracy")}
+    drift = firing[("dataset_drift", "")]
+    assert drift["summary"] == "drift 2" and drift["started_at"] <= drift["last_sent"]

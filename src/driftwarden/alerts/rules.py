@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -149,6 +149,27 @@ class AlertRules:
         """(rule, key) of every alert firing now."""
         with self._lock:
             return sorted(k for k, s in self._states.items() if s.firing)
+
+    def restore(self, firing: Sequence[Mapping[str, Any]]) -> None:
+        """Take back alerts that were firing when the last process stopped (from the ledger).
+
+        They are not sent again as new: they repeat on the usual interval while their
+        condition holds, and resolve (a notification is sent) when it clears.
+        """
+        with self._lock:
+            for entry in firing:
+                rule = str(entry["rule"])
+                if rule not in RULES:
+                    continue
+                self._states[(rule, str(entry.get("key", "")))] = _State(
+                    firing=True,
+                    started_at=float(entry["started_at"]),
+                    last_sent=float(entry["last_sent"]),
+                    summary=str(entry.get("summary", "")),
+                    description="Firing before driftwarden restarted.",
+                )
+                if rule == "dataset_drift":
+                    self._drift_streak = max(self._drift_streak, self.cfg.drift_consecutive)
 
     # -- observations (thread-safe entry points) -------------------------------------------
 

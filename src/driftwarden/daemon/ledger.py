@@ -300,6 +300,20 @@ class Ledger:
     def alerts(self, limit: int = 20) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", (limit,))
 
+    def firing_alerts(self, model: str) -> list[dict[str, Any]]:
+        """Alerts whose last notification was 'firing': rule, key (the ``metric`` label or
+        ""), summary, started_at (first firing since the last resolution), last_sent."""
+        open_: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in self._rows("SELECT * FROM alerts WHERE model = ? ORDER BY id", (model,)):
+            labels = json.loads(row["labels"]) if row["labels"] else {}
+            key = (row["rule"], str(labels.get("metric", "")))
+            if row["status"] != "firing":
+                open_.pop(key, None)
+                continue
+            entry = open_.setdefault(key, {"rule": key[0], "key": key[1], "started_at": row["at"]})
+            entry.update(summary=row["summary"] or "", last_sent=row["at"])
+        return list(open_.values())
+
     # ---- retrains (written by driftwarden.remediation) --------------------------------
 
     def record_retrain(

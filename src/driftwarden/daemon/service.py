@@ -157,6 +157,13 @@ class Daemon:
                 ) from None
             health.register("http", self.server.is_alive)
         ctx.rules = AlertRules(settings.alerts, settings.model.name, metrics)
+        still_firing = ledger.firing_alerts(settings.model.name)
+        if still_firing:
+            ctx.rules.restore(still_firing)
+            log.info(
+                "alerts firing before the restart are still open",
+                extra={"rules": ",".join(sorted({a["rule"] for a in still_firing}))},
+            )
         generator = self.server.url + "/metrics" if self.server is not None else None
         self.dispatcher = AlertDispatcher(build_sinks(settings.alerts, generator), metrics)
         self.dispatcher.start()
