@@ -5,25 +5,17 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from driftwarden.daemon.systemd import Notifier
+from tests.support.processes import notify_listener
 
 
 @pytest.fixture
 def listener() -> Iterator[tuple[socket.socket, str]]:
-    # AF_UNIX paths are limited to ~108 bytes: tmp_path can be too long.
-    path = f"/tmp/dw-notify-{os.getpid()}-{id(object())}.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(2)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        Path(path).unlink(missing_ok=True)
+    with notify_listener(timeout=2) as pair:
+        yield pair
 
 
 def test_ready_stopping_reloading_reach_the_socket(listener: tuple[socket.socket, str]) -> None:

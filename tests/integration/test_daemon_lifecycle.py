@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -15,21 +14,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
+from tests.support.processes import notify_listener
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    path = f"/tmp/dw-it-notify-{os.getpid()}-{time.monotonic_ns()}.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(30)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        Path(path).unlink(missing_ok=True)
+    with notify_listener(timeout=30) as pair:
+        yield pair
 
 
 def _recv_until(sock: socket.socket, field: str, timeout: float = 30.0) -> list[str]:

@@ -9,7 +9,6 @@ once per module and registered under a fresh model name for each test.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from tests.remediation.fixtures import (
     write_config,
     write_drops,
 )
+from tests.support.processes import alive
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -243,7 +243,7 @@ def test_run_past_its_timeout_is_killed_with_its_process_group(
     assert alias_version(client, settings) == "1"
     assert pid_file.exists(), "the project did not start within the timeout"
     for pid in (int(p) for p in pid_file.read_text().split()):
-        assert not _alive(pid), f"process {pid} of the run survived the timeout"
+        assert not alive(pid), f"process {pid} of the run survived the timeout"
     assert decision.run_id is not None
     assert client.get_run(decision.run_id).info.status == "KILLED"
 
@@ -306,14 +306,3 @@ def test_rollback_walks_back_the_promotion_history(
     assert alias_version(client, settings) == "3"
     assert main(["rollback", "--config", str(path), "--to-version", "99"]) == 2
     assert client.get_model_version(name, "3").tags["driftwarden.rollback_from"] == "1"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
-    except FileNotFoundError:
-        return False

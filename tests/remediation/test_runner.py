@@ -10,18 +10,7 @@ from pathlib import Path
 
 from driftwarden.config.model import RetrainConfig
 from driftwarden.remediation.runner import child_env, mlflow_run_argv, run_process
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); /proc tells it apart.
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
-    except FileNotFoundError:
-        return False
+from tests.support.processes import alive
 
 
 def test_argv_is_a_list_with_our_data_parameter_last_among_params() -> None:
