@@ -11,7 +11,7 @@ export MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: all venv tools demo test test-fast lint typecheck bench clean
+.PHONY: all venv tools demo test test-fast test-explore lint typecheck bench clean
 
 all: test
 
@@ -55,6 +55,11 @@ test: venv tools lint typecheck
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not integration and not slow"
+
+# Property tests with random seeds and 20x the examples (CI's profile is derandomized).
+# Keep every failing example found as an explicit @example in its test.
+test-explore: venv
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest tests/detectors tests/remediation/test_gate.py
 
 bench: venv
 	$(BIN)/python benchmarks/drift_bench.py

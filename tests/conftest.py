@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import hypothesis_profiles
 from tests.support.mlflow_server import MlflowServer
+
+hypothesis_profiles.load()
 
 
 @pytest.fixture(autouse=True)

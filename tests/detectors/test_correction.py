@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 from scipy.stats import false_discovery_control
 
 from driftwarden.detectors.correction import correct
+from tests.support.hypothesis_profiles import examples
 
 p_lists = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(p_lists)
 def test_bh_matches_scipy(p: list[float]) -> None:
     np.testing.assert_allclose(
@@ -33,13 +34,13 @@ def _holm_reference(p: list[float]) -> np.ndarray:
     return np.array(out)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(p_lists)
 def test_holm_matches_the_step_down_formula(p: list[float]) -> None:
     np.testing.assert_allclose(correct(p, "holm"), _holm_reference(p), rtol=1e-12)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(p_lists)
 def test_bonferroni_and_none(p: list[float]) -> None:
     np.testing.assert_allclose(correct(p, "bonferroni"), np.minimum(np.array(p) * len(p), 1.0))

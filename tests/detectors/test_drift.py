@@ -14,6 +14,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 
 from driftwarden.config.model import DriftConfig
 from driftwarden.detectors import DriftResult, PreparedReference, check_drift, check_frames
+from tests.support.hypothesis_profiles import examples
 
 
 def _check(ref: pd.DataFrame, cur: pd.DataFrame, **cfg: object) -> DriftResult:
@@ -27,7 +28,7 @@ values = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(values, min_size=1, max_size=40), st.lists(values, min_size=1, max_size=40))
 def test_nan_inf_are_dropped_counted_and_the_rest_matches_scipy(
     ref: list[float], cur: list[float]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy.stats import ks_2samp
 
 from driftwarden.detectors.ks import ks_p_value, ks_sorted, make_fence
+from tests.support.hypothesis_profiles import examples
 
 
 def _scipy(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
@@ -42,14 +43,14 @@ small_ints = st.integers(-3, 3).map(float)
 samples = st.lists(st.one_of(finite, small_ints), min_size=1, max_size=60)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(samples, samples)
 def test_matches_scipy_on_arbitrary_samples(a: list[float], b: list[float]) -> None:
     """Ties, duplicates, samples of one, huge value ranges (any finite float)."""
     _assert_matches(np.array(a), np.array(b))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.integers(1, 3000),
     st.integers(1, 3000),
@@ -85,7 +86,7 @@ def test_matches_scipy_on_large_samples(n: int, m: int, shift: float) -> None:
     _assert_matches(rng.normal(size=n), rng.normal(shift, size=m))
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(1, 40_000),
     st.integers(8_193, 30_000),
@@ -94,6 +95,7 @@ def test_matches_scipy_on_large_samples(n: int, m: int, shift: float) -> None:
 )
 @example(10_000, 9_000, "zero_inflated", 1)  # exact p-value with the search
 @example(40_000, 30_000, "ties", 2)
+@example(17_642, 17_642, "normal", 0)  # equal sizes: the smirnov sum's last base is zero
 def test_matches_scipy_through_the_coarse_to_fine_search(
     n: int, m: int, kind: str, seed: int
 ) -> None:
@@ -137,7 +139,7 @@ def test_method_is_reported_as_scipy_chooses() -> None:
     assert ks_p_value(0.1, 100, 10_001).method == "asymp"
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.floats(0.0005, 0.05), st.integers(5_001, 400_000))
 def test_fast_smirnov_branch_matches_kstwo(d: float, n: int) -> None:
     """The vectorised smirnov sum (used for large n) agrees with scipy's kstwo.sf."""
@@ -150,6 +152,36 @@ def test_fast_smirnov_branch_matches_kstwo(d: float, n: int) -> None:
     assert abs(got - expected) <= 1e-10
 
 
+def test_p_value_of_equal_sizes_is_not_nan() -> None:
+    """Found by hypothesis in CI: n(1-x) is an integer, so the smirnov sum's last base rounded
+    below zero and its log was NaN (scipy gives 2.07e-4)."""
+    from scipy.stats import distributions
+
+    outcome = ks_p_value(0.022786532139213334, 17_642, 17_642)
+    assert outcome.method == "asymp"
+    assert abs(outcome.p_value - distributions.kstwo.sf(0.022786532139213334, 8821)) <= 1e-10
+
+
+_GRID_SIZES = (1, 2, 7, 100, 1_000, 10_000, 10_001, 17_642, 50_000, 1_000_000)
+_GRID_D = (0.0, 0.005, 0.01, 0.02, 0.022786532139213334, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("n1", _GRID_SIZES)
+def test_p_value_is_finite_and_matches_kstwo_over_a_grid(n1: int) -> None:
+    """Every pair of sizes (equal sizes included) and statistic: a finite p in [0, 1], and in
+    the asymptotic branch scipy's ``kstwo.sf`` of the statistic as reported."""
+    from scipy.stats import distributions
+
+    for n2 in (n for n in _GRID_SIZES if n >= n1):
+        en = float(np.round(n1 * n2 / (n1 + n2)))
+        for d in _GRID_D:
+            outcome = ks_p_value(d, n1, n2)
+            assert np.isfinite(outcome.p_value) and 0.0 <= outcome.p_value <= 1.0, (n1, n2, d)
+            if outcome.method == "asymp":
+                expected = float(np.clip(distributions.kstwo.sf(outcome.statistic, en), 0, 1))
+                assert abs(outcome.p_value - expected) <= 1e-10, (n1, n2, d)
+
+
 @pytest.fixture()
 def without_private_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fake fault: a scipy release without the private routines ks.py borrows."""
@@ -160,7 +192,7 @@ def without_private_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("without_private_scipy")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(samples, samples)
 def test_fallback_p_value_comes_from_ks_2samp(a: list[float], b: list[float]) -> None:
     _assert_matches(np.array(a), np.array(b))

@@ -12,13 +12,14 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 
 from driftwarden.config.model import ValidationConfig
 from driftwarden.detectors.validation import ValidationResult, evaluate_predictions
+from tests.support.hypothesis_profiles import examples
 
 ALL = ValidationConfig(metrics=["accuracy", "f1", "precision", "recall"])
 
 labels = st.lists(st.integers(0, 3), min_size=1, max_size=60)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_metrics_match_sklearn_macro(data: st.DataObject) -> None:
     y_true = data.draw(labels)
