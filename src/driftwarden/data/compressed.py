@@ -87,4 +87,4 @@ class _Capped(io.RawIOBase):
 
 def open_unpacked(path: Path, suffix: str, limit: int | None) -> io.BufferedReader:
     """The unpacked bytes of a compressed file, raising ``UnpackedTooLarge`` past ``limit``."""
-    return io.BufferedReader(_Capped(_OPENERS[suffix](path), limit), buffer_size=1 << 16)
+    return io.BufferedReader(_Capped(_OPENERS[suffix](path), limit), buffer_size=1 << 20)

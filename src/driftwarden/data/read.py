@@ -136,8 +136,11 @@ def _read_csv(
             )
         if names:
             _refuse_duplicates(p, names)
-        with _open(p, compression, max_unpacked) as stream:
-            frame = pd.read_csv(stream, encoding="utf-8", low_memory=False)
+        if compression is None:
+            frame = pd.read_csv(p, encoding="utf-8", low_memory=False)
+        else:
+            with _open(p, compression, max_unpacked) as stream:
+                frame = pd.read_csv(stream, encoding="utf-8", low_memory=False)
     except (UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
         raise _csv_error(p, compression, exc) from None
     except Exception as exc:
