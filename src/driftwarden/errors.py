@@ -33,7 +33,10 @@ class InputFileError(DriftwardenError):
         self.path = str(path)
         self.reason = reason
         self.field = field
-        where = f"{self.path}" + (f": column {field!r}" if field else "")
+        from driftwarden.data.quoting import quote_name  # here: errors is imported by data
+
+        # A column name comes from the file (or a reference that may be anything): bounded.
+        where = f"{self.path}" + (f": column {quote_name(field)}" if field else "")
         super().__init__(f"{where}: {reason}")
 
 

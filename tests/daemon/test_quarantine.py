@@ -48,3 +48,17 @@ def test_marker_moves_with_its_file(tmp_path: Path) -> None:
     moved = move_into(move_again, tmp_path / "p", extra=marker)
     assert moved.name == "a.1.csv"
     assert (tmp_path / "p" / "a.1.csv.done").exists() and (tmp_path / "p" / "a.csv.done").exists()
+
+
+def test_a_reason_file_has_one_line_per_field_whatever_the_name_and_reason(
+    tmp_path: Path,
+) -> None:
+    """A newline in a file name or a multi-line parser message cannot forge a line."""
+    src = tmp_path / "a\nreason: all fine\x1b[2J.csv"
+    src.write_text("x")
+    reason = f"{src}: malformed CSV: Error tokenizing data.\nC error: Expected 2 fields"
+    moved = quarantine(src, tmp_path / "q", reason)
+    lines = moved.with_name(moved.name + ".reason.txt").read_text().splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "file: " + str(tmp_path) + "/a\\nreason: all fine\\x1b[2J.csv"
+    assert lines[2] == "reason: malformed CSV: Error tokenizing data.\\nC error: Expected 2 fields"

@@ -19,6 +19,8 @@ class _Ref:
     def __init__(self, tested: tuple[str, ...], numeric: frozenset[str]) -> None:
         self.tested = tested
         self.numeric = numeric
+        self.target = "target"
+        self.frame = pd.DataFrame({name: [1.0] for name in (*tested, "target")})
 
 
 REF = _Ref(("x1", "x2", "cat"), frozenset({"x1", "x2"}))

@@ -102,3 +102,53 @@ def test_names_that_look_like_pandas_renames_are_not_duplicates(tmp_path: Path) 
     path = tmp_path / "ok.csv"
     path.write_bytes(b'a,a.1,"b,c"\n1,2,3\n')
     assert list(read_frame(path).columns) == ["a", "a.1", "b,c"]
+
+
+def test_a_fifo_or_device_is_refused_without_reading(tmp_path: Path) -> None:
+    """Reading a FIFO would block the worker forever; a device may never end."""
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputFileError, match="is a FIFO, not a regular file"):
+        read_frame(fifo)
+    device = tmp_path / "zero.csv"
+    device.symlink_to("/dev/zero")
+    with pytest.raises(InputFileError, match="is a character device, not a regular file"):
+        read_frame(device)
+
+
+def test_data_file_problem_follows_links_to_what_they_name(tmp_path: Path) -> None:
+    import os
+
+    from driftwarden.data.read import data_file_problem
+
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$y$j9T$hash:19700:0:99999:7:::\n")
+    link = tmp_path / "ref.csv"
+    link.symlink_to(secret)
+    assert data_file_problem(link) == (
+        f"leads to {secret}, which is not named as a data file; expected .csv, .parquet or "
+        "a compressed CSV (.csv.gz, .csv.bz2, .csv.xz, .csv.zst)"
+    )
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "fifo.csv").symlink_to(fifo)
+    assert data_file_problem(tmp_path / "fifo.csv") == (
+        f"leads to {fifo}, a FIFO; expected a regular data file"
+    )
+    good = tmp_path / "data.csv"
+    good.write_text("a\n1\n")
+    (tmp_path / "good.csv").symlink_to(good)
+    assert data_file_problem(good) is None and data_file_problem(tmp_path / "good.csv") is None
+    assert data_file_problem(tmp_path / "missing.csv") is None  # read_frame says "not found"
+
+
+def test_duplicate_names_in_a_reason_are_bounded_and_escaped(tmp_path: Path) -> None:
+    names = [f"n{i}\x1b[2J" for i in range(30)] * 2
+    path = tmp_path / "dup.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    with pytest.raises(InputFileError) as info:
+        read_frame(path)
+    assert info.value.reason.endswith(", +10 more]")
+    assert "\x1b" not in str(info.value) and "\\x1b[2J" in info.value.reason

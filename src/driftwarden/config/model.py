@@ -105,7 +105,15 @@ class WatchConfig(Section):
 
     paths: list[Path] = Field(default_factory=list, description="Directories to watch")
     patterns: list[str] = Field(
-        default_factory=lambda: ["*.csv", "*.parquet"], description="File name patterns to process"
+        default_factory=lambda: [
+            "*.csv",
+            "*.parquet",
+            "*.csv.gz",
+            "*.csv.bz2",
+            "*.csv.xz",
+            "*.csv.zst",
+        ],
+        description="File name patterns to process (CSV, Parquet, compressed CSV)",
     )
     recursive: bool = Field(False, description="Also watch subdirectories")
     completion: Literal["settle", "marker"] = Field(
@@ -127,7 +135,19 @@ class WatchConfig(Section):
         60.0, description="Periodic rescan that catches events the OS dropped"
     )
     max_file_bytes: int = Field(
-        2 * 1024**3, gt=0, description="Larger files are quarantined instead of read"
+        2 * 1024**3,
+        gt=0,
+        description="Larger files are quarantined instead of read (compressed files: their size on disk)",
+    )
+    max_unpacked_bytes: int = Field(
+        4 * 1024**3,
+        gt=0,
+        description="A compressed CSV that unpacks to more bytes (or a Parquet file with more uncompressed column data) is quarantined",
+    )
+    max_columns: int | None = Field(
+        None,
+        gt=0,
+        description="A drop with more columns is quarantined from its header alone; default: 10 × the reference's columns, at least 1000",
     )
 
 

@@ -14,14 +14,13 @@ import os
 import stat
 from pathlib import Path
 
-from driftwarden.daemon.admission import check_csv_complete
+from driftwarden.daemon.admission import check_csv_complete, read_drop
 from driftwarden.daemon.checks import publish_drift, publish_validation, run_drift, run_validation
 from driftwarden.daemon.context import DaemonContext
 from driftwarden.daemon.files import DropDir, NameFilter
 from driftwarden.daemon.ledger import CheckRecord, FileClaim
 from driftwarden.daemon.quarantine import move_into, quarantine, write_reason
 from driftwarden.daemon.reference import admit
-from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version, file_digest
 from driftwarden.errors import InputFileError
 
@@ -133,7 +132,7 @@ class FileProcessor:
         tags = {"driftwarden.file": path.name, "driftwarden.file_sha256": digest}
         try:
             check_csv_complete(path)
-            frame = read_frame(path, max_bytes=settings.watch.max_file_bytes)
+            frame = read_drop(path, settings.watch, reference)
             frame = admit(frame, reference, str(path))
             labelled = settings.model.target in frame.columns
             drift = run_drift(

@@ -11,6 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
+from driftwarden.data.quoting import escape_text
+
 
 def free_name(directory: Path, name: str) -> Path:
     """``directory/name``, or ``directory/stem.N.suffix`` when that is taken."""
@@ -57,10 +59,18 @@ def quarantine(path: Path, directory: Path, reason: str, extra: Path | None = No
 
 
 def write_reason(dest: Path, original: Path, reason: str) -> Path:
-    """Write the reason file atomically (temp name, then rename)."""
+    """Write the reason file atomically (temp name, then rename).
+
+    One line per field: control characters in the file name or the reason (a newline in a
+    name, pandas' multi-line messages) are escaped, so no line of the file can be forged.
+    The reason's leading file name (``InputFileError`` starts with it) is not repeated.
+    """
     reason_path = dest.with_name(dest.name + ".reason.txt")
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = f"file: {original}\nquarantined: {stamp}\nreason: {reason}\n"
+    reason = reason.removeprefix(f"{original}: ")
+    text = (
+        f"file: {escape_text(str(original))}\nquarantined: {stamp}\nreason: {escape_text(reason)}\n"
+    )
     tmp = reason_path.with_name(f".{reason_path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, reason_path)
