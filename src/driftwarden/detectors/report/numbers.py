@@ -62,16 +62,28 @@ def tick_label(value: float, step: float) -> str:
     if value == 0:
         return "0"
     magnitude = abs(value)
-    if magnitude >= 1e15 or (step and step < 1e-4):
-        return f"{value:.3g}"
+    step = abs(step) or magnitude
+    # significant digits that tell this tick from its neighbours
+    digits = max(1, math.floor(math.log10(magnitude)) - math.floor(math.log10(step)) + 1)
+    if magnitude >= 1e15 or magnitude < 1e-4:
+        return f"{value:.{digits}g}"
     for size, suffix in _SUFFIXES:
-        if magnitude >= size * 10 or (magnitude >= size and step >= size / 10):
+        if (
+            magnitude >= size
+            and step >= size / 1000
+            and (magnitude >= 10 * size or step >= size / 10)
+        ):
             return f"{_trim(value / size, step / size)}{suffix}"
-    return _trim(value, step)
+    decimals = max(0, -math.floor(math.log10(step)))
+    if abs(step * 10**decimals - round(step * 10**decimals)) > 1e-9:
+        decimals += 1  # a step of 0.25 needs two decimals, not one
+    if decimals > 6:
+        return f"{value:.{digits + 1}g}"
+    return f"{value:.{decimals}f}"
 
 
 def _trim(value: float, step: float) -> str:
-    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 3
-    if step > 0 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-9:
-        decimals += 1  # a step of 0.25 needs two decimals, not one
-    return f"{value:.{min(decimals, 6)}f}"
+    decimals = max(0, -math.floor(math.log10(step)))
+    if abs(step * 10**decimals - round(step * 10**decimals)) > 1e-9:
+        decimals += 1
+    return f"{value:.{decimals}f}"
