@@ -242,7 +242,7 @@ def _svg_texts(svg: str) -> list[tuple[float, float, str]]:
 def test_histogram_axes_have_tick_values_where_the_values_are() -> None:
     rng = np.random.default_rng(4)
     summary = summarise_numeric(
-        Sample(rng.normal(100, 15, 5000), False, 0), Sample(rng.normal(110, 15, 800), False, 0)
+        Sample.of(rng.normal(100, 15, 5000)), Sample.of(rng.normal(110, 15, 800))
     )
     assert summary is not None
     svg = histogram_svg(summary, "income")
@@ -299,7 +299,7 @@ def test_numeric_summary_agrees_with_numpy(ref: list[float], cur: list[float], w
     r, c = np.array(ref), np.array(cur)
     if whole:
         r, c = np.round(r), np.round(c)
-    summary = summarise_numeric(Sample(r, False, 0), Sample(c, False, 0))
+    summary = summarise_numeric(Sample.of(r), Sample.of(c))
     assert summary is not None
     probabilities = [p for _, p in QUANTILES]
     np.testing.assert_allclose(summary.reference_quantiles, np.quantile(r, probabilities))
@@ -310,14 +310,8 @@ def test_numeric_summary_agrees_with_numpy(ref: list[float], cur: list[float], w
         assert shares.sum() == pytest.approx(1.0)
         clipped = np.clip(values / summary.scale, summary.edges[0], summary.edges[-1])
         counts = np.histogram(clipped, summary.edges)[0]
-        inside = (clipped > summary.edges[0]) & (clipped < summary.edges[-1])
-        if inside.all():  # np.histogram puts a value on an inner edge in the upper bin, as we do
-            np.testing.assert_array_equal(np.round(shares * values.size), counts)
-    # The prepared reference's sorted values give the same summary.
-    sorted_summary = summarise_numeric(Sample(np.sort(r), True, 0), Sample(c, False, 0))
-    assert sorted_summary is not None
-    np.testing.assert_array_equal(sorted_summary.reference_share, summary.reference_share)
-    np.testing.assert_allclose(sorted_summary.reference_quantiles, summary.reference_quantiles)
+        np.testing.assert_array_equal(np.round(shares * values.size), counts)
+    assert summary.reference_mean == pytest.approx(float(np.mean(r / 1e300)) * 1e300)
     for median in (np.median(r), np.median(c)):  # both medians are on the axis
         assert summary.edges[0] <= median / summary.scale <= summary.edges[-1]
 
