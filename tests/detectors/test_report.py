@@ -342,7 +342,7 @@ def test_thousands_of_columns_give_a_bounded_page_that_says_what_it_left_out() -
     assert len(page) < 2_000_000
     assert page.count("<svg") == DEFAULT_MAX_PLOTS
     text = read_page(page).text
-    assert f"Charts for {DEFAULT_MAX_PLOTS} of 2000 features" in text
+    assert f"Charts for {DEFAULT_MAX_PLOTS} of 2,000 features" in text
     assert f"the other {2000 - DEFAULT_MAX_PLOTS:,} are in the table above" in text
     assert f"{2000 - n_drift - 20:,} more features (no drift)" in text  # folded, all listed
     assert page.count('<tr class="drift">') == n_drift

@@ -257,7 +257,8 @@ def _distributions(
         )
     left_out = len(result.features) - len(plotted)
     note = (
-        f"Charts for {len(plotted)} of {len(result.features)} features: the drifted ones, then "
+        f"Charts for {len(plotted)} of {format_count(len(result.features))} features: the "
+        "drifted ones, then "
         f"those closest to drifting; the other {format_count(left_out)} "
         f"{'is' if left_out == 1 else 'are'} in the table above."
         if left_out > 0

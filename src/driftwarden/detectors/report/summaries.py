@@ -123,9 +123,7 @@ def reference_sample(source: ReferenceSource, name: str) -> Sample | None:
     return Sample.of(clean.values, clean.n_dropped)
 
 
-def reference_categories(
-    source: ReferenceSource, name: str
-) -> tuple[dict[str, int], int] | None:
+def reference_categories(source: ReferenceSource, name: str) -> tuple[dict[str, int], int] | None:
     """The reference's counts per category and its nulls (None when it is numeric there)."""
     if isinstance(source, PreparedReference):
         column = source.column(name)
