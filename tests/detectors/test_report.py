@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -183,6 +184,19 @@ def test_tests_and_measures_the_report_does_not_know_are_shown_by_name() -> None
     assert "Cramér–von Mises" in text and "energy_test" in text and " energy " in text
     assert "Benjamini–Yekutieli" in text
     assert "The data was not passed to the report" in text
+
+
+def test_dataset_level_numbers_the_report_does_not_know_are_listed_by_name() -> None:
+    """A later dataset rule (w16's combined p-value) shows up without a change to the page."""
+
+    @dataclass
+    class WithCombined(DriftResult):
+        combined_p_value: float | None = None
+        dataset_rule: str = "fisher"
+
+    result = WithCombined([], False, [], combined_p_value=1.5e-7)
+    text = read_page(render_html(result)).text
+    assert "Combined p value 1.50e-07" in text and "Dataset rule fisher" in text
 
 
 def test_significant_but_small_effect_says_why_it_is_not_drift() -> None:

@@ -37,3 +37,15 @@ def test_every_public_name_is_documented_in_the_python_api_section() -> None:
     for name in driftwarden.__all__:
         if name != "__version__":
             assert f"`{name}`" in text or f"`driftwarden.{name}`" in text, name
+
+
+def test_render_html_keywords_are_documented_as_they_are() -> None:
+    """The README lists render_html's keywords with their defaults, as the code has them."""
+    import inspect
+
+    from driftwarden.detectors.report import render_html
+
+    text = " ".join(section("Python API").split())
+    for name, parameter in inspect.signature(render_html).parameters.items():
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            assert f"{name}={parameter.default!r}" in text, name

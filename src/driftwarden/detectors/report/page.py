@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -84,6 +84,36 @@ def _data_line(rows: int, version: str | None, source: str | None) -> str:
     return " · ".join(parts)
 
 
+# Fields the summary already shows; any other plain field (a newer dataset-level rule's
+# statistic, say) is listed under its own name, so it is never silently missing.
+_SHOWN_FIELDS = {
+    "features",
+    "dataset_drift",
+    "drifted_features",
+    "schema",
+    "multivariate",
+    "reference_version",
+    "current_version",
+    "n_reference",
+    "n_current",
+    "alpha",
+    "correction",
+    "drifted_share",
+    "dataset_drift_share",
+}
+
+
+def _other_fields(result: DriftResult) -> list[tuple[str, str]]:
+    rows = []
+    for f in fields(result):
+        value = getattr(result, f.name)
+        if f.name in _SHOWN_FIELDS or not isinstance(value, str | int | float | bool):
+            continue
+        shown = format_number(value) if isinstance(value, float) else _text(value, 200)
+        rows.append((html.escape(f.name.replace("_", " ").capitalize()), shown))
+    return rows
+
+
 def _summary(result: DriftResult, context: ReportContext, anchors: dict[str, str]) -> str:
     n_tested = sum(1 for f in result.features if f.error is None)
     drifted = len(result.drifted_features)
@@ -105,6 +135,7 @@ def _summary(result: DriftResult, context: ReportContext, anchors: dict[str, str
         ),
         ("Current", _data_line(result.n_current, result.current_version, None)),
         ("Decision rule", html.escape(decision_rule(result))),
+        *_other_fields(result),
     ]
     if context.run_url:
         facts.append(("MLflow run", _run_link(context.run_url)))
