@@ -15,7 +15,7 @@ from driftwarden.config.model import DriftConfig
 from driftwarden.detectors import DriftResult, FeatureResult, PreparedReference, check_frames
 from driftwarden.detectors.report import render_html
 from driftwarden.detectors.report.numbers import format_p, nice_ticks, tick_label
-from driftwarden.detectors.report.page import DEFAULT_MAX_PLOTS
+from driftwarden.detectors.report.page import DEFAULT_MAX_PLOTS, DEFAULT_NEAR_MISSES
 from driftwarden.detectors.report.summaries import (
     QUANTILES,
     Sample,
@@ -361,6 +361,27 @@ def test_thousands_of_columns_give_a_bounded_page_that_says_what_it_left_out() -
     assert f"{2000 - n_drift - 20:,} more features (no drift)" in text  # folded, all listed
     assert page.count('<tr class="drift">') == n_drift
     assert all(f">c{i}</a>" in page or f">c{i}</td>" in page for i in range(n_cols))
+
+
+def test_charts_go_to_the_drifted_and_at_most_ten_near_misses() -> None:
+    """Each chart sorts a batch column; the quiet features beyond the closest ten are in the
+    table only, closest (smallest corrected p) first."""
+    rng = np.random.default_rng(6)
+    ref = pd.DataFrame(rng.normal(size=(400, 25)), columns=[f"c{i:02d}" for i in range(25)])
+    cur_values = rng.normal(size=(400, 25))
+    cur_values[:, :3] += 1.5
+    cur = pd.DataFrame(cur_values, columns=ref.columns)
+    result = check_frames(ref, cur, DriftConfig())
+    quiet = sorted(
+        (f for f in result.features if not f.drifted), key=lambda f: f.p_value_corrected or 1.0
+    )
+    page = render_html(result, ref, cur)
+    charted = re.findall(r"<h3>(c\d\d) ", page)
+    assert sorted(result.drifted_features) == ["c00", "c01", "c02"]
+    assert charted == result.drifted_features + [f.feature for f in quiet[:DEFAULT_NEAR_MISSES]]
+    assert page.count("<svg") == 3 + DEFAULT_NEAR_MISSES
+    assert render_html(result, ref, cur, near_misses=0).count("<svg") == 3
+    assert render_html(result, ref, cur, max_plots=2).count("<svg") == 2
 
 
 # --- numbers -------------------------------------------------------------------------------

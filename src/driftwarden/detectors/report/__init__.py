@@ -10,6 +10,7 @@ from driftwarden.detectors.report.numbers import format_number
 from driftwarden.detectors.report.page import (
     DEFAULT_MAX_PLOTS,
     DEFAULT_MAX_TABLE_ROWS,
+    DEFAULT_NEAR_MISSES,
     ReportContext,
     render_fragment,
     render_html,
@@ -18,6 +19,7 @@ from driftwarden.detectors.report.page import (
 __all__ = [
     "DEFAULT_MAX_PLOTS",
     "DEFAULT_MAX_TABLE_ROWS",
+    "DEFAULT_NEAR_MISSES",
     "ReportContext",
     "format_number",
     "render_fragment",

@@ -3,7 +3,8 @@
 Laid out after Evidently's data drift report: the verdict and the rule that decided on
 top, a table of every feature with the drifted ones first, then a chart per feature.
 Bounded for wide data: charts for the drifted features and the nearest misses only (at
-most ``max_plots``), table rows past ``max_table_rows`` folded away (no script needed),
+most ``max_plots``, of which at most ``near_misses`` did not drift), table rows past
+``max_table_rows`` folded away (no script needed),
 and the page says how many were left out.
 """
 
@@ -36,6 +37,7 @@ from driftwarden.detectors.report.summaries import ReferenceSource
 from driftwarden.detectors.report.svg import shorten
 
 DEFAULT_MAX_PLOTS = 30
+DEFAULT_NEAR_MISSES = 10  # charts for features that did not drift (each costs a sort)
 DEFAULT_MAX_TABLE_ROWS = 60
 
 
@@ -248,16 +250,18 @@ def _multivariate(result: DriftResult) -> str:
     )
 
 
-def plotted_features(result: DriftResult, max_plots: int) -> list[FeatureResult]:
-    """The drifted features, then the nearest misses (smallest corrected p), ``max_plots`` at most."""
+def plotted_features(
+    result: DriftResult, max_plots: int, near_misses: int = DEFAULT_NEAR_MISSES
+) -> list[FeatureResult]:
+    """The drifted features, then the nearest misses (smallest corrected p): ``max_plots`` at
+    most, of which at most ``near_misses`` did not drift."""
     tested = [f for f in result.features if f.error is None]
-    tested.sort(
-        key=lambda f: (
-            not f.drifted,
-            1.0 if f.p_value_corrected is None else f.p_value_corrected,
-        )
+    drifted = [f for f in tested if f.drifted]
+    missed = sorted(
+        (f for f in tested if not f.drifted),
+        key=lambda f: 1.0 if f.p_value_corrected is None else f.p_value_corrected,
     )
-    return tested[: max(max_plots, 0)]
+    return (drifted + missed[: max(near_misses, 0)])[: max(max_plots, 0)]
 
 
 def _distributions(
@@ -307,11 +311,12 @@ def render_fragment(
     context: ReportContext | None = None,
     max_plots: int = DEFAULT_MAX_PLOTS,
     max_table_rows: int = DEFAULT_MAX_TABLE_ROWS,
+    near_misses: int = DEFAULT_NEAR_MISSES,
 ) -> str:
     """The report as one ``<div class="dwr">`` with its own scoped style (for Jupyter)."""
     started = time.perf_counter()
     context = context or ReportContext()
-    plotted = plotted_features(result, max_plots)
+    plotted = plotted_features(result, max_plots, near_misses)
     anchors = {f.feature: f"f{i}" for i, f in enumerate(plotted)}
     body = (
         _summary(result, context, anchors)
@@ -342,6 +347,7 @@ def render_html(
     checked_at: datetime | float | str | None = None,
     run_url: str | None = None,
     max_plots: int = DEFAULT_MAX_PLOTS,
+    near_misses: int = DEFAULT_NEAR_MISSES,
     max_table_rows: int = DEFAULT_MAX_TABLE_ROWS,
 ) -> str:
     """The whole report as one self-contained HTML page (no I/O, no script, nothing fetched).
@@ -360,6 +366,8 @@ def render_html(
             the page shows when it was rendered.
         run_url: the MLflow run the check was logged to; linked when it is http(s).
         max_plots: at most this many features get a chart (drifted first).
+        near_misses: of those, at most this many that did not drift (the smallest
+            corrected p-values): each chart costs a sort of the batch's column.
         max_table_rows: table rows shown before the rest are folded away (drifted rows
             are always shown).
 
@@ -371,7 +379,7 @@ def render_html(
     )
     title = "driftwarden drift report" + (f": {_text(model_name, 200)}" if model_name else "")
     fragment = render_fragment(
-        result, reference_frame, current_frame, context, max_plots, max_table_rows
+        result, reference_frame, current_frame, context, max_plots, max_table_rows, near_misses
     )
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'

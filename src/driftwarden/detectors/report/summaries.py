@@ -140,8 +140,8 @@ def current_sample(series: pd.Series) -> Sample:
 
 def _is_whole(sample: Sample) -> bool:
     values = sample.values
-    if values.size > 200_000:  # a strided look is enough to choose the binning
-        values = values[:: values.size // 100_000]
+    if values.size > 20_000:  # a strided look is enough to choose the binning
+        values = values[:: values.size // 10_000]
     return bool(np.all(values == np.round(values)))
 
 
