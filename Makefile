@@ -11,7 +11,7 @@ export MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: all venv tools demo test test-fast test-explore lint typecheck bench clean
+.PHONY: all venv tools chromium demo test test-fast test-explore lint typecheck bench clean
 
 all: test
 
@@ -38,7 +38,19 @@ $(PROM_BIN)/promtool:
 	  cp -r $(TOOLS)/root/usr/share/prometheus/alertmanager/. /usr/share/prometheus/alertmanager/; fi
 	touch $@
 
-tools: $(PROM_BIN)/promtool
+# Debian's chromium, for the test that opens the HTML drift report in a headless browser.
+# Installing needs root; without it, say how (the test skips, and fails under CI=1).
+chromium:
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "chromium not found: as root run 'apt-get update && apt-get install -y --no-install-recommends chromium'" >&2; \
+	  exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "apt-get not found: install chromium by hand" >&2; exit 2; }; \
+	apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; \
+	command -v chromium >/dev/null
+
+tools: $(PROM_BIN)/promtool chromium
 
 demo: venv
 	$(BIN)/driftwarden demo --once

@@ -11,10 +11,13 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from driftwarden.detectors.prepared import PreparedReference
 
 Kind = str  # "numeric" | "categorical" | "multivariate"
 
@@ -37,7 +40,8 @@ class FeatureResult:
     """One feature's test: statistic, p-values, effect sizes and the verdict.
 
     ``effect_size`` is the one the floor applies to (``DriftConfig.numeric_effect`` or
-    ``categorical_effect``); ``effect_sizes`` holds all that were computed. ``method`` says
+    ``categorical_effect``, named in ``effect_measure``, with the floor in ``effect_floor``);
+    ``effect_sizes`` holds all that were computed. ``method`` says
     how the p-value was computed (KS: ``exact`` or ``asymp``, as scipy would choose).
     ``error`` is set, and the numbers are None, when the column could not be tested.
     """
@@ -57,6 +61,8 @@ class FeatureResult:
     n_dropped: int = 0
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    effect_measure: str | None = None
+    effect_floor: float | None = None
 
 
 @dataclass
@@ -131,6 +137,40 @@ class DriftResult:
             multivariate=[MultivariateResult(**m) for m in data.get("multivariate", [])],
             **kwargs,
         )
+
+    def to_html(
+        self,
+        reference: pd.DataFrame | PreparedReference | None = None,
+        current: pd.DataFrame | None = None,
+        **context: Any,
+    ) -> str:
+        """The HTML report as one self-contained page.
+
+        Args:
+            reference: the reference frame or ``PreparedReference`` (default: the one
+                ``driftwarden.check`` kept on this result; none after ``from_dict``).
+            current: the checked batch (default: the one kept on this result).
+            **context: ``render_html``'s keywords (``model_name``, ``model_version``,
+                ``source``, ``checked_at``, ``run_url``, ``max_plots``, ...).
+
+        Returns:
+            The page (charts only when the data is at hand).
+        """
+        from driftwarden.detectors.report.views import result_html
+
+        return result_html(self, reference, current, **context)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the report as a fragment with fewer charts and rows."""
+        from driftwarden.detectors.report.views import result_repr_html
+
+        return result_repr_html(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per feature (index ``feature``, drifted first) with its numbers and verdict."""
+        from driftwarden.detectors.report.views import result_frame
+
+        return result_frame(self)
 
     def to_mlflow_metrics(self) -> dict[str, float]:
         """Flat ``{name: value}`` with valid MLflow metric names; untestable numbers are left out."""

@@ -132,6 +132,10 @@ def _apply_verdicts(features: list[FeatureResult], cfg: DriftConfig) -> None:
         )
         effect = feature.effect_size if feature.effect_size is not None else 0.0
         feature.drifted = bool(p_corr < cfg.alpha and effect >= floor)
+        feature.effect_floor = floor
+        feature.effect_measure = (
+            cfg.numeric_effect if feature.kind == "numeric" else cfg.categorical_effect
+        )
 
 
 def _rank(feature: FeatureResult) -> tuple[bool, bool, float]:
