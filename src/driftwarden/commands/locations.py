@@ -19,8 +19,7 @@ from driftwarden.config.model import Settings
 _STATE_SOURCES = {
     "file": "state.directory in the config file",
     "systemd": "$STATE_DIRECTORY from systemd",
-    "config-dir": "the default, beside the config file; under systemd $STATE_DIRECTORY "
-    "replaces it",
+    "config-dir": "the default, beside the config file; under systemd $STATE_DIRECTORY replaces it",
     "working-dir": "no config file: commands that log to MLflow refuse to create it; "
     "pass --config FILE or set MLFLOW_TRACKING_URI",
 }
@@ -114,7 +113,11 @@ def _experiment_text(place: ExperimentPlace, configured: str | None) -> str:
         return f"not created yet; driftwarden creates it with {new_root}"
     real = redact_url(place.artifact_location or "?")
     text = f"exists; its artifacts go to {real}"
-    if configured and place.artifact_location and not _same_place(place.artifact_location, configured):
+    if (
+        configured
+        and place.artifact_location
+        and not _same_place(place.artifact_location, configured)
+    ):
         text += (
             f" (not to mlflow.artifact_location {redact_url(configured)}: that applies only "
             "to experiments driftwarden creates)"

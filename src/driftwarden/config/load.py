@@ -108,10 +108,10 @@ def _artifacts_beside_a_users_sqlite_store(settings: Settings) -> None:
     a guess (``./driftwarden-state``) that nobody asked for.
     """
     uri = settings.tracking_uri
-    if uri.startswith("sqlite:///") and uri != default_tracking_uri(settings):
-        if settings.mlflow.artifact_location == default_artifact_location(settings):
-            db = Path(uri.removeprefix("sqlite:///").partition("?")[0])
-            settings.mlflow.artifact_location = (db.parent / "mlartifacts").as_uri()
+    users_sqlite = uri.startswith("sqlite:///") and uri != default_tracking_uri(settings)
+    if users_sqlite and settings.mlflow.artifact_location == default_artifact_location(settings):
+        db = Path(uri.removeprefix("sqlite:///").partition("?")[0])
+        settings.mlflow.artifact_location = (db.parent.absolute() / "mlartifacts").as_uri()
 
 
 def default_tracking_uri(settings: Settings) -> str:

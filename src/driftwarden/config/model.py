@@ -120,9 +120,7 @@ class ReferenceConfig(Section):
         "model",
         description="'model': the training data logged with the production model's run; 'file': path",
     )
-    path: ConfigPath | None = Field(
-        None, description="Reference CSV/Parquet when source = 'file'"
-    )
+    path: ConfigPath | None = Field(None, description="Reference CSV/Parquet when source = 'file'")
     artifact_path: str = Field(
         "training_data",
         description="Artifact folder of the model's run that holds its training data",
@@ -349,9 +347,7 @@ class RetrainConfig(Section):
     env_manager: Literal["local", "virtualenv", "uv", "conda"] = Field(
         "local", description="How `mlflow run` builds the project's environment"
     )
-    cooldown_seconds: SecondsOrZero = Field(
-        3600.0, description="Minimum time between two retrains"
-    )
+    cooldown_seconds: SecondsOrZero = Field(3600.0, description="Minimum time between two retrains")
     timeout_seconds: Seconds = Field(1800.0, description="A run still going after this is killed")
     recent_files: int = Field(5, ge=1, description="Recent labelled drops added to the reference")
     holdout_fraction: float = Field(
