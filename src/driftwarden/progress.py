@@ -52,8 +52,11 @@ def _is_json(handler: logging.Handler) -> bool:
     return isinstance(handler.formatter, JsonFormatter)
 
 
-class _Ticker:
-    """The thread that redraws the line; log records on the same stream clear it first."""
+class Ticker:
+    """The thread that redraws the line; log records on the same stream clear it first.
+
+    ``draws`` counts the lines drawn (for tests and for callers that want to know).
+    """
 
     def __init__(self, what: str, stream: TextIO, interval: float) -> None:
         self.what = what
@@ -63,6 +66,7 @@ class _Ticker:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._quiet_until = 0.0
+        self.draws = 0
         self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
         self._handlers = [h for h in _root_handlers() if _stream_of(h) is stream]
 
@@ -103,6 +107,7 @@ class _Ticker:
         with self._lock:
             if not self._stop.is_set():
                 self._write(CLEAR + line)
+                self.draws += 1
 
     def _write(self, text: str) -> None:
         try:
@@ -115,20 +120,20 @@ class _Ticker:
 @contextmanager
 def progress(
     what: str, stream: TextIO | None = None, interval: float = 0.5, enabled: bool | None = None
-) -> Iterator[None]:
+) -> Iterator[Ticker | None]:
     """Show ``what`` with the elapsed time on ``stream`` (stderr) while the block runs.
 
     ``enabled`` None decides by :func:`progress_wanted`; the line is erased at the end,
-    whether the block returns or raises.
+    whether the block returns or raises. Yields the ticker, or None when nothing is shown.
     """
     stream = sys.stderr if stream is None else stream
     if not (progress_wanted(stream) if enabled is None else enabled):
-        yield
+        yield None
         return
-    ticker = _Ticker(what, stream, interval)
+    ticker = Ticker(what, stream, interval)
     ticker.start()
     try:
-        yield
+        yield ticker
     finally:
         ticker.stop()
 

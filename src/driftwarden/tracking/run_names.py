@@ -56,9 +56,13 @@ def subject(tags: dict[str, str]) -> str:
     return _short(scope) if scope else "data"
 
 
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def _short(text: str) -> str:
     """Printable, at most MAX_SUBJECT characters (the middle elided, the extension kept)."""
-    clean = "".join(ch if ch.isprintable() else "?" for ch in text).strip() or "?"
+    clean = _printable(text).strip() or "?"
     if len(clean) <= MAX_SUBJECT:
         return clean
     keep = (MAX_SUBJECT - 1) // 2
@@ -66,5 +70,5 @@ def _short(text: str) -> str:
 
 
 def _join(*parts: str) -> str:
-    name = SEPARATOR.join(p for p in parts if p)
+    name = SEPARATOR.join(_printable(p) for p in parts if p)
     return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
