@@ -152,6 +152,7 @@ def test_with_progress_returns_the_result_and_passes_arguments() -> None:
     assert with_progress("adding", lambda a, b=0: a + b, 2, b=3) == 5
 
 
+@pytest.mark.slow
 def test_validate_shows_the_model_loading_on_a_terminal(tmp_path: Path) -> None:
     """The real call site: `driftwarden validate` on a terminal, a model that is not there."""
     data = tmp_path / "labelled.csv"

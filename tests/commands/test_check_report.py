@@ -53,6 +53,7 @@ def _umask() -> int:
     return mask
 
 
+@pytest.mark.slow
 def test_json_mode_puts_the_path_in_the_document_and_nothing_else_on_stdout(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -104,6 +105,7 @@ def test_fail_on_drift_still_writes_the_report(files: dict[str, Path], tmp_path:
     assert report.is_file()
 
 
+@pytest.mark.slow
 def test_log_to_mlflow_prints_the_run_and_where_the_report_went(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,6 +133,7 @@ def test_log_to_mlflow_prints_the_run_and_where_the_report_went(
     assert run.info.run_name == "drift · batch_0042.csv · drift"
 
 
+@pytest.mark.slow
 def test_json_mode_has_the_run_fields(files: dict[str, Path], tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     config = tmp_path / "dw.toml"

@@ -66,6 +66,7 @@ def _where(stderr: str) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_config_check_names_the_real_artifact_location_of_an_existing_experiment(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:
@@ -104,6 +105,7 @@ def test_config_check_names_the_real_artifact_location_of_an_existing_experiment
     assert json.loads(logged.stdout)["mlflow_report_uri"].startswith(elsewhere + "/")
 
 
+@pytest.mark.slow
 def test_a_new_experiment_is_announced_where_it_will_be_created(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:
@@ -187,6 +189,7 @@ def test_config_check_does_not_import_mlflow(tmp_path: Path) -> None:
 # --- nothing written to the working directory unasked -----------------------------------
 
 
+@pytest.mark.slow
 def test_check_log_to_mlflow_without_a_store_refuses_and_writes_nothing(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:
@@ -202,6 +205,7 @@ def test_check_log_to_mlflow_without_a_store_refuses_and_writes_nothing(
     assert list(work.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_validate_without_a_store_refuses_and_writes_nothing(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:
@@ -215,6 +219,7 @@ def test_validate_without_a_store_refuses_and_writes_nothing(
     assert list(work.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_users_sqlite_store_keeps_its_artifacts_beside_it(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:

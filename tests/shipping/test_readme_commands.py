@@ -256,9 +256,7 @@ def test_readme_block_runs_as_shown(block: Block, workdir: Path) -> None:
         timeout=540,
     )
     commands = logical_lines(block.lines)
-    codes = dict(
-        (int(i), int(c)) for i, c in (x.split() for x in results.read_text().splitlines())
-    )
+    codes = dict((int(i), int(c)) for i, c in (x.split() for x in results.read_text().splitlines()))
     for index, line in enumerate(commands):
         got = codes.get(index)
         want = expected_code(line)
