@@ -87,7 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     _format_arg(p)
     p.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the dataset drifted")
-    p.add_argument("--log-to-mlflow", action="store_true", help="log the check as one MLflow run")
+    p.add_argument(
+        "--log-to-mlflow",
+        action="store_true",
+        help="log the check as one MLflow run (its id and the report's artifact URI are printed)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write the HTML report to FILE (the path is printed on stderr, or in the JSON)",
+    )
 
     p = sub.add_parser(
         "validate",

@@ -298,7 +298,7 @@ def test_huge_values_print_short_and_log_a_report(
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("a "))
     assert len(row) < 120 and "e+" in row
-    run_id = out.rsplit("MLflow run: ", 1)[1].strip()
+    run_id = out.rsplit("MLflow run: ", 1)[1].split()[0]
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}")
     local = Path(client.download_artifacts(run_id, "drift", str(tmp_path / "dl")))
     page = (local / "report.html").read_text()

@@ -1,19 +1,30 @@
-"""`driftwarden check REFERENCE CURRENT`: one drift check, as a table or one JSON document."""
+"""`driftwarden check REFERENCE CURRENT`: one drift check, as a table or one JSON document.
+
+``--report FILE`` writes the HTML report there; ``--log-to-mlflow`` logs the check as one
+run (with the report as an artifact). Either way the command says where things went: the
+report's path on stderr in table mode, and fields of the document in JSON mode (stdout
+carries that one document and nothing else).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-
-import pandas as pd
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
 from driftwarden.config import Settings, load_settings
+from driftwarden.config.load import require_explicit_store
 from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version
 from driftwarden.detectors import DriftResult, PreparedReference, check_drift
-from driftwarden.detectors.report import format_number
+from driftwarden.detectors.report import format_number, render_html
 from driftwarden.detectors.schema import admit_frame
+from driftwarden.errors import UsageError
 from driftwarden.logs import setup_logging
 
 log = logging.getLogger("driftwarden.check")
@@ -62,28 +73,61 @@ def render_table(result: DriftResult, reference: str, current: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class LoggedRun:
+    """Where ``--log-to-mlflow`` put the check."""
+
+    run_id: str
+    experiment: str
+    report_uri: str
+
+
 def _log_to_mlflow(
-    settings: Settings,
-    result: DriftResult,
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    args: argparse.Namespace,
-) -> str:
-    from driftwarden.detectors.report import render_html
+    settings: Settings, result: DriftResult, html: str, args: argparse.Namespace
+) -> LoggedRun:
     from driftwarden.tracking.client import configure_mlflow, ensure_experiment
-    from driftwarden.tracking.drift_run import log_drift_run
+    from driftwarden.tracking.drift_run import REPORT_ARTIFACT, log_drift_run
 
     client = configure_mlflow(settings)
-    experiment_id = ensure_experiment(
-        client, settings.mlflow.experiment_name, settings.mlflow.artifact_location
-    )
-    html = render_html(result, reference, current)
+    experiment = settings.mlflow.experiment_name
+    experiment_id = ensure_experiment(client, experiment, settings.mlflow.artifact_location)
     tags = {
         "driftwarden.reference_file": str(args.reference),
         "driftwarden.current_file": str(args.current),
         "driftwarden.trigger": "cli",
     }
-    return log_drift_run(client, experiment_id, result, html, tags)
+    run_id = log_drift_run(client, experiment_id, result, html, tags)
+    artifact_root = str(client.get_run(run_id).info.artifact_uri).rstrip("/")
+    return LoggedRun(run_id, experiment, f"{artifact_root}/{REPORT_ARTIFACT}")
+
+
+def write_report(path: Path, html: str) -> Path:
+    """Write ``html`` to ``path`` whole or not at all; returns the absolute path.
+
+    Raises UsageError (exit 2) naming the path when it cannot be written.
+    """
+    target = path.expanduser().absolute()
+    if target.is_dir():
+        raise UsageError(f"--report {path}: is a directory; name the HTML file to write")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise UsageError(f"--report {path}: cannot write there: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(html)
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"--report {path}: cannot write there: {exc.strerror or exc}") from None
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -92,12 +136,15 @@ def check_command(args: argparse.Namespace) -> int:
     Unreadable files, and a current batch that lacks a tested column or has text in a
     column numeric in the reference, raise InputFileError (exit 2) naming the file and
     the column (the daemon quarantines the same files); MLflow down raises
-    MlflowUnavailable (3).
+    MlflowUnavailable (3); an unwritable ``--report`` path and ``--log-to-mlflow`` without
+    a store (no ``--config``, no ``MLFLOW_TRACKING_URI``) raise UsageError (2).
     """
     settings = load_settings(args.config)
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )
+    if args.log_to_mlflow:
+        require_explicit_store(settings)  # before the work, not after it
     limit = settings.watch.max_file_bytes
     reference = read_frame(args.reference, max_bytes=limit)
     current = read_frame(args.current, max_bytes=limit)
@@ -112,17 +159,29 @@ def check_command(args: argparse.Namespace) -> int:
         "drift check done",
         extra={"dataset_drift": result.dataset_drift, "drifted": len(result.drifted_features)},
     )
-    run_id = None
-    if args.log_to_mlflow:
-        run_id = _log_to_mlflow(settings, result, reference, current, args)
-        log.info("logged to MLflow", extra={"run_id": run_id})
+    report_path: Path | None = None
+    logged: LoggedRun | None = None
+    if args.report or args.log_to_mlflow:
+        html = render_html(result, reference, current)
+        if args.report:
+            report_path = write_report(Path(args.report), html)
+        if args.log_to_mlflow:
+            logged = _log_to_mlflow(settings, result, html, args)
+            log.info("logged to MLflow", extra={"run_id": logged.run_id})
     if args.format == "json":
         document = result.to_dict()
-        if run_id is not None:
-            document["mlflow_run_id"] = run_id
+        if report_path is not None:
+            document["report"] = str(report_path)
+        if logged is not None:
+            document["mlflow_run_id"] = logged.run_id
+            document["mlflow_experiment"] = logged.experiment
+            document["mlflow_report_uri"] = logged.report_uri
         print(json.dumps(document, allow_nan=False))
     else:
         print(render_table(result, args.reference, args.current))
-        if run_id is not None:
-            print(f"\nMLflow run: {run_id}")
+        if logged is not None:
+            print(f"\nMLflow run: {logged.run_id} (experiment {logged.experiment!r})")
+            print(f"MLflow report: {logged.report_uri}")
+        if report_path is not None:
+            print(f"HTML report: {report_path}", file=sys.stderr)
     return 1 if args.fail_on_drift and result.dataset_drift else 0

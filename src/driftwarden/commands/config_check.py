@@ -1,21 +1,33 @@
-"""`driftwarden config check`: validate the file and print the effective config, secrets redacted."""
+"""`driftwarden config check`: validate the file and print the effective config, secrets redacted.
+
+It refuses (exit 2) everything ``run`` would refuse at start: the file's own rules (the
+loader) and the environment it names (``config.runnable.check_runnable``). On stdout: the
+effective config, as TOML-style text or one JSON document. On stderr: where things go (the
+state directory, the MLflow store, each experiment's real artifact location).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from driftwarden.config import load_settings, redacted_dict
+from driftwarden.commands.locations import describe
+from driftwarden.config import load_settings, redacted_dict, resolve_config_path
+from driftwarden.config.runnable import check_runnable
 
 
 def config_check_command(args: argparse.Namespace) -> int:
     """Print the effective config (TOML-like table or JSON); ConfigError propagates as exit 2."""
     settings = load_settings(args.config)
+    where = resolve_config_path(args.config)
+    check_runnable(settings, where=str(where) if where else "<defaults>")
     data = redacted_dict(settings)
     if args.format == "json":
         print(json.dumps(data, indent=2, sort_keys=False))
     else:
         print(render_toml(data))
+    print("\n".join(describe(settings)), file=sys.stderr)
     return 0
 
 

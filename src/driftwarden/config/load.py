@@ -15,8 +15,20 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
-from driftwarden.config.model import Settings
-from driftwarden.errors import ConfigError
+from driftwarden.config.layout import drop_layout_problems
+from driftwarden.config.messages import format_validation_error
+from driftwarden.config.model import Settings, StateSource
+from driftwarden.errors import ConfigError, UsageError
+
+__all__ = [
+    "CONFIG_ENV",
+    "format_validation_error",
+    "load_settings",
+    "redact_url",
+    "redacted_dict",
+    "require_explicit_store",
+    "resolve_config_path",
+]
 
 CONFIG_ENV = "DRIFTWARDEN_CONFIG"
 
@@ -65,8 +77,67 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, config_path)) from None
     _apply_env(settings, env, config_path)
-    _resolve_paths(settings, base_dir, env, explicit_state="directory" in raw.get("state", {}))
+    explicit_state = "directory" in raw.get("state", {})
+    try:
+        _resolve_paths(settings, base_dir, env, explicit_state)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, config_path)) from None
+    settings._state_source = _state_source(config_path, env, explicit_state)
+    if settings.state_is_implicit:
+        _artifacts_beside_a_users_sqlite_store(settings)
+    where = str(config_path) if config_path else "<defaults>"
+    problems = [f"{where}: {line}" for line in drop_layout_problems(settings.watch)]
+    if problems:
+        raise ConfigError("\n".join(problems))
     return settings
+
+
+def _state_source(path: Path | None, env: Mapping[str, str], explicit: bool) -> StateSource:
+    if explicit:
+        return "file"
+    if env.get("STATE_DIRECTORY"):
+        return "systemd"
+    # No file and no systemd: the state directory is only a guess in the working directory.
+    return "config-dir" if path is not None else "working-dir"
+
+
+def _artifacts_beside_a_users_sqlite_store(settings: Settings) -> None:
+    """Without a config file, a sqlite store the user named keeps its artifacts beside it.
+
+    The default would be ``<state.directory>/mlartifacts``, and that state directory is only
+    a guess (``./driftwarden-state``) that nobody asked for.
+    """
+    uri = settings.tracking_uri
+    users_sqlite = uri.startswith("sqlite:///") and uri != default_tracking_uri(settings)
+    if users_sqlite and settings.mlflow.artifact_location == default_artifact_location(settings):
+        db = Path(uri.removeprefix("sqlite:///").partition("?")[0])
+        settings.mlflow.artifact_location = (db.parent.absolute() / "mlartifacts").as_uri()
+
+
+def default_tracking_uri(settings: Settings) -> str:
+    """The embedded store driftwarden uses when no tracking URI is given."""
+    return f"sqlite:///{settings.state.directory / 'mlflow.db'}"
+
+
+def default_artifact_location(settings: Settings) -> str:
+    """Where experiments that driftwarden creates in a sqlite store keep their artifacts."""
+    return (settings.state.directory / "mlartifacts").as_uri()
+
+
+def require_explicit_store(settings: Settings) -> None:
+    """Refuse to create the default MLflow store in a state directory nobody chose.
+
+    Without ``--config`` (or ``DRIFTWARDEN_CONFIG`` or systemd's ``STATE_DIRECTORY``) and
+    without ``MLFLOW_TRACKING_URI``, the default store would be a new
+    ``./driftwarden-state/mlflow.db`` wherever the command happens to run: an empty store
+    the user did not ask for, which hides the one they meant. Raises UsageError (exit 2).
+    """
+    if settings.state_is_implicit and settings.tracking_uri == default_tracking_uri(settings):
+        raise UsageError(
+            "no MLflow tracking store given: pass --config FILE (its default store is "
+            "<state.directory>/mlflow.db beside the file) or set MLFLOW_TRACKING_URI; "
+            f"nothing was written to {settings.state.directory.parent}"
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -83,24 +154,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-
-
-def format_validation_error(exc: ValidationError, path: Path | None) -> str:
-    """One line per problem: ``FILE: key.path: message (got VALUE)``."""
-    where = str(path) if path else "<defaults>"
-    lines = []
-    for err in exc.errors(include_url=False):
-        key = ".".join(str(part) for part in err["loc"]) or "<file>"
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (misspelled? see config/driftwarden.example.toml)"
-        if err["type"] in ("literal_error", "enum"):
-            expected = err.get("ctx", {}).get("expected", "")
-            message = f"must be one of {expected}"
-        got = err.get("input")
-        shown = "" if isinstance(got, dict) or err["type"] == "missing" else f" (got {got!r})"
-        lines.append(f"{where}: {key}: {message}{shown}")
-    return "\n".join(lines)
 
 
 def _apply_env(settings: Settings, env: Mapping[str, str], path: Path | None) -> None:
@@ -141,9 +194,9 @@ def _resolve_paths(
         if local.exists():
             settings.retrain.project_uri = str(local)
     if settings.mlflow.tracking_uri is None:
-        settings.mlflow.tracking_uri = f"sqlite:///{settings.state.directory / 'mlflow.db'}"
+        settings.mlflow.tracking_uri = default_tracking_uri(settings)
     if settings.mlflow.artifact_location is None and settings.tracking_uri.startswith("sqlite:"):
-        settings.mlflow.artifact_location = (settings.state.directory / "mlartifacts").as_uri()
+        settings.mlflow.artifact_location = default_artifact_location(settings)
 
 
 def redacted_dict(settings: Settings) -> dict[str, Any]:

@@ -1,7 +1,13 @@
 """The typed config model: the only home of defaults.
 
-Every section of the TOML file is one pydantic model with ``extra="forbid"`` so that a
-misspelled key is an error naming the key, not a silently ignored setting.
+Every section of the TOML file is one pydantic model on the ``Section`` base: unknown keys
+are errors (a misspelled key is never a silently ignored setting) and types are strict
+(``alpha = "0.01"`` or ``recursive = 1`` is an error, never silently converted).
+
+Declaring a key: plain ``int``, ``float``, ``bool`` and ``str`` are strict by the base;
+a path is ``ConfigPath`` (a TOML string becomes a ``Path``); a duration is ``Seconds``
+(> 0) or ``SecondsOrZero`` (>= 0), both bounded so that timers cannot overflow. Floats are
+finite everywhere (TOML's ``inf`` and ``nan`` are refused).
 """
 
 from __future__ import annotations
@@ -10,19 +16,46 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+    """Base of every config section: unknown keys are errors, types are strict, floats finite.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    Strict: a string is never a number or a boolean and an int never a boolean (an int
+    where a float belongs is fine). Values are checked on assignment too, so the loader's
+    environment overrides and path resolution go through the same rules.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        frozen=False,
+        strict=True,
+        allow_inf_nan=False,
+    )
 
 
-Seconds = Annotated[float, Field(gt=0)]
+# A filesystem path: TOML has no path type, so a string is accepted (and only a string).
+ConfigPath = Annotated[Path, Strict(False)]
+# Longest duration any timer accepts: ten years. Larger values overflow APScheduler's
+# datetime arithmetic (1e308 s) or threading's timeout limit, and mean nothing here.
+MAX_SECONDS = 10 * 365 * 24 * 3600.0
+Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
+SecondsOrZero = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 ValidationMetric = Literal["accuracy", "f1", "precision", "recall"]
 RetrainTrigger = Literal["drift", "validation"]
 SinkName = Literal["log", "webhook", "alertmanager"]
+StateSource = Literal["file", "systemd", "config-dir", "working-dir"]
 
 
 def _default_validation_metrics() -> list[ValidationMetric]:
@@ -87,7 +120,7 @@ class ReferenceConfig(Section):
         "model",
         description="'model': the training data logged with the production model's run; 'file': path",
     )
-    path: Path | None = Field(None, description="Reference CSV/Parquet when source = 'file'")
+    path: ConfigPath | None = Field(None, description="Reference CSV/Parquet when source = 'file'")
     artifact_path: str = Field(
         "training_data",
         description="Artifact folder of the model's run that holds its training data",
@@ -103,7 +136,7 @@ class ReferenceConfig(Section):
 class WatchConfig(Section):
     """Drop directories and how a file counts as complete."""
 
-    paths: list[Path] = Field(default_factory=list, description="Directories to watch")
+    paths: list[ConfigPath] = Field(default_factory=list, description="Directories to watch")
     patterns: list[str] = Field(
         default_factory=lambda: [
             "*.csv",
@@ -120,8 +153,8 @@ class WatchConfig(Section):
         "settle",
         description="'settle': unchanged in size for settle_seconds (or renamed into place); 'marker': a marker file announces it",
     )
-    settle_seconds: float = Field(
-        2.0, ge=0, description="Quiet time before a written file counts as complete"
+    settle_seconds: SecondsOrZero = Field(
+        2.0, description="Quiet time before a written file counts as complete"
     )
     marker_suffix: str = Field(
         ".done", min_length=1, description="Marker name is <file><marker_suffix>"
@@ -129,8 +162,10 @@ class WatchConfig(Section):
     on_success: Literal["move", "keep"] = Field(
         "move", description="Move processed files to processed_dir, or leave them in place"
     )
-    processed_dir: Path | None = Field(None, description="Default: <watched path>/processed")
-    quarantine_dir: Path | None = Field(None, description="Default: <watched path>/quarantine")
+    processed_dir: ConfigPath | None = Field(None, description="Default: <watched path>/processed")
+    quarantine_dir: ConfigPath | None = Field(
+        None, description="Default: <watched path>/quarantine"
+    )
     rescan_interval_seconds: Seconds = Field(
         60.0, description="Periodic rescan that catches events the OS dropped"
     )
@@ -156,7 +191,7 @@ class JobSchedule(Section):
 
     enabled: bool = Field(True, description="Run this job at all")
     cron: str | None = Field(None, description="Crontab expression (5 fields), e.g. '*/15 * * * *'")
-    interval_seconds: float | None = Field(None, gt=0, description="Run every N seconds")
+    interval_seconds: Seconds | None = Field(None, description="Run every N seconds")
 
     @field_validator("cron")
     @classmethod
@@ -332,7 +367,7 @@ class RetrainConfig(Section):
     env_manager: Literal["local", "virtualenv", "uv", "conda"] = Field(
         "local", description="How `mlflow run` builds the project's environment"
     )
-    cooldown_seconds: float = Field(3600.0, ge=0, description="Minimum time between two retrains")
+    cooldown_seconds: SecondsOrZero = Field(3600.0, description="Minimum time between two retrains")
     timeout_seconds: Seconds = Field(1800.0, description="A run still going after this is killed")
     recent_files: int = Field(5, ge=1, description="Recent labelled drops added to the reference")
     holdout_fraction: float = Field(
@@ -422,7 +457,7 @@ class MetricsConfig(Section):
 class StateConfig(Section):
     """Where the ledger, outbox and default MLflow store live."""
 
-    directory: Path = Field(
+    directory: ConfigPath = Field(
         Path("driftwarden-state"),
         description="State directory (relative paths are beside the config file); default: "
         "$STATE_DIRECTORY under systemd, else driftwarden-state beside the config file, "
@@ -453,6 +488,11 @@ class Settings(Section):
     state: StateConfig = Field(default_factory=StateConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
+    # Set by the loader: who chose state.directory ("file": the key; "systemd":
+    # $STATE_DIRECTORY; "config-dir": the default beside the config file; "working-dir":
+    # no config file at all, so it is only a guess in the working directory).
+    _state_source: StateSource = PrivateAttr("file")
+
     @field_validator("mlflow", mode="before")
     @classmethod
     def _no_secrets_in_file(cls, value: object) -> object:
@@ -463,6 +503,16 @@ class Settings(Section):
                         f"mlflow.{key} must not be set in the file; use MLFLOW_TRACKING_{key.upper()}"
                     )
         return value
+
+    @property
+    def state_source(self) -> StateSource:
+        """Who chose ``state.directory`` (the loader records it)."""
+        return self._state_source
+
+    @property
+    def state_is_implicit(self) -> bool:
+        """True when nobody chose the state directory (see ``load.require_explicit_store``)."""
+        return self._state_source == "working-dir"
 
     @property
     def tracking_uri(self) -> str:

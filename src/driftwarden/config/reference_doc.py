@@ -18,14 +18,14 @@ import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from driftwarden.config.model import Settings
+from driftwarden.config.model import MAX_SECONDS, Settings
 
 START = "<!-- config-reference:start -->"
 END = "<!-- config-reference:end -->"
@@ -76,6 +76,8 @@ def type_name(annotation: Any) -> str:
     """The TOML-facing name of a field type: ``one of "a", "b"``, ``list of string``, ..."""
     origin = get_origin(annotation)
     args = get_args(annotation)
+    if origin is Annotated:  # ConfigPath, Seconds: the type is the first argument
+        return type_name(args[0])
     if origin is Literal:
         return "one of " + ", ".join(json.dumps(a) for a in args)
     if origin in (Union, types.UnionType):
@@ -91,18 +93,35 @@ def type_name(annotation: Any) -> str:
     return _SCALAR_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
+def _metadata(info: FieldInfo) -> list[Any]:
+    """The field's constraints, including those of an ``Annotated`` type inside ``X | None``."""
+    items = list(info.metadata)
+    if get_origin(info.annotation) in (Union, types.UnionType):
+        for arg in get_args(info.annotation):
+            if get_origin(arg) is Annotated:
+                for meta in get_args(arg)[1:]:
+                    items.extend(getattr(meta, "metadata", [meta]))
+    return items
+
+
+def _bound(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def constraint_text(info: FieldInfo) -> str:
     """Bounds from ``Field(gt=..., le=..., min_length=...)`` as short text, e.g. ``>= 0, <= 10``."""
     parts = []
-    for item in info.metadata:
+    for item in _metadata(info):
         if isinstance(item, annotated_types.Gt):
-            parts.append(f"> {item.gt}")
+            parts.append(f"> {_bound(item.gt)}")
         elif isinstance(item, annotated_types.Ge):
-            parts.append(f">= {item.ge}")
+            parts.append(f">= {_bound(item.ge)}")
         elif isinstance(item, annotated_types.Lt):
-            parts.append(f"< {item.lt}")
+            parts.append(f"< {_bound(item.lt)}")
         elif isinstance(item, annotated_types.Le):
-            parts.append(f"<= {item.le}")
+            parts.append("at most 10 years" if item.le == MAX_SECONDS else f"<= {_bound(item.le)}")
         elif isinstance(item, annotated_types.MinLen):
             parts.append("not empty" if item.min_length == 1 else f"length >= {item.min_length}")
     return ", ".join(parts)

@@ -34,6 +34,7 @@ from driftwarden.demo.workdir import (
     write_config,
 )
 from driftwarden.logs import setup_logging
+from driftwarden.progress import with_progress
 
 STEP_TIMEOUT = 90.0
 RETRAIN_TIMEOUT = 420.0
@@ -73,7 +74,9 @@ def _demo(
     )
     say(f"      config: {paths.config} (MLflow store {settings.tracking_uri})")
     t0 = time.monotonic()
-    _run_id, command = train_first_model(settings, paths, project)
+    _run_id, command = with_progress(
+        "training the example model", train_first_model, settings, paths, project
+    )
     say(f"[2/6] trained the example model in {time.monotonic() - t0:.0f} s: {command}")
     for line in register_first_model(settings):
         say(f"      {line}")

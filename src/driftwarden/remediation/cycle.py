@@ -28,6 +28,7 @@ from driftwarden.config.model import Settings
 from driftwarden.data.read import read_frame
 from driftwarden.errors import ConfigError, DriftwardenError, MlflowUnavailable
 from driftwarden.logs import setup_logging
+from driftwarden.progress import with_progress
 from driftwarden.remediation import candidates, dataset
 from driftwarden.remediation.decision import Decision
 from driftwarden.remediation.gate import run_gate
@@ -389,7 +390,9 @@ def retrain_command(args: argparse.Namespace) -> int:
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )
-    decision = run_cycle(settings, args.reason, trigger="manual")
+    decision = with_progress(
+        "retrain cycle (training run, gate)", run_cycle, settings, args.reason, trigger="manual"
+    )
     print(decision.summary())
     if decision.error == "MlflowUnavailable":
         return MlflowUnavailable.exit_code

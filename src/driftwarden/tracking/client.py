@@ -14,7 +14,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from driftwarden.config.load import note_self_set
+from driftwarden.config.load import note_self_set, require_explicit_store
 from driftwarden.config.model import Settings
 from driftwarden.errors import MlflowUnavailable
 
@@ -40,9 +40,11 @@ def mlflow_env(settings: Settings) -> dict[str, str]:
 def configure_mlflow(settings: Settings) -> MlflowClient:
     """Point this process's MLflow at the configured store and return a client.
 
-    Creates the state directory for a sqlite store. Credentials stay in the environment
-    where MLflow reads them; the config only mirrors them for redacted display.
+    Creates the state directory for a sqlite store, but never an unasked-for one in the
+    working directory (UsageError). Credentials stay in the environment where MLflow reads
+    them; the config only mirrors them for redacted display.
     """
+    require_explicit_store(settings)
     for var, value in mlflow_env(settings).items():
         if os.environ.get(var) != value:
             note_self_set(var, value)

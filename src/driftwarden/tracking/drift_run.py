@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from driftwarden.detectors.base import DriftResult
 from driftwarden.tracking.client import unavailable_or_raise
+from driftwarden.tracking.run_names import drift_run_name
 
 RESULT_ARTIFACT = "drift/result.json"
 REPORT_ARTIFACT = "drift/report.html"
@@ -56,7 +57,9 @@ def log_drift_run(
         **tags,
     }
     try:
-        run = client.create_run(experiment_id, tags=run_tags, run_name=f"drift-{verdict}")
+        run = client.create_run(
+            experiment_id, tags=run_tags, run_name=drift_run_name(result, run_tags)
+        )
         run_id = str(run.info.run_id)
         now = int(time.time() * 1000)
         metrics = [Metric(k, v, now, 0) for k, v in result.to_mlflow_metrics().items()]

@@ -24,8 +24,10 @@ from driftwarden.data.version import data_version
 from driftwarden.detectors.validation import ValidationResult, evaluate_predictions
 from driftwarden.errors import Finding, InputFileError
 from driftwarden.logs import setup_logging
+from driftwarden.progress import with_progress
 from driftwarden.tracking.client import configure_mlflow, ensure_experiment, unavailable_or_raise
 from driftwarden.tracking.models import ProductionModel, load_model_uri, predict
+from driftwarden.tracking.run_names import validation_run_name
 
 REPORT_FILE = "validation/classification_report.txt"
 RESULT_FILE = "validation/result.json"
@@ -82,7 +84,7 @@ def log_validation_run(
     daemon queues the write in its outbox and calls this again later).
     """
     all_tags = {KIND_TAG: "validation", **tags}
-    name = f"validate {tags.get(MODEL_TAG, '')} v{result.model_version or '?'}".strip()
+    name = validation_run_name(result, all_tags)
     params = {
         "n_rows": result.n_rows,
         "n_unlabelled": result.n_unlabelled,
@@ -149,7 +151,7 @@ def validate_command(args: argparse.Namespace) -> int:
         )
     client = configure_mlflow(settings)
     uri = args.model_uri or default_model_uri(settings)
-    model = load_model_uri(client, uri)
+    model = with_progress(f"loading model {uri}", load_model_uri, client, uri)
     result = validate_frame(model, frame, target, settings.validation, source=args.data)
     experiment = settings.mlflow.experiment_name
     experiment_id = ensure_experiment(client, experiment, settings.mlflow.artifact_location)
