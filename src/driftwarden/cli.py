@@ -185,9 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a bug or a library's surprise: its traceback, secrets hidden
+    except Exception as exc:  # a bug or a library's surprise: its traceback, secrets hidden,
+        # indented like a traceback in the text log, so no line of it passes for another.
         trace = "".join(traceback.format_exception(exc)).rstrip("\n").split("\n")
-        print(printable_lines([f"driftwarden {name}: unexpected error", *trace]), file=sys.stderr)
+        lines = [f"driftwarden {name}: unexpected error", *(f"  {line}" for line in trace)]
+        print(printable_lines(lines), file=sys.stderr)
         return 1  # what Python's own handler would exit with
 
 

@@ -92,7 +92,8 @@ class Redactor:
 
     def add_url(self, url: str | None, hide_path: bool = False) -> None:
         """Hide the secrets in ``url``: the whole URL is shown as :func:`redact_url` shows it,
-        and its password, query, fragment (and with ``hide_path`` its path) anywhere else."""
+        and its password, query, fragment (and with ``hide_path`` its path and the path's
+        last segment) anywhere else."""
         if not url:
             return
         try:
@@ -110,6 +111,8 @@ class Redactor:
                 self.add_secret(value)
         if hide_path and len(parts.path) >= MIN_SECRET_CHARS:
             self._add({parts.path: "/" + MASK})
+            # Where a token sits in a path (Slack's /services/T0/B0/<token>), also alone.
+            self.add_secret(parts.path.rstrip("/").rpartition("/")[2])
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret and every URL credential replaced by ``***``."""
