@@ -80,6 +80,17 @@ def test_a_registered_url_shows_as_redact_url_shows_it_and_its_parts_are_hidden_
     assert "QuerySecret" not in redactor.redact("the token is QuerySecret")
 
 
+def test_a_registered_url_leaves_ordinary_words_alone() -> None:
+    """The path's last segment or a query value alone is no secret: 'hook' must not turn
+    every 'webhook' into 'web***' (a daemon test caught exactly that)."""
+    redactor = Redactor()
+    redactor.add_url("http://127.0.0.1:8080/hook?verbose=true&apikey=ApiKey-5d", hide_path=True)
+    assert redactor.redact("sink=webhook verbose=true") == "sink=webhook verbose=true"
+    assert redactor.redact("POST /hook failed, apikey ApiKey-5d") == (
+        f"POST /{MASK} failed, apikey {MASK}"
+    )
+
+
 def test_settings_register_every_secret_they_point_at(tmp_path: Path) -> None:
     config = tmp_path / "dw.toml"
     config.write_text(
@@ -107,7 +118,7 @@ project_uri = "https://ci:GitToken77@github.com/o/r.git#train"
     }
     load_settings(config, env=env)
     secrets = [
-        "HookPath77",
+        "/services/HookPath77",
         "HookQuery77",
         "GitToken77",
         "UriPass77",

@@ -45,10 +45,10 @@ URL_ENV_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 # scheme://user:password@ -> scheme://user:***@ (the password may hold ':' but not '/' or '@').
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:'\"]*):[^\s/@'\"]+@")
 # ?token=... &api_key=... -> ?token=*** (any parameter whose name names a credential).
+_CREDENTIAL_WORDS = r"(?:token|secret|passw|pwd|key|sig|auth|credential|session)"
+_CREDENTIAL_NAME = re.compile(_CREDENTIAL_WORDS, re.IGNORECASE)
 _CREDENTIAL_PARAM = re.compile(
-    r"(?P<head>[?&;][A-Za-z0-9_.\-]*"
-    r"(?:token|secret|passw|pwd|key|sig|auth|credential|session)[A-Za-z0-9_.\-]*=)"
-    r"[^&#\s'\"]+",
+    rf"(?P<head>[?&;][A-Za-z0-9_.\-]*{_CREDENTIAL_WORDS}[A-Za-z0-9_.\-]*=)[^&#\s'\"]+",
     re.IGNORECASE,
 )
 
@@ -91,9 +91,10 @@ class Redactor:
         self._add({form: MASK for form in forms if len(form) >= MIN_SECRET_CHARS})
 
     def add_url(self, url: str | None, hide_path: bool = False) -> None:
-        """Hide the secrets in ``url``: the whole URL is shown as :func:`redact_url` shows it,
-        and its password, query, fragment (and with ``hide_path`` its path and the path's
-        last segment) anywhere else."""
+        """Hide the secrets in ``url``: the whole URL is shown as :func:`redact_url` shows it;
+        its password, query string, fragment (and with ``hide_path`` its path), and the value
+        of a query parameter named like a credential, are hidden wherever else they appear
+        (urllib3, for one, logs a request's path and query without the host)."""
         if not url:
             return
         try:
@@ -102,17 +103,17 @@ class Redactor:
         except ValueError:  # not a URL after all (a bad port): hide it whole
             self.add_secret(url)
             return
-        replacements = {url: redact_url(url, hide_path)}
-        self._add(replacements)
+        shown = redact_url(url, hide_path)
+        if shown != url:
+            self._add({url: shown})
         self.add_secret(password)
         for piece in (parts.query, parts.fragment):
             self.add_secret(piece)
-            for _, _, value in (pair.partition("=") for pair in piece.split("&")):
+        for name, _, value in (pair.partition("=") for pair in parts.query.split("&")):
+            if _CREDENTIAL_NAME.search(name):
                 self.add_secret(value)
         if hide_path and len(parts.path) >= MIN_SECRET_CHARS:
             self._add({parts.path: "/" + MASK})
-            # Where a token sits in a path (Slack's /services/T0/B0/<token>), also alone.
-            self.add_secret(parts.path.rstrip("/").rpartition("/")[2])
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret and every URL credential replaced by ``***``."""

@@ -37,8 +37,10 @@ def test_hostile_file_name_is_one_escaped_log_line_and_harmless_in_status(
     try:
         write_csv(drop / HOSTILE_NAME, sample_frame(200, seed=3))
         daemon.wait_until(
-            lambda: (drop / "processed" / HOSTILE_NAME).exists()
-            and ": file checked" in daemon.log_text(),
+            lambda: (
+                (drop / "processed" / HOSTILE_NAME).exists()
+                and ": file checked" in daemon.log_text()
+            ),
             timeout=60,
             what="the hostile file checked and moved",
         )
