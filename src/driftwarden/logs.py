@@ -2,8 +2,10 @@
 
 Pass context with ``extra={"file": ..., "model": ...}``; both formats show it.
 
-Every record passes :class:`RedactingFilter` on the way out, so no secret reaches a log
-line whoever logged it (our code, MLflow, requests). The text format escapes control
+Every record is redacted where it is made (a record factory, so that also loggers with a
+handler of their own, as MLflow's, hide secrets) and again, ``extra=`` values included, by
+:class:`RedactingFilter` on our handler: no secret reaches a log line whoever logged it
+(our code, MLflow, urllib3). The text format escapes control
 characters in the message and in every extra value: a file name holding a newline cannot
 forge a log line, nor an ESC sequence drive the reader's terminal. A traceback is the only
 text spread over several lines, and each of its lines is indented, so a line that starts at
@@ -35,7 +37,8 @@ def _exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> 
         formatter.formatException(record.exc_info) if record.exc_info else ""
     )
     if record.stack_info:
-        text = f"{text}\n{formatter.formatStack(record.stack_info)}" if text else record.stack_info
+        stack = formatter.formatStack(record.stack_info)
+        text = f"{text}\n{stack}" if text else stack
     return text or None
 
 
@@ -45,7 +48,7 @@ def _redact_value(value: Any) -> Any:
         return redact(value)
     if value is None or isinstance(value, bool | int | float):
         return value
-    if isinstance(value, list | tuple):
+    if type(value) in (list, tuple):
         return type(value)(_redact_value(v) for v in value)
     if isinstance(value, dict):
         return {k: _redact_value(v) for k, v in value.items()}
