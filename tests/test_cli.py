@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,52 @@ def test_unknown_log_level_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
 def test_log_level_is_case_insensitive() -> None:
     args = build_parser().parse_args(["--log-level", "debug", "status", "--config", "x.toml"])
     assert args.log_level == "DEBUG"
+
+
+FORGED = "\n2026-01-01T00:00:00Z INFO driftwarden.daemon: all clear\x1b[2J"
+
+
+def test_error_line_is_escaped_and_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / f"batch{FORGED}.csv"
+    assert main(["check", str(missing), str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err
+    assert err.startswith("driftwarden check: ")
+    assert "batch\\n2026-01-01T00:00:00Z INFO driftwarden.daemon: all clear\\x1b[2J.csv" in err
+
+
+def test_config_error_keeps_one_line_per_problem_and_hides_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "dw.toml"
+    config.write_text(
+        '[alerts.alertmanager]\nurl = "http://dw:CliAmSecret-7f@127.0.0.1:9093"\n'
+        '[alerts.webhook]\nurl = "https://bot:CliHookSecret-2a@hooks.example.com/x"\n',
+        encoding="utf-8",
+    )
+    assert main(["config", "check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "CliAmSecret-7f" not in err and "CliHookSecret-2a" not in err
+    lines = err.strip().split("\n")
+    assert len(lines) == 2, err
+    assert all("user info (user:password@)" in line for line in lines)
+    assert any("alerts.alertmanager.username and password_env" in line for line in lines)
+
+
+def test_unexpected_error_prints_a_redacted_traceback_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError(f"GET https://u:CliUriSecret-9c@mlflow.example.com failed{FORGED}")
+
+    monkeypatch.setattr("driftwarden.cli._resolve", lambda name: broken)
+    assert main(["status", "--config", "x.toml"]) == 1
+    err = capsys.readouterr().err
+    assert "CliUriSecret-9c" not in err and "\x1b" not in err
+    first, *trace = err.rstrip("\n").split("\n")
+    assert first == "driftwarden status: unexpected error"
+    assert trace[0] == "  Traceback (most recent call last):"
+    assert all(line.startswith("  ") for line in trace), trace  # none passes for a log line
+    assert "  RuntimeError: GET https://u:***@mlflow.example.com failed" in trace

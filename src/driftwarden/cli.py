@@ -13,11 +13,13 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
 from driftwarden import __version__
-from driftwarden.errors import DriftwardenError
+from driftwarden.errors import ConfigError, DriftwardenError
 from driftwarden.logs import setup_logging
+from driftwarden.redact import printable_lines
 
 # command name -> "module:function"; the function takes the parsed namespace and returns an exit code.
 COMMANDS: dict[str, str] = {
@@ -188,10 +190,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _resolve(name)(args)
     except DriftwardenError as exc:
-        print(f"driftwarden {name}: {exc}", file=sys.stderr)
+        print(f"driftwarden {name}: {error_text(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or a library's surprise: its traceback, secrets hidden,
+        # indented like a traceback in the text log, so no line of it passes for another.
+        trace = "".join(traceback.format_exception(exc)).rstrip("\n").split("\n")
+        lines = [f"driftwarden {name}: unexpected error", *(f"  {line}" for line in trace)]
+        print(printable_lines(lines), file=sys.stderr)
+        return 1  # what Python's own handler would exit with
+
+
+def error_text(exc: DriftwardenError) -> str:
+    """The message with secrets hidden and control characters escaped. One line, except a
+    ConfigError's deliberate one line per problem (whose values come quoted by ``repr``)."""
+    lines = str(exc).split("\n") if isinstance(exc, ConfigError) else [str(exc)]
+    return printable_lines(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
 
 from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import Alert, AlertRules
@@ -317,3 +320,80 @@ def test_alertmanager_payload_has_routing_labels_and_times() -> None:
     assert firing["generatorURL"] == "http://h:9108/metrics"
     resolved = Alert(**{**alert.__dict__, "status": "resolved", "ends_at": 1_700_000_200.0})
     assert sink.payload(resolved, now=1_700_000_300.0)[0]["endsAt"] == "2023-11-14T22:16:40.000Z"
+
+
+def test_webhook_errors_never_show_the_secrets_in_its_url() -> None:
+    secret_part = "/PathSecret-41?token=QuerySecret-42"
+    with webhook_receiver([500]) as receiver:
+        sink = WebhookSink(WebhookConfig(url=receiver.url + secret_part))
+        with pytest.raises(SinkError) as answered:
+            sink.send(drift_alert())
+    refused = WebhookSink(
+        WebhookConfig(url=f"http://127.0.0.1:{free_port()}{secret_part}", timeout_seconds=1)
+    )
+    with pytest.raises(SinkError) as unreachable:
+        refused.send(drift_alert())
+    for error in (answered.value, unreachable.value):
+        assert "PathSecret-41" not in str(error) and "QuerySecret-42" not in str(error)
+        assert "/***?***" in str(error)
+    assert "PathSecret-41" not in repr(sink) and "QuerySecret-42" not in repr(sink)
+
+
+def test_alertmanager_sends_basic_auth_from_the_named_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DW_TEST_AM_PASSWORD", "am-pass:with colon")
+    with webhook_receiver() as receiver:
+        base = receiver.url.removesuffix("/hook")
+        cfg = AlertmanagerConfig(url=base, username="dw", password_env="DW_TEST_AM_PASSWORD")
+        sink = AlertmanagerSink(cfg, repeat_interval_seconds=60)
+        sink.send(drift_alert())
+        (request,) = receiver.requests
+    assert request.path == "/api/v2/alerts"
+    scheme, _, value = request.headers["Authorization"].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(value).decode() == "dw:am-pass:with colon"
+    assert "am-pass" not in repr(sink) and "basic_auth=True" in repr(sink)
+
+
+def test_alertmanager_without_credentials_sends_no_authorization() -> None:
+    with webhook_receiver() as receiver:
+        sink = AlertmanagerSink(
+            AlertmanagerConfig(url=receiver.url.removesuffix("/hook")), repeat_interval_seconds=60
+        )
+        sink.send(drift_alert())
+        (request,) = receiver.requests
+    assert "Authorization" not in request.headers
+
+
+def test_alertmanager_password_variable_unset_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DW_TEST_AM_PASSWORD", raising=False)
+    cfg = AlertsConfig(
+        sinks=["alertmanager"],
+        alertmanager=AlertmanagerConfig(
+            url="http://127.0.0.1:9093", username="dw", password_env="DW_TEST_AM_PASSWORD"
+        ),
+    )
+    with pytest.raises(ConfigError, match="DW_TEST_AM_PASSWORD is not set"):
+        build_sinks(cfg)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AlertmanagerConfig(url="http://dw:pw@127.0.0.1:9093"),
+        lambda: AlertmanagerConfig(url="http://dw@127.0.0.1:9093"),
+        lambda: WebhookConfig(url="https://bot:pw@hooks.example.com/x"),
+    ],
+)
+def test_credentials_in_a_sink_url_are_refused(make: Callable[[], object]) -> None:
+    with pytest.raises(ValidationError, match=r"must not contain user info"):
+        make()
+
+
+def test_alertmanager_username_and_password_env_go_together() -> None:
+    for partial in ({"username": "dw"}, {"password_env": "DW_TEST_AM_PASSWORD"}):
+        with pytest.raises(ValidationError, match="set both username and password_env"):
+            AlertmanagerConfig(url="http://127.0.0.1:9093", **partial)

@@ -142,6 +142,19 @@ def _env_cases(root: Path) -> dict[str, tuple[dict[str, Any], str]]:
             },
             "alerts.webhook.secret_env",
         ),
+        "alertmanager password_env unset": (
+            {
+                "alerts": {
+                    "sinks": ["log", "alertmanager"],
+                    "alertmanager": {
+                        "url": "http://127.0.0.1:9",
+                        "username": "ops",
+                        "password_env": "DW_UNSET_AM_PASSWORD",
+                    },
+                }
+            },
+            "alerts.alertmanager.password_env",
+        ),
         "watch path under a file": (
             {"watch": {"paths": [str(root / "a-file" / "drop")]}},
             "watch.paths[0]",
@@ -188,6 +201,7 @@ def test_environment_rules_refused_by_config_check_and_check_runnable(
     "case",
     [
         "secret_env unset",
+        "alertmanager password_env unset",
         "watch path under a file",
         "reference missing",
         "reference is a directory",

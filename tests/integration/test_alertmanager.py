@@ -138,3 +138,51 @@ def test_sink_retries_until_alertmanager_comes_up(
     finally:
         dispatcher.close(5)
     assert dispatcher.stats()["alertmanager"]["delivered"] == 1
+
+
+def test_alert_reaches_an_alertmanager_that_demands_basic_auth(
+    tmp_path_factory: pytest.TempPathFactory,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Alertmanager's own ``--web.config.file`` basic auth: refused without, delivered with."""
+    password = "am-Basic-Pass-31"
+    server = AlertmanagerServer(
+        tmp_path_factory.mktemp("alertmanager-auth"),
+        receiver_url=receiver.url,
+        basic_auth=("driftwarden", password),
+    )
+    monkeypatch.setenv("DW_TEST_AM_PASSWORD", password)
+    with_auth = AlertsConfig(
+        sinks=["alertmanager"],
+        alertmanager=AlertmanagerConfig(
+            url=server.url, retries=0, username="driftwarden", password_env="DW_TEST_AM_PASSWORD"
+        ),
+        drift_consecutive=1,
+    )
+    without = AlertsConfig(
+        sinks=["alertmanager"],
+        alertmanager=AlertmanagerConfig(url=server.url, retries=0),
+        drift_consecutive=1,
+    )
+    server.start()
+    try:
+        for cfg in (without, with_auth):
+            rules = AlertRules(cfg, "iris", Metrics(CollectorRegistry()))
+            dispatcher = AlertDispatcher(build_sinks(cfg))
+            dispatcher.start()
+            try:
+                dispatcher.submit_all(rules.observe_drift(True))
+                assert dispatcher.flush(15)
+            finally:
+                dispatcher.close(5)
+            if cfg is without:
+                assert dispatcher.stats()["alertmanager"]["failed"] == 1
+                assert any("answered 401" in str(r.__dict__.get("error")) for r in caplog.records)
+                assert ours(server) == []
+        assert dispatcher.stats()["alertmanager"]["delivered"] == 1
+        (active,) = wait_for(lambda: ours(server), 15, "alert active in Alertmanager")
+        assert active["labels"]["model"] == "iris"
+    finally:
+        server.stop()

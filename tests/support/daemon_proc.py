@@ -115,9 +115,14 @@ class DaemonProcess:
     """``driftwarden run`` in a subprocess with its JSON log in ``log_path``."""
 
     def __init__(
-        self, config: Path, log_path: Path | None = None, env: dict[str, str] | None = None
+        self,
+        config: Path,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+        log_format: str = "json",
     ) -> None:
         self.config = config
+        self.log_format = log_format  # "text": events() sees raw lines; wait on log_text()
         self.log_path = log_path or config.with_suffix(".log")
         self.env = dict(os.environ, **(env or {}))
         self.process: subprocess.Popen[bytes] | None = None
@@ -132,7 +137,7 @@ class DaemonProcess:
                     "-m",
                     "driftwarden.cli",
                     "--log-format",
-                    "json",
+                    self.log_format,
                     "run",
                     "--config",
                     str(self.config),
@@ -141,8 +146,10 @@ class DaemonProcess:
                 stderr=subprocess.STDOUT,
                 env=self.env,
             )
-        if wait_ready:
+        if wait_ready and self.log_format == "json":
             self.wait_for(lambda e: e.get("msg") == "daemon ready", timeout, what="daemon ready")
+        elif wait_ready:
+            self.wait_until(lambda: ": daemon ready" in self.log_text(), timeout, "daemon ready")
         return self
 
     @property

@@ -7,6 +7,7 @@ it skips when the binary is missing, except under ``CI`` where a missing tool fa
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -58,11 +59,15 @@ def require_tool(name: str) -> str:
     return path
 
 
-def http_json(url: str, data: Any = None, timeout: float = 5.0) -> Any:
+def http_json(
+    url: str, data: Any = None, timeout: float = 5.0, headers: dict[str, str] | None = None
+) -> Any:
     """GET (or POST ``data`` as JSON) and decode the JSON answer."""
     body = None if data is None else json.dumps(data).encode()
     request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"} if body else {}
+        url,
+        data=body,
+        headers={**({"Content-Type": "application/json"} if body else {}), **(headers or {})},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         text = response.read()
@@ -98,6 +103,7 @@ class _Server:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = root / f"{self.name}.log"
+        self.headers: dict[str, str] = {}  # sent with every request the test makes
 
     @property
     def url(self) -> str:
@@ -123,7 +129,8 @@ class _Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(self.url + self.ready_path, timeout=1) as response:
+                probe = urllib.request.Request(self.url + self.ready_path, headers=self.headers)
+                with urllib.request.urlopen(probe, timeout=1) as response:
                     if response.status == 200:
                         return
             except OSError:
@@ -249,10 +256,18 @@ class AlertmanagerServer(_Server):
     name = "alertmanager"
 
     def __init__(
-        self, root: Path, receiver_url: str | None = None, binary: str | None = None
+        self,
+        root: Path,
+        receiver_url: str | None = None,
+        binary: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(root, binary or require_tool("alertmanager"))
         self.receiver_url = receiver_url
+        self.basic_auth = basic_auth  # (user, password): every endpoint then demands it
+        if basic_auth is not None:
+            token = base64.b64encode(":".join(basic_auth).encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
         self._original_binary = self.binary
         self._template_link: Path | None = None
 
@@ -285,7 +300,20 @@ class AlertmanagerServer(_Server):
         path.write_text(json.dumps(config, indent=2))
         return path
 
+    def write_web_config(self) -> Path | None:
+        """Alertmanager's own basic auth (``--web.config.file``, a bcrypt hash per user)."""
+        if self.basic_auth is None:
+            return None
+        import bcrypt
+
+        user, password = self.basic_auth
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        path = self.root / "web.yml"
+        path.write_text(json.dumps({"basic_auth_users": {user: hashed}}))
+        return path
+
     def command(self) -> list[str]:
+        web_config = self.write_web_config()
         return [
             self.binary,
             f"--config.file={self.write_config()}",
@@ -293,10 +321,13 @@ class AlertmanagerServer(_Server):
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--cluster.listen-address=",
             "--log.level=warn",
+            *([f"--web.config.file={web_config}"] if web_config else []),
         ]
 
     def alerts(self, **filters: str) -> list[dict[str, Any]]:
         """``GET /api/v2/alerts`` (resolved alerts are not listed)."""
         query = "?" + urllib.parse.urlencode(filters) if filters else ""
-        result: list[dict[str, Any]] = http_json(f"{self.url}/api/v2/alerts{query}")
+        result: list[dict[str, Any]] = http_json(
+            f"{self.url}/api/v2/alerts{query}", headers=self.headers
+        )
         return result

@@ -96,3 +96,17 @@ def test_a_4xx_answer_is_an_ordinary_failure(monkeypatch: pytest.MonkeyPatch) ->
             ensure_experiment(client, "bad")
     assert not isinstance(raised.value, MlflowUnavailable)
     assert "bad name" in str(raised.value)
+
+
+def test_unavailable_message_hides_the_uri_password_even_where_it_is_cut_short() -> None:
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    from driftwarden.tracking.client import unavailable_or_raise
+
+    user = "u" * 270  # the message keeps 300 characters: the password straddles the cut
+    exc = MlflowException(f"API request to http://{user}:LongPass-77@127.0.0.1:1/api failed")
+    exc.__cause__ = requests.exceptions.ConnectionError("Connection refused")
+    mapped = unavailable_or_raise(exc)
+    assert isinstance(mapped, MlflowUnavailable)
+    assert "Long" not in str(mapped) and f"{user}:***" in str(mapped)

@@ -20,6 +20,7 @@ from driftwarden.daemon.ledger import Ledger
 from driftwarden.daemon.state import state_paths
 from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
+from driftwarden.redact import printable_lines
 from driftwarden.tracking.outbox import Outbox
 
 LAST_CHECKS = 10
@@ -129,7 +130,7 @@ def _check(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_text(status: dict[str, Any]) -> str:
-    """A short human-readable report."""
+    """A short human-readable report, control characters escaped."""
     lines = [f"state: {status['state_directory']}", f"model: {status['model']}"]
     production = status["production_model"]
     lines.append(
@@ -164,7 +165,8 @@ def render_text(status: dict[str, Any]) -> str:
     for check in status["last_checks"]:
         where = check["file"] or check["scope"]
         lines.append(f"  {check['at']}  {check['kind']:<10} {where:<30} {check['verdict']}")
-    return "\n".join(lines)
+    # File and column names come from uploaders: no newline or ESC of theirs reaches the terminal.
+    return printable_lines(lines)
 
 
 def status_command(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -19,6 +18,7 @@ from driftwarden.config.layout import drop_layout_problems
 from driftwarden.config.messages import format_validation_error
 from driftwarden.config.model import Settings, StateSource
 from driftwarden.errors import ConfigError, UsageError
+from driftwarden.redact import redact, redact_url, register_settings
 
 __all__ = [
     "CONFIG_ENV",
@@ -89,6 +89,7 @@ def load_settings(
     problems = [f"{where}: {line}" for line in drop_layout_problems(settings.watch)]
     if problems:
         raise ConfigError("\n".join(problems))
+    register_settings(settings, env)  # from now on every log line and error hides them
     return settings
 
 
@@ -209,26 +210,10 @@ def redacted_dict(settings: Settings) -> dict[str, Any]:
     for key in ("tracking_uri", "registry_uri"):
         if data["mlflow"].get(key):
             data["mlflow"][key] = redact_url(data["mlflow"][key])
+    if data["retrain"].get("project_uri"):  # a git URI may carry a token; '#subdir' is not one
+        data["retrain"]["project_uri"] = redact(data["retrain"]["project_uri"])
     # A webhook URL is itself the credential (Slack's /services/T0/B0/SECRET): hide its path.
     for sink, hide_path in (("webhook", True), ("alertmanager", False)):
         if data["alerts"].get(sink):
             data["alerts"][sink]["url"] = redact_url(data["alerts"][sink]["url"], hide_path)
     return data
-
-
-def redact_url(url: str, hide_path: bool = False) -> str:
-    """``url`` with secrets replaced by ``***``: the user-info password, the query string
-    (``?token=...``) and fragment, and with ``hide_path`` the path (``scheme://host/***``).
-
-    Edited as text, not re-joined by ``urlunsplit``, which rewrites ``sqlite:////x`` as
-    ``sqlite://x``.
-    """
-    parts = urlsplit(url)
-    base = url.partition("#")[0].partition("?")[0]
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = f"{parts.username}:***@{netloc.rpartition('@')[2]}"
-        base = base.replace(f"//{parts.netloc}", f"//{netloc}", 1)
-    if hide_path and parts.path not in ("", "/"):
-        base = f"{parts.scheme}://{netloc}/***"
-    return base + ("?***" if parts.query else "") + ("#***" if parts.fragment else "")

@@ -396,6 +396,20 @@ class RetrainConfig(Section):
         return self
 
 
+def _url_without_credentials(url: str, instead: str) -> str:
+    """Refuse ``user:password@`` in a sink URL: the file must hold no secret, and urllib
+    would take the user info for part of the host name, so the alert would never arrive."""
+    from urllib.parse import urlsplit
+
+    try:
+        has_userinfo = "@" in urlsplit(url).netloc
+    except ValueError:
+        return url  # not a URL at all: the request fails with the reason
+    if has_userinfo:
+        raise ValueError(f"must not contain user info (user:password@); use {instead}")
+    return url
+
+
 class WebhookConfig(Section):
     """A JSON webhook sink."""
 
@@ -406,13 +420,36 @@ class WebhookConfig(Section):
         None, description="Environment variable holding the HMAC-SHA256 secret (never the secret)"
     )
 
+    @field_validator("url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str) -> str:
+        return _url_without_credentials(
+            value, "a token in the URL's path or query, or secret_env to sign the body"
+        )
+
 
 class AlertmanagerConfig(Section):
-    """An Alertmanager sink (API v2)."""
+    """An Alertmanager sink (API v2), with HTTP basic auth when it sits behind one."""
 
     url: str = Field(..., description="Alertmanager base URL, e.g. http://127.0.0.1:9093")
     timeout_seconds: Seconds = Field(5.0, description="Timeout per request")
     retries: int = Field(3, ge=0, le=20, description="Retries with backoff per alert")
+    username: str | None = Field(None, description="HTTP basic auth user (with password_env)")
+    password_env: str | None = Field(
+        None,
+        description="Environment variable holding the basic auth password (never the password)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str) -> str:
+        return _url_without_credentials(value, "alerts.alertmanager.username and password_env")
+
+    @model_validator(mode="after")
+    def _user_and_password_together(self) -> AlertmanagerConfig:
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError("set both username and password_env for basic auth, or neither")
+        return self
 
 
 class AlertsConfig(Section):

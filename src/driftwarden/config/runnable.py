@@ -50,15 +50,23 @@ def runnable_problems(settings: Settings, env: Mapping[str, str] | None = None) 
 
 
 def _secret_env(settings: Settings, env: Mapping[str, str]) -> list[str]:
-    """The webhook sink refuses to start unsigned when its secret variable is missing."""
-    webhook = settings.alerts.webhook
-    if webhook is None or "webhook" not in settings.alerts.sinks or not webhook.secret_env:
-        return []
-    if env.get(webhook.secret_env):
-        return []
+    """A sink refuses to start when the variable that holds its secret is missing."""
+    alerts = settings.alerts
+    wanted: list[tuple[str, str | None, str]] = []
+    if alerts.webhook is not None and "webhook" in alerts.sinks:
+        wanted.append(("alerts.webhook.secret_env", alerts.webhook.secret_env, "the HMAC secret"))
+    if alerts.alertmanager is not None and "alertmanager" in alerts.sinks:
+        wanted.append(
+            (
+                "alerts.alertmanager.password_env",
+                alerts.alertmanager.password_env,
+                "the basic-auth password",
+            )
+        )
     return [
-        f"alerts.webhook.secret_env: environment variable {webhook.secret_env} is not set "
-        "or empty (expected the HMAC secret)"
+        f"{key}: environment variable {var} is not set or empty (expected {what})"
+        for key, var, what in wanted
+        if var and not env.get(var)
     ]
 
 

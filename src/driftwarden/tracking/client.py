@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from driftwarden.config.load import note_self_set, require_explicit_store
 from driftwarden.config.model import Settings
 from driftwarden.errors import MlflowUnavailable
+from driftwarden.redact import redact
 
 
 def mlflow_env(settings: Settings) -> dict[str, str]:
@@ -125,5 +126,7 @@ def is_connection_error(exc: BaseException) -> bool:
 def unavailable_or_raise(exc: BaseException) -> BaseException:
     """Map a connection failure to MlflowUnavailable; return other errors unchanged."""
     if is_connection_error(exc):
-        return MlflowUnavailable(f"MLflow is unreachable: {str(exc).splitlines()[0][:300]}")
+        # Redacted before it is cut short: a cut could leave 'user:pass' without its '@'.
+        first_line = redact(str(exc).splitlines()[0] if str(exc) else "")
+        return MlflowUnavailable(f"MLflow is unreachable: {first_line[:300]}")
     return exc

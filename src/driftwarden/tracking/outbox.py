@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from driftwarden.errors import RecoverableError
+from driftwarden.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,11 @@ class Outbox:
         with self._connect() as conn:
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = ? WHERE id = ?",
-                (f"{type(exc).__name__}: {exc}"[:2000], "dead" if park else "pending", item.id),
+                (
+                    redact(f"{type(exc).__name__}: {exc}")[:2000],
+                    "dead" if park else "pending",
+                    item.id,
+                ),
             )
 
 

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from driftwarden import __version__
 from driftwarden.alerts.rules import Alert
+from driftwarden.redact import redact_url
 
 USER_AGENT = f"driftwarden/{__version__}"
 
@@ -30,8 +31,14 @@ class Sink(Protocol):
     def send(self, alert: Alert) -> None: ...
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST ``body``; returns the status or raises :class:`SinkError` (retryable for 5xx/429/network)."""
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], timeout: float, shown_url: str | None = None
+) -> int:
+    """POST ``body``; returns the status or raises :class:`SinkError` (retryable for 5xx/429/network).
+
+    Errors name ``shown_url`` (default: ``url`` with its password and query hidden).
+    """
+    shown = shown_url or redact_url(url)
     request = urllib.request.Request(
         url,
         data=body,
@@ -45,7 +52,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
     except urllib.error.HTTPError as exc:
         retryable = exc.code >= 500 or exc.code == 429
         text = exc.read(500).decode("utf-8", "replace").strip()
-        raise SinkError(f"{url} answered {exc.code}: {text}", retryable=retryable) from exc
+        raise SinkError(f"{shown} answered {exc.code}: {text}", retryable=retryable) from exc
     except (urllib.error.URLError, OSError) as exc:  # refused, DNS, timeout, reset
         reason = getattr(exc, "reason", exc)
-        raise SinkError(f"{url} unreachable: {reason}", retryable=True) from exc
+        raise SinkError(f"{shown} unreachable: {reason}", retryable=True) from exc

@@ -16,6 +16,7 @@ from driftwarden.alerts.rules import Alert
 from driftwarden.alerts.sinks.base import post_json
 from driftwarden.config.model import WebhookConfig
 from driftwarden.errors import ConfigError
+from driftwarden.redact import redact_url
 
 SIGNATURE_HEADER = "X-Driftwarden-Signature"
 
@@ -49,8 +50,8 @@ class WebhookSink:
                 )
             self._secret = value.encode()
 
-    def __repr__(self) -> str:  # never show the secret
-        return f"WebhookSink(url={self.url!r}, signed={self._secret is not None})"
+    def __repr__(self) -> str:  # never show the secret, nor the URL (it may be one)
+        return f"WebhookSink(url={redact_url(self.url, hide_path=True)!r}, signed={self._secret is not None})"
 
     def body(self, alert: Alert) -> bytes:
         return json.dumps(alert.to_dict(), sort_keys=True, default=str).encode()
@@ -60,4 +61,5 @@ class WebhookSink:
         headers = {}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)
-        post_json(self.url, body, headers, self.timeout)
+        # The URL may itself be the credential (a token in its path or query): never shown.
+        post_json(self.url, body, headers, self.timeout, redact_url(self.url, hide_path=True))
