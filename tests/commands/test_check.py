@@ -303,3 +303,20 @@ def test_huge_values_print_short_and_log_a_report(
     local = Path(client.download_artifacts(run_id, "drift", str(tmp_path / "dl")))
     page = (local / "report.html").read_text()
     assert page.count("<svg") == 2 and "plot unavailable" not in page
+
+
+def test_table_escapes_control_characters_in_column_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column named with a newline and an ESC sequence cannot add a line or clear the screen."""
+    rng = np.random.default_rng(1)
+    hostile = "x\nDRIFT: forged line\x1b[2J"
+    ref = pd.DataFrame({hostile: rng.normal(size=300), "y": rng.normal(size=300)})
+    cur = pd.DataFrame({hostile: rng.normal(2.0, size=200), "y": rng.normal(size=200)})
+    ref.to_parquet(tmp_path / "ref.parquet")
+    cur.to_parquet(tmp_path / "cur.parquet")
+    assert main(["check", str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert not any(line.startswith("DRIFT: forged") for line in out.splitlines())
+    assert "x\\nDRIFT: forged line\\x1b[2J" in out

@@ -26,6 +26,7 @@ from driftwarden.detectors.report import format_number, render_html
 from driftwarden.detectors.schema import admit_frame
 from driftwarden.errors import UsageError
 from driftwarden.logs import setup_logging
+from driftwarden.redact import escape_controls
 
 log = logging.getLogger("driftwarden.check")
 
@@ -35,27 +36,31 @@ def _num(value: float | None, digits: int = 4) -> str:
 
 
 def render_table(result: DriftResult, reference: str, current: str) -> str:
-    """Human-readable summary: verdict, one row per feature (drifted first), schema findings."""
+    """Human-readable summary: verdict, one row per feature (drifted first), schema findings.
+
+    Names come from the data (hostile input): each is escaped so it cannot add a line or
+    drive the terminal.
+    """
     verdict = "DRIFT" if result.dataset_drift else "no drift"
     lines = [
         f"{verdict}: {len(result.drifted_features)} of {len(result.features)} features drifted "
         f"(share {result.drifted_share:.1%}; alpha {result.alpha} after {result.correction})",
-        f"reference {reference}: {result.n_reference} rows, version {result.reference_version}",
-        f"current   {current}: {result.n_current} rows, version {result.current_version}",
+        f"reference {escape_controls(reference)}: {result.n_reference} rows, version {result.reference_version}",
+        f"current   {escape_controls(current)}: {result.n_current} rows, version {result.current_version}",
         "",
     ]
     rows = [["feature", "test", "statistic", "p-value", "p (corr.)", "effect", "drifted", "note"]]
     for f in result.features:
         rows.append(
             [
-                f.feature,
+                escape_controls(f.feature),
                 f.test,
                 _num(f.statistic),
                 _num(f.p_value),
                 _num(f.p_value_corrected),
                 _num(f.effect_size),
                 "DRIFT" if f.drifted else "no",
-                f.error or (f.method or ""),
+                escape_controls(f.error or (f.method or "")),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -69,7 +74,7 @@ def render_table(result: DriftResult, reference: str, current: str) -> str:
     if result.schema:
         lines.append("\nschema and data quality:")
         for s in result.schema:
-            lines.append(f"  {s.severity}: {s.column}: {s.message}")
+            lines.append(f"  {s.severity}: {escape_controls(f'{s.column}: {s.message}')}")
     return "\n".join(lines)
 
 
