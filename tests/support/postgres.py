@@ -230,7 +230,7 @@ class PostgresCluster:
             "synchronous_commit": "off",
             "full_page_writes": "off",
             "shared_buffers": "'32MB'",
-            "max_connections": "60",
+            "max_connections": "100",
         }
         lines = "".join(f"{k} = {v}\n" for k, v in settings.items())
         with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
