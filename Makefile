@@ -11,7 +11,7 @@ export MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: all venv tools chromium demo test test-fast test-explore lint typecheck bench clean
+.PHONY: all venv tools chromium postgresql demo test test-fast test-explore lint typecheck bench clean
 
 all: test
 
@@ -50,7 +50,22 @@ chromium:
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; \
 	command -v chromium >/dev/null
 
-tools: $(PROM_BIN)/promtool chromium
+# Debian's PostgreSQL server binaries, for the tests that start a throw-away cluster with
+# initdb + pg_ctl as an unprivileged user (tests/support/postgres.py). Only the package is
+# needed: no system service is started or used. (On a host where systemd runs, apt starts
+# Debian's own "main" cluster; the tests never touch it: `systemctl disable --now postgresql`.)
+# Installing needs root; without it, say how (those tests skip, and fail under CI=1).
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "PostgreSQL not found: as root run 'apt-get update && apt-get install -y --no-install-recommends postgresql'" >&2; \
+	  exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "apt-get not found: install the PostgreSQL server (initdb, pg_ctl) by hand" >&2; exit 2; }; \
+	apt-get install -y -qq --no-install-recommends postgresql >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+
+tools: $(PROM_BIN)/promtool chromium postgresql
 
 demo: venv
 	$(BIN)/driftwarden demo --once

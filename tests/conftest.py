@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated environment per test and a real mlflow server for integration tests."""
+"""Shared fixtures: an isolated environment per test, a real mlflow server for integration tests,
+and (from tests/support/postgres_fixtures.py) real PostgreSQL and an MLflow server on it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from tests.support import hypothesis_profiles
 from tests.support.mlflow_server import MlflowServer
 
 hypothesis_profiles.load()
+
+# postgres_cluster, postgres_db, mlflow_pg_server
+pytest_plugins = ("tests.support.postgres_fixtures",)
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,10 @@ COMMANDS: dict[str, str] = {
     "rollback": "driftwarden.remediation.rollback:rollback_command",
     "status": "driftwarden.commands.status:status_command",
     "config check": "driftwarden.commands.config_check:config_check_command",
+    "hooks install": "driftwarden.commands.hooks:hooks_install_command",
 }
+# command groups -> the namespace attribute that holds the subcommand's name
+_GROUPS = {"config": "config_command", "hooks": "hooks_command"}
 
 
 def _config_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -171,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(pc)
     _format_arg(pc)
+
+    p = sub.add_parser("hooks", help="MLflow registry webhooks")
+    hooks_sub = p.add_subparsers(dest="hooks_command", metavar="SUBCOMMAND", required=True)
+    ph = hooks_sub.add_parser(
+        "install",
+        help="register the daemon's MLflow webhook with the tracking server (idempotent)",
+        description="Create or update the webhook named hooks.webhook_name on the MLflow "
+        "tracking server: POST <hooks.public_url> on model_version.created and "
+        "model_version_alias.created|deleted, signed with the secret in $<hooks.secret_env>.",
+    )
+    _config_arg(ph, required=True)
     return parser
 
 
@@ -185,7 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``driftwarden`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    name = args.command if args.command != "config" else f"config {args.config_command}"
+    name = args.command
+    if name in _GROUPS:
+        name = f"{name} {getattr(args, _GROUPS[name])}"
     setup_logging(args.log_level or "INFO", args.log_format or "text")
     try:
         return _resolve(name)(args)

@@ -216,4 +216,6 @@ def redacted_dict(settings: Settings) -> dict[str, Any]:
     for sink, hide_path in (("webhook", True), ("alertmanager", False)):
         if data["alerts"].get(sink):
             data["alerts"][sink]["url"] = redact_url(data["alerts"][sink]["url"], hide_path)
+    if data["hooks"].get("public_url"):
+        data["hooks"]["public_url"] = redact_url(data["hooks"]["public_url"])
     return data

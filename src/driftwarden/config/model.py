@@ -13,8 +13,10 @@ finite everywhere (TOML's ``inf`` and ``nan`` are refused).
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -491,6 +493,54 @@ class MetricsConfig(Section):
     )
 
 
+class HooksConfig(Section):
+    """MLflow registry webhooks: ``POST /hooks/mlflow`` on the metrics port, and ``hooks install``.
+
+    A webhook only makes the daemon react sooner to an alias move or a new version;
+    registry polling stays on. The HMAC secret comes from the environment, never the file.
+    """
+
+    enabled: bool = Field(
+        False,
+        description="Accept MLflow webhooks on POST /hooks/mlflow (served on the metrics port)",
+    )
+    secret_env: str = Field(
+        "DRIFTWARDEN_HOOKS_SECRET",
+        description="Environment variable holding the webhook's HMAC secret (never the secret itself)",
+    )
+    public_url: str | None = Field(
+        None,
+        description="URL the MLflow server posts to; default: http://<metrics.address>:<metrics.port>/hooks/mlflow "
+        "(required when metrics.address is a wildcard such as 0.0.0.0)",
+    )
+    replay_window_seconds: Seconds = Field(
+        300.0,
+        description="A delivery whose X-MLflow-Timestamp is further than this from now is refused",
+    )
+    webhook_name: str = Field(
+        "driftwarden",
+        min_length=1,
+        description="Name of the webhook that `driftwarden hooks install` creates or updates",
+    )
+
+    @field_validator("secret_env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("must be an environment variable name (letters, digits, _)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+
 class StateConfig(Section):
     """Where the ledger, outbox and default MLflow store live."""
 
@@ -522,6 +572,7 @@ class Settings(Section):
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
@@ -539,6 +590,17 @@ class Settings(Section):
                     raise ValueError(
                         f"mlflow.{key} must not be set in the file; use MLFLOW_TRACKING_{key.upper()}"
                     )
+        return value
+
+    @field_validator("hooks", mode="before")
+    @classmethod
+    def _no_hook_secret_in_file(cls, value: object) -> object:
+        # Checked before the unknown-key error, which would echo the value.
+        if isinstance(value, dict) and "secret" in value:
+            raise ValueError(
+                "hooks.secret must not be set in the file; put the secret in the environment "
+                "variable that hooks.secret_env names"
+            )
         return value
 
     @property
