@@ -38,7 +38,7 @@ def test_defaults(tmp_path: Path) -> None:
         ('secret_env = "1ABC"', "hooks.secret_env", "environment variable name"),
         ('public_url = "ftp://host/hooks/mlflow"', "hooks.public_url", "http:// or https://"),
         ('public_url = "http:///hooks/mlflow"', "hooks.public_url", "with a host"),
-        ("replay_window_seconds = 0", "hooks.replay_window_seconds", "greater than 0"),
+        ("replay_window_seconds = 0", "hooks.replay_window_seconds", "must be > 0"),
         ('webhook_name = ""', "hooks.webhook_name", "at least 1"),
     ],
 )
