@@ -12,7 +12,6 @@ import time
 import pytest
 from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import Alert, AlertRules
 from driftwarden.alerts.sinks import (
     SIGNATURE_HEADER,
@@ -26,6 +25,7 @@ from driftwarden.alerts.sinks import (
 )
 from driftwarden.config.model import AlertmanagerConfig, AlertsConfig, WebhookConfig
 from driftwarden.errors import ConfigError
+from driftwarden.observability.metrics import Metrics
 from tests.alerts.receiver import webhook_receiver
 from tests.support.mlflow_server import free_port
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.http import HealthState
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import AlertRules
 from driftwarden.config import load_settings
-from driftwarden.daemon.context import DaemonContext, MlflowAccess
-from driftwarden.daemon.files import NameFilter, drop_dirs
-from driftwarden.daemon.ledger import Ledger
-from driftwarden.daemon.reference import load_file_reference
-from driftwarden.tracking.outbox import Outbox
+from driftwarden.daemon.intake.files import NameFilter, drop_dirs
+from driftwarden.daemon.intake.reference import load_file_reference
+from driftwarden.daemon.jobs.context import DaemonContext, MlflowAccess
+from driftwarden.observability.http import HealthState
+from driftwarden.observability.metrics import Metrics
+from driftwarden.outbox.queue import Outbox
+from driftwarden.state.sqlite.ledger import Ledger
 from tests.support.daemon_proc import daemon_config
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import AlertRules
 from driftwarden.alerts.sinks import AlertDispatcher, build_sinks
 from driftwarden.config.model import AlertmanagerConfig, AlertsConfig
+from driftwarden.observability.metrics import Metrics
 from tests.alerts.receiver import Receiver, webhook_receiver
 from tests.support.prom_tools import AlertmanagerServer, wait_for
 

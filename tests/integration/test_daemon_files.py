@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from driftwarden.daemon.ledger import Ledger
+from driftwarden.state.sqlite.ledger import Ledger
 from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
 
 pytestmark = pytest.mark.integration

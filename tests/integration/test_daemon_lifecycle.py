@@ -199,7 +199,7 @@ def test_the_schedule_runs_window_drift_over_recent_drops(tmp_path: Path) -> Non
         )
     finally:
         assert daemon.stop() == 0
-    assert window["logger"] == "driftwarden.daemon.scheduled"
+    assert window["logger"] == "driftwarden.daemon.jobs.scheduled"
 
 
 def test_sigint_stops_cleanly(tmp_path: Path) -> None:

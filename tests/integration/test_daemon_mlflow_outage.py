@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from driftwarden.daemon.ledger import Ledger
-from driftwarden.tracking.outbox import Outbox
+from driftwarden.outbox.queue import Outbox
+from driftwarden.state.sqlite.ledger import Ledger
 from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
 from tests.support.mlflow_server import MlflowServer
 

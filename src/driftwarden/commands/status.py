@@ -16,11 +16,11 @@ from typing import Any
 
 from driftwarden.config import load_settings, resolve_config_path
 from driftwarden.config.model import Settings
-from driftwarden.daemon.ledger import Ledger
-from driftwarden.daemon.state import state_paths
 from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
-from driftwarden.tracking.outbox import Outbox
+from driftwarden.outbox.queue import Outbox
+from driftwarden.state.paths import state_paths
+from driftwarden.state.sqlite.ledger import Ledger
 
 LAST_CHECKS = 10
 

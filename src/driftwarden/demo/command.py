@@ -61,7 +61,7 @@ def demo_command(args: argparse.Namespace) -> int:
 def _demo(
     args: argparse.Namespace, paths: DemoPaths, project: Path, feed: EventFeed, started: float
 ) -> int:
-    from driftwarden.daemon.service import Daemon
+    from driftwarden.daemon.service.daemon import Daemon
 
     say(f"driftwarden demo: the whole loop on an embedded MLflow store, in {paths.workdir}")
     settings = write_config(paths, project)

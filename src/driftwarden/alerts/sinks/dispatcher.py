@@ -16,9 +16,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import Alert
 from driftwarden.alerts.sinks.base import Sink, SinkError
+from driftwarden.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

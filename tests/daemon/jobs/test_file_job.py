@@ -1,0 +1,161 @@
+"""One file through claim, check, record and move, in process (the subprocess tests cover crashes)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from driftwarden.daemon.intake.files import NameFilter
+from driftwarden.daemon.jobs.context import DaemonContext
+from driftwarden.daemon.jobs.file_job import MAX_ATTEMPTS, FileProcessor
+from driftwarden.data.version import file_digest
+from tests.daemon.conftest import make_context
+from tests.support.daemon_proc import sample_frame, write_csv
+
+
+def _sample(metrics: object, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(name, labels)  # type: ignore[attr-defined]
+    return 0.0 if value is None else float(value)
+
+
+def test_a_good_file_is_checked_recorded_queued_and_moved(
+    tmp_path: Path, context: tuple[DaemonContext, NameFilter]
+) -> None:
+    ctx, names = context
+    path = write_csv(tmp_path / "drop" / "a.csv", sample_frame(200, seed=3))
+    FileProcessor(ctx, names).handle(path)
+    assert not path.exists() and (tmp_path / "drop" / "processed" / "a.csv").exists()
+    [row] = ctx.ledger.files()
+    assert row["status"] == "done" and row["moved"] == 1 and row["has_target"] == 1
+    [check] = ctx.ledger.checks()
+    assert check["kind"] == "drift" and check["outbox_key"] == f"drift:file:{row['digest']}"
+    [item] = ctx.outbox.peek()
+    assert item.kind == "drift_run" and item.key == check["outbox_key"]
+    assert item.payload["tags"]["driftwarden.file"] == "a.csv"
+    assert Path(item.payload["html_path"]).read_text().lstrip().startswith("<")
+    assert _sample(ctx.metrics, "driftwarden_files_total", outcome="processed") == 1
+    assert (
+        _sample(
+            ctx.metrics,
+            "driftwarden_checks_total",
+            model="test-model",
+            kind="drift",
+            outcome=check["outcome"],
+        )
+        == 1
+    )
+
+
+def test_a_claim_left_by_a_crash_is_redone_once(
+    tmp_path: Path, context: tuple[DaemonContext, NameFilter]
+) -> None:
+    ctx, names = context
+    path = write_csv(tmp_path / "drop" / "a.csv", sample_frame(200, seed=3))
+    st = path.stat()
+    ctx.ledger.begin_file(
+        str(path), str(tmp_path / "drop"), file_digest(str(path)), st.st_size, st.st_mtime
+    )
+    FileProcessor(ctx, names).handle(path)  # the restart
+    [row] = ctx.ledger.files()
+    assert row["status"] == "done" and row["attempts"] == 2
+    assert len(ctx.ledger.checks()) == 1 and ctx.outbox.pending() == 1
+
+
+def test_recorded_but_not_moved_is_only_moved(
+    tmp_path: Path, context: tuple[DaemonContext, NameFilter]
+) -> None:
+    ctx, names = context
+    path = write_csv(tmp_path / "drop" / "a.csv", sample_frame(200, seed=3))
+    st = path.stat()
+    claim = ctx.ledger.begin_file(
+        str(path), str(tmp_path / "drop"), file_digest(str(path)), st.st_size, st.st_mtime
+    )
+    ctx.ledger.finish_file(claim.file_id, "done")
+    FileProcessor(ctx, names).handle(path)
+    assert (tmp_path / "drop" / "processed" / "a.csv").exists()
+    assert ctx.ledger.checks() == [] and ctx.outbox.pending() == 0
+
+
+def test_a_file_whose_check_keeps_crashing_ends_in_quarantine(
+    tmp_path: Path, context: tuple[DaemonContext, NameFilter]
+) -> None:
+    ctx, names = context
+    path = write_csv(tmp_path / "drop" / "a.csv", sample_frame(200, seed=3))
+    st = path.stat()
+    digest = file_digest(str(path))
+    for _ in range(MAX_ATTEMPTS):
+        ctx.ledger.begin_file(str(path), str(tmp_path / "drop"), digest, st.st_size, st.st_mtime)
+    FileProcessor(ctx, names).handle(path)
+    reason = (tmp_path / "drop" / "quarantine" / "a.csv.reason.txt").read_text()
+    assert f"checking failed {MAX_ATTEMPTS} times" in reason
+
+
+def test_keep_mode_leaves_the_file_and_ignores_it_afterwards(tmp_path: Path) -> None:
+    ctx, names = make_context(tmp_path, watch={"on_success": "keep"})
+    path = write_csv(tmp_path / "drop" / "a.csv", sample_frame(200, seed=3))
+    processor = FileProcessor(ctx, names)
+    processor.handle(path)
+    processor.handle(path)
+    assert path.exists() and len(ctx.ledger.checks()) == 1
+    st = path.stat()
+    assert ctx.ledger.is_kept_unchanged(str(path), st.st_size, st.st_mtime)
+
+
+def test_symlinks_inside_are_read_and_leaving_ones_refused(tmp_path: Path) -> None:
+    ctx, names = make_context(tmp_path)
+    drop = tmp_path / "drop"
+    inside = write_csv(drop / "sub-data.txt", sample_frame(100, seed=5))
+    (drop / "inside.csv").symlink_to(inside)
+    outside = write_csv(tmp_path / "secret.csv", sample_frame(100, seed=6))
+    (drop / "outside.csv").symlink_to(outside)
+    processor = FileProcessor(ctx, names)
+    processor.handle(drop / "inside.csv")
+    processor.handle(drop / "outside.csv")
+    assert ctx.ledger.file_counts() == {"done": 1, "quarantined": 1}
+    assert os.path.islink(drop / "quarantine" / "outside.csv") and outside.exists()
+    assert (
+        "leaves the watched directory"
+        in (drop / "quarantine" / "outside.csv.reason.txt").read_text()
+    )
+    assert _sample(ctx.metrics, "driftwarden_files_total", outcome="refused") == 1
+
+
+def _assert_refused_unreadable(ctx: DaemonContext, drop: Path, name: str) -> None:
+    assert ctx.ledger.file_counts() == {"quarantined": 1}
+    [row] = ctx.ledger.files()
+    assert row["reason"] == "cannot read: Permission denied"
+    assert (drop / "quarantine" / name).exists() and not (drop / name).exists()
+    reason = (drop / "quarantine" / f"{name}.reason.txt").read_text()
+    assert "cannot read: Permission denied" in reason
+    assert _sample(ctx.metrics, "driftwarden_files_total", outcome="refused") == 1
+
+
+def test_a_file_the_daemon_cannot_read_is_quarantined_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fake fault: these tests run as root, for whom no mode bits make a file unreadable, so
+    hashing the file raises the PermissionError a non-root daemon gets (the chmod test below
+    covers the real one where it can run)."""
+    import driftwarden.daemon.jobs.file_job as file_job
+
+    def denied(path: str) -> str:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(file_job, "file_digest", denied)
+    ctx, names = make_context(tmp_path)
+    path = write_csv(tmp_path / "drop" / "locked.csv", sample_frame(50, seed=3))
+    processor = FileProcessor(ctx, names)
+    processor.handle(path)
+    processor.handle(path)  # the rescan finds nothing left to retry
+    _assert_refused_unreadable(ctx, tmp_path / "drop", "locked.csv")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_a_file_with_mode_000_is_quarantined(tmp_path: Path) -> None:
+    ctx, names = make_context(tmp_path)
+    path = write_csv(tmp_path / "drop" / "locked.csv", sample_frame(50, seed=3))
+    path.chmod(0)
+    FileProcessor(ctx, names).handle(path)
+    _assert_refused_unreadable(ctx, tmp_path / "drop", "locked.csv")
