@@ -8,8 +8,8 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from driftwarden.observability import metrics as metrics_module
 from driftwarden.cli import COMMANDS
+from driftwarden.observability import metrics as metrics_module
 from driftwarden.observability.metrics import Metrics
 
 REPO = Path(__file__).resolve().parents[2]
