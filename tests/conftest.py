@@ -1,13 +1,15 @@
-"""Shared fixtures: an isolated environment per test and a real mlflow server for integration tests."""
+"""Shared fixtures: an isolated environment per test, in-process daemons, a migrated MLflow
+store template, and a real mlflow server for integration tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import hypothesis_profiles
+from tests.support import hypothesis_profiles, mlflow_store
+from tests.support.inprocess import InProcessDaemon
 from tests.support.mlflow_server import MlflowServer
 
 hypothesis_profiles.load()
@@ -44,3 +46,24 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def store_template() -> Path:
+    """An empty migrated sqlite MLflow database; copy it, never write to it."""
+    return mlflow_store.template()
+
+
+@pytest.fixture
+def start_daemon() -> Iterator[Callable[..., InProcessDaemon]]:
+    """Start in-process daemons (``start_daemon(config, loop=True)``); all stopped at teardown."""
+    started: list[InProcessDaemon] = []
+
+    def start(config: Path, loop: bool = True) -> InProcessDaemon:
+        daemon = InProcessDaemon(config)
+        started.append(daemon)
+        return daemon.start(loop)
+
+    yield start
+    for daemon in reversed(started):
+        daemon.stop()

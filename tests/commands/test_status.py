@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from driftwarden.cli import main
-from driftwarden.outbox.queue import Outbox
-from driftwarden.state.sqlite.ledger import CheckRecord, Ledger
+from driftwarden.events import Recorder
+from driftwarden.outbox.queue import Outbox as _Outbox
+from driftwarden.state import CheckRecord
+from driftwarden.state.sqlite import SqliteLedger as Ledger
+from driftwarden.state.sqlite import SqliteOutbox
+
+
+def Outbox(path: Path) -> _Outbox:
+    return _Outbox(SqliteOutbox(path), Recorder())
 
 
 def _config(tmp_path: Path) -> Path:

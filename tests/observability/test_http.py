@@ -52,6 +52,7 @@ def server(health: HealthState) -> Iterator[MetricsServer]:
         yield srv
     finally:
         srv.close()
+        srv.join(5)
 
 
 def test_constructor_binds_nothing_and_starts_no_thread(health: HealthState) -> None:
@@ -180,6 +181,7 @@ def test_close_releases_the_port(health: HealthState) -> None:
     srv.start()
     port = srv.port
     srv.close()
+    assert srv.join(5) and not srv.is_alive()
     srv.close()  # twice is fine
     again = MetricsServer(Metrics(CollectorRegistry()), health, "127.0.0.1", port)
     again.start()
@@ -187,6 +189,7 @@ def test_close_releases_the_port(health: HealthState) -> None:
         assert get(again.url + "/healthz")[0] == 200
     finally:
         again.close()
+        again.join(5)
 
 
 def test_a_taken_port_fails_at_start(server: MetricsServer, health: HealthState) -> None:

@@ -10,7 +10,18 @@ from typing import Any
 import pytest
 
 from driftwarden.errors import MlflowUnavailable
-from driftwarden.outbox.queue import DONE_KEEP_SECONDS, MAX_ATTEMPTS, Backoff, Outbox
+from driftwarden.events import Recorder as Events
+from driftwarden.events import types as ev
+from driftwarden.outbox.flusher import Backoff
+from driftwarden.outbox.queue import DONE_KEEP_SECONDS, MAX_ATTEMPTS
+from driftwarden.outbox.queue import Outbox as _Outbox
+from driftwarden.state.sqlite import SqliteOutbox
+
+
+def Outbox(path: Path, clock: Any = None, publish: Any = None) -> _Outbox:
+    """The outbox over the sqlite store at ``path`` (as the daemon builds it)."""
+    extra = {} if clock is None else {"clock": clock}
+    return _Outbox(SqliteOutbox(path), publish or Events(), **extra)
 
 
 class Recorder:
@@ -76,7 +87,8 @@ def test_same_key_is_queued_once_even_after_done(tmp_path: Path) -> None:
 
 
 def test_poison_item_is_parked_after_max_attempts_and_queue_moves_on(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.db")
+    events = Events()
+    box = Outbox(tmp_path / "outbox.db", publish=events)
     box.enqueue("drift_check", {"i": 0}, key="bad")
     box.enqueue("drift_check", {"i": 1}, key="good")
     writer = Recorder()
@@ -87,6 +99,9 @@ def test_poison_item_is_parked_after_max_attempts_and_queue_moves_on(tmp_path: P
     assert [k for _, _, k in writer.written] == ["good"]
     assert box.pending() == 0
     assert box.dead() == 1
+    failed = events.of(ev.OutboxWriteFailed)
+    assert [f.parked for f in failed] == [False] * (MAX_ATTEMPTS - 1) + [True]
+    assert {f.outbox_key for f in failed} == {"bad"}
 
 
 def test_oldest_age_uses_the_clock(tmp_path: Path) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from driftwarden.state.sqlite.ledger import CheckRecord, Ledger
+import pytest
+
+from driftwarden.state import CheckRecord, Ledger
+from driftwarden.state.sqlite import SqliteLedger
+from driftwarden.state.sqlite.schema import SCHEMA_VERSION, V1
 
 
 def _open(tmp_path: Path) -> Ledger:
-    return Ledger.open(tmp_path / "ledger.db")
+    return SqliteLedger.open(tmp_path / "ledger.db")
 
 
 def test_new_file_is_claimed_then_finished_then_moved(tmp_path: Path) -> None:
@@ -98,7 +102,7 @@ def test_a_reader_process_sees_commits_while_the_writer_holds_a_transaction(tmp_
     ledger = _open(tmp_path)
     claim = ledger.begin_file("/d/a.csv", "/d", "h1", 10, 1.0)
     ledger.finish_file(claim.file_id, "done")
-    reader = Ledger.open(tmp_path / "ledger.db", readonly=True)
+    reader = SqliteLedger.open(tmp_path / "ledger.db", readonly=True)
     with ledger._write() as conn:  # the writer is mid-transaction
         conn.execute("UPDATE files SET status = 'quarantined' WHERE id = ?", (claim.file_id,))
         assert reader.file_counts() == {"done": 1}  # WAL: readers are not blocked
@@ -125,3 +129,56 @@ def test_firing_alerts_are_those_not_resolved_since(tmp_path: Path) -> None:
     assert set(firing) == {("dataset_drift", ""), ("validation_below_minimum", "accuracy")}
     drift = firing[("dataset_drift", "")]
     assert drift["summary"] == "drift 2" and drift["started_at"] <= drift["last_sent"]
+
+
+def test_training_activity_counts_cycles_that_trained_only(tmp_path: Path) -> None:
+    ledger = _open(tmp_path)
+    assert ledger.last_training_activity("m") is None
+    ledger.record_retrain("m", "drift breach", "drift", status="skipped_cooldown")
+    ledger.record_retrain("m", "drift breach", "drift", status="failed")  # ended before training
+    assert ledger.last_training_activity("m") is None
+    running = ledger.record_retrain("m", "drift breach", "drift")  # training starts
+    started = ledger.last_training_activity("m")
+    assert started is not None
+    ledger.finish_retrain(running, "rejected")
+    finished = ledger.last_training_activity("m")
+    assert finished is not None and finished >= started
+    assert ledger.last_training_activity("other-model") is None
+
+
+def _v1_file(path: Path) -> None:
+    """A ledger as the first release wrote it (schema version 1)."""
+    conn = sqlite3.connect(path)
+    conn.executescript(V1)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    row = (
+        "INSERT INTO retrains (model, reason, trigger, status, started_at, finished_at)"
+        " VALUES ('m', 'drift breach', 'drift', ?, ?, ?)"
+    )
+    conn.execute(row, ("rejected", 100.0, 400.0))  # trained: finished later than it began
+    conn.execute(row, ("skipped_cooldown", 500.0, 500.0))
+    conn.execute(row, ("failed", 600.0, 600.0))  # no training data: never trained
+    conn.commit()
+    conn.close()
+
+
+def test_a_version_1_ledger_is_migrated_and_keeps_its_cooldown(tmp_path: Path) -> None:
+    _v1_file(tmp_path / "ledger.db")
+    ledger = _open(tmp_path)
+    assert ledger.last_training_activity("m") == 400.0
+    conn = sqlite3.connect(tmp_path / "ledger.db")
+    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    conn.close()
+    assert version == (str(SCHEMA_VERSION),)
+    ledger.close()
+    assert _open(tmp_path).last_training_activity("m") == 400.0  # migrating twice is a no-op
+
+
+def test_a_ledger_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    _open(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / "ledger.db")
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="schema version 99 is newer"):
+        _open(tmp_path)

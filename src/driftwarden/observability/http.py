@@ -288,16 +288,24 @@ class MetricsServer:
         """For :meth:`HealthState.register`: the serving thread is running."""
         return self._thread is not None and self._thread.is_alive()
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop serving and release the port; safe to call twice."""
-        server, thread = self._server, self._thread
-        self._server, self._thread = None, None
+    def close(self) -> None:
+        """Stop serving and release the port (within the 0.2 s poll); safe to call twice."""
+        server, self._server = self._server, None
         if server is None:
             return
         server.shutdown()
         server.server_close()
-        if thread is not None:
-            thread.join(timeout)
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the serving thread to end; False when it is still running."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            return False
+        self._thread = None
+        return True
 
     def __enter__(self) -> MetricsServer:
         self.start()
@@ -305,3 +313,4 @@ class MetricsServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+        self.join(5.0)

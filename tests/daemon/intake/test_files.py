@@ -39,7 +39,7 @@ def test_names_hidden_temporary_and_excluded_dirs_are_ignored(tmp_path: Path) ->
 
 def test_settle_waits_until_the_file_is_quiet(tmp_path: Path) -> None:
     names = _filter(tmp_path)
-    tracker = CompletionTracker(names, settle_seconds=2.0)
+    tracker = CompletionTracker(names, settle_seconds=2.0, wake=lambda: None)
     path = tmp_path / "a.csv"
     path.write_text("x\n1\n")
     tracker.note(path)
@@ -51,7 +51,7 @@ def test_settle_waits_until_the_file_is_quiet(tmp_path: Path) -> None:
 
 
 def test_a_growing_file_is_not_due(tmp_path: Path) -> None:
-    tracker = CompletionTracker(_filter(tmp_path), settle_seconds=1.0)
+    tracker = CompletionTracker(_filter(tmp_path), settle_seconds=1.0, wake=lambda: None)
     path = tmp_path / "a.csv"
     path.write_text("x\n1\n")
     _age(path, 5)
@@ -64,7 +64,7 @@ def test_a_growing_file_is_not_due(tmp_path: Path) -> None:
 
 
 def test_renamed_into_place_is_due_at_once(tmp_path: Path) -> None:
-    tracker = CompletionTracker(_filter(tmp_path), settle_seconds=60.0)
+    tracker = CompletionTracker(_filter(tmp_path), settle_seconds=60.0, wake=lambda: None)
     path = tmp_path / "a.csv"
     path.write_text("x\n1\n")
     tracker.note(path, renamed=True)
@@ -73,7 +73,7 @@ def test_renamed_into_place_is_due_at_once(tmp_path: Path) -> None:
 
 def test_marker_mode_waits_for_the_marker(tmp_path: Path) -> None:
     names = _filter(tmp_path, completion="marker")
-    tracker = CompletionTracker(names, settle_seconds=0.0)
+    tracker = CompletionTracker(names, settle_seconds=0.0, wake=lambda: None)
     path = tmp_path / "a.csv"
     path.write_text("x\n1\n")
     tracker.note(path, renamed=True)
@@ -85,7 +85,7 @@ def test_marker_mode_waits_for_the_marker(tmp_path: Path) -> None:
 
 
 def test_vanished_files_are_forgotten_and_directories_handed_on(tmp_path: Path) -> None:
-    tracker = CompletionTracker(_filter(tmp_path), settle_seconds=60.0)
+    tracker = CompletionTracker(_filter(tmp_path), settle_seconds=60.0, wake=lambda: None)
     gone = tmp_path / "gone.csv"
     tracker.note(gone)
     (tmp_path / "dir.csv").mkdir()
@@ -101,3 +101,16 @@ def test_scan_lists_candidates_only(tmp_path: Path) -> None:
     (tmp_path / "processed").mkdir()
     (tmp_path / "processed" / "d.csv").write_text("x\n")
     assert iter_candidates(_filter(tmp_path, recursive=True)) == [tmp_path / "a.csv"]
+
+
+def test_a_new_candidate_wakes_the_main_loop(tmp_path: Path) -> None:
+    wakes: list[Path] = []
+    tracker = CompletionTracker(
+        _filter(tmp_path), settle_seconds=60.0, wake=lambda: wakes.append(tmp_path)
+    )
+    tracker.note(tmp_path / "a.csv")
+    tracker.note(tmp_path / "a.csv")  # written to again: it waits already, no new wake-up
+    tracker.note(tmp_path / "a.txt")  # not a candidate
+    assert len(wakes) == 1
+    tracker.note(tmp_path / "a.csv", renamed=True)  # renamed into place: due at once
+    assert len(wakes) == 2

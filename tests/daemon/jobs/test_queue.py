@@ -40,6 +40,7 @@ def test_a_failing_job_is_reported_and_the_loop_goes_on() -> None:
         jobs,
         {"validation": handle},
         on_error=lambda j, e: errors.append((j.reason, str(e))),
+        on_turn=lambda: None,
         idle_wait=0.05,
     )
     worker.start()
@@ -47,7 +48,7 @@ def test_a_failing_job_is_reported_and_the_loop_goes_on() -> None:
         jobs.put(Job("validation", reason=reason))
         time.sleep(0.01)
     assert finished.wait(5)
-    worker.stop()
+    worker.close()
     assert worker.join(5)
     assert done == ["one", "last"]
     assert errors == [("boom", "broken input")]
@@ -55,11 +56,19 @@ def test_a_failing_job_is_reported_and_the_loop_goes_on() -> None:
 
 
 def test_an_idle_worker_still_turns_over() -> None:
-    worker = Worker("idle", JobQueue(), {}, on_error=lambda j, e: None, idle_wait=0.02)
+    turns: list[int] = []
+    worker = Worker(
+        "idle",
+        JobQueue(),
+        {},
+        on_error=lambda j, e: None,
+        on_turn=lambda: turns.append(1),
+        idle_wait=0.02,
+    )
     worker.start()
     time.sleep(0.2)
-    assert worker.progress > 2
-    worker.stop()
+    assert worker.progress > 2 and len(turns) >= worker.progress - 1
+    worker.close()
     assert worker.join(2)
 
 
@@ -72,12 +81,19 @@ def test_stop_lets_the_running_job_finish() -> None:
         time.sleep(0.3)
         results.append(job.reason)
 
-    worker = Worker("w", jobs, {"validation": slow}, on_error=lambda j, e: None, idle_wait=0.05)
+    worker = Worker(
+        "w",
+        jobs,
+        {"validation": slow},
+        on_error=lambda j, e: None,
+        on_turn=lambda: None,
+        idle_wait=0.05,
+    )
     worker.start()
     jobs.put(Job("validation", reason="running"))
     jobs.put(Job("window_drift", reason="queued"))
     assert started.wait(2)
-    worker.stop()
+    worker.close()
     assert worker.join(5)
     assert results == ["running"]
     assert not jobs.put(Job("validation", reason="after close"))

@@ -1,27 +1,33 @@
-"""The daemon's retrain wiring: breach -> run_cycle -> ledger, metrics, alert (a failing project)."""
+"""The daemon's retrain wiring: breach -> run_cycle -> ledger, metrics, alert (a failing project).
+
+The daemon is built, not started: its retrain runner is driven directly.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from driftwarden.daemon.jobs.retrain import RetrainRunner
-from tests.daemon.conftest import make_context
+from driftwarden.events import types as ev
+from tests.support.inprocess import InProcessDaemon
+from tests.support.mlflow_store import prepare_default_store
+
+Build = Callable[..., InProcessDaemon]
 
 
-def test_breaches_are_ignored_when_retraining_is_off(tmp_path: Path) -> None:
-    ctx, _ = make_context(tmp_path)
-    runner = RetrainRunner(ctx)
+def test_breaches_are_ignored_when_retraining_is_off(built: InProcessDaemon) -> None:
+    runner = built.parts.keeper.retrain
     runner.request("drift", {})
     assert runner._pending is None
 
 
 @pytest.mark.slow
-def test_a_failed_cycle_is_recorded_counted_and_alerted(tmp_path: Path) -> None:
+def test_a_failed_cycle_is_recorded_counted_and_alerted(tmp_path: Path, build: Build) -> None:
     missing = tmp_path / "no-such-project"
     missing.mkdir()  # a directory without an MLproject: `mlflow run` fails
-    ctx, _ = make_context(
+    daemon = build(
         tmp_path,
         retrain={
             "enabled": True,
@@ -30,11 +36,15 @@ def test_a_failed_cycle_is_recorded_counted_and_alerted(tmp_path: Path) -> None:
             "timeout_seconds": 120,
         },
     )
-    runner = RetrainRunner(ctx)
+    ctx = daemon.parts
+    prepare_default_store(daemon.settings)
+    runner = ctx.keeper.retrain
     runner.request("drift", {"drifted_features": ["x1"]})
     assert runner._pending == ("drift", {"drifted_features": ["x1"]})
     decision = runner.run_one("drift", {"drifted_features": ["x1"]})
     assert decision.outcome == "failed"
+    [decided] = daemon.events.of(ev.RetrainDecided)
+    assert decided.outcome == "failed" and decided.cycle_id == decision.cycle_id
     last = ctx.ledger.last_retrain("test-model")
     assert last is not None and last["status"] == "failed" and last["trigger"] == "drift"
     assert last["detail"]["cycle_id"] == decision.cycle_id
@@ -50,10 +60,11 @@ RETRAIN_ON = {"enabled": True, "project_uri": "/nonexistent/project", "cooldown_
 
 
 def test_a_breach_joining_a_waiting_request_is_recorded_as_skipped_running(
-    tmp_path: Path,
+    tmp_path: Path, build: Build
 ) -> None:
-    ctx, _ = make_context(tmp_path, retrain=RETRAIN_ON)
-    runner = RetrainRunner(ctx)  # not started: the first request stays waiting
+    daemon = build(tmp_path, retrain=RETRAIN_ON)
+    ctx = daemon.parts
+    runner = ctx.keeper.retrain  # not started: the first request stays waiting
 
     runner.request("validation", {"breached": {"accuracy": 0.5}})
     runner.request("validation", {"breached": {"accuracy": 0.4}})
@@ -67,13 +78,16 @@ def test_a_breach_joining_a_waiting_request_is_recorded_as_skipped_running(
         "driftwarden_retrains_total", {"model": "test-model", "outcome": "skipped_running"}
     )
     assert value == 2
+    assert [e.trigger for e in daemon.events.of(ev.RetrainJoined)] == ["validation", "drift"]
 
 
-def test_labelled_paths_wait_for_the_move_of_the_drop_that_breached(tmp_path: Path) -> None:
+def test_labelled_paths_wait_for_the_move_of_the_drop_that_breached(
+    tmp_path: Path, build: Build
+) -> None:
     import threading
 
-    ctx, _ = make_context(tmp_path, retrain=RETRAIN_ON)
-    runner = RetrainRunner(ctx)
+    ctx = build(tmp_path, retrain=RETRAIN_ON).parts
+    runner = ctx.keeper.retrain
     drop = tmp_path / "drop" / "labelled.csv"
     drop.write_text("x1,target\n1,0\n")
     claim = ctx.ledger.begin_file(str(drop), str(drop.parent), "d1", 10, 1.0)
@@ -94,7 +108,9 @@ def test_labelled_paths_wait_for_the_move_of_the_drop_that_breached(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_a_cycle_cancelled_by_the_shutdown_is_recorded_but_not_alerted(tmp_path: Path) -> None:
+def test_a_cycle_cancelled_by_the_shutdown_is_recorded_but_not_alerted(
+    tmp_path: Path, build: Build
+) -> None:
     import threading
     import time
 
@@ -104,7 +120,7 @@ def test_a_cycle_cancelled_by_the_shutdown_is_recorded_but_not_alerted(tmp_path:
         "name: slow\nentry_points:\n  main:\n    parameters:\n      data_path: string\n"
         "    command: sleep 120\n"
     )
-    ctx, _ = make_context(
+    daemon = build(
         tmp_path,
         retrain={
             "enabled": True,
@@ -113,7 +129,9 @@ def test_a_cycle_cancelled_by_the_shutdown_is_recorded_but_not_alerted(tmp_path:
             "timeout_seconds": 300,
         },
     )
-    runner = RetrainRunner(ctx)
+    ctx = daemon.parts
+    prepare_default_store(daemon.settings)
+    runner = ctx.keeper.retrain
     decisions = []
     cycle = threading.Thread(target=lambda: decisions.append(runner.run_one("drift", {})))
     cycle.start()
@@ -121,7 +139,7 @@ def test_a_cycle_cancelled_by_the_shutdown_is_recorded_but_not_alerted(tmp_path:
     while ctx.ledger.retrain_running() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ctx.ledger.retrain_running() is not None, "the training run never started"
-    runner.cancel()  # what Daemon.stop does
+    runner.close()  # what the daemon's stop walk does
     cycle.join(60)
     assert not cycle.is_alive()
     [decision] = decisions
@@ -130,3 +148,4 @@ def test_a_cycle_cancelled_by_the_shutdown_is_recorded_but_not_alerted(tmp_path:
     assert last is not None and last["status"] == "failed"
     assert last["detail"]["error"] == "Cancelled"
     assert ctx.ledger.alerts() == []
+    assert [e.cycle_id for e in daemon.events.of(ev.RetrainCancelled)] == [decision.cycle_id]

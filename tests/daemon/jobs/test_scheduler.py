@@ -38,8 +38,8 @@ def test_jobs_enqueue_by_kind_with_grace_and_coalescing() -> None:
         registry_poll=JobSchedule(enabled=False),
         misfire_grace_seconds=42,
     )
-    scheduler = Scheduler(enqueue)
-    scheduler.start(cfg)
+    scheduler = Scheduler(enqueue, cfg)
+    scheduler.start()
     try:
         assert sorted(scheduler.next_runs()) == ["drift", "validation"]
         assert got.wait(5)
@@ -52,5 +52,5 @@ def test_jobs_enqueue_by_kind_with_grace_and_coalescing() -> None:
         assert all(job.misfire_grace_time == 7 for job in scheduler._scheduler.get_jobs())  # type: ignore[union-attr]
     finally:
         scheduler.close()
-    assert not scheduler.is_alive()
+    assert scheduler.join(1.0) and not scheduler.is_alive()
     time.sleep(0.1)

@@ -6,23 +6,21 @@ is recorded in the ledger as the running daemon would record it.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from driftwarden.config import load_settings
-from driftwarden.daemon.jobs.queue import Job
-from driftwarden.daemon.service.daemon import Daemon
-from driftwarden.state.paths import state_paths
-from driftwarden.state.sqlite.ledger import Ledger
-from tests.support.daemon_proc import daemon_config, sample_frame
+from driftwarden.events import types as ev
+from driftwarden.state import engine_for
+from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
+from tests.support.inprocess import InProcessDaemon
 
 
-def test_a_drift_alert_open_at_stop_resolves_after_the_restart(tmp_path: Path) -> None:
+def test_a_drift_alert_open_at_stop_resolves_after_the_restart(
+    tmp_path: Path, start_daemon: Callable[..., InProcessDaemon]
+) -> None:
     config = daemon_config(tmp_path, alerts={"drift_consecutive": 1})
-    settings = load_settings(config, env={})
-    ledger_path = state_paths(settings)["ledger"]
-    ledger_path.parent.mkdir(parents=True)
-    before = Ledger.open(ledger_path)
+    before = engine_for(load_settings(config, env={})).ledger()
     labels = {
         "alertname": "DriftwardenDatasetDrift",
         "model": "test-model",
@@ -31,20 +29,11 @@ def test_a_drift_alert_open_at_stop_resolves_after_the_restart(tmp_path: Path) -
     before.record_alert("test-model", "dataset_drift", "firing", "warning", "drift", labels)
     before.close()
 
-    daemon = Daemon(settings, config)
-    daemon.start()
-    try:
-        assert daemon.ctx is not None and daemon.ctx.rules is not None
-        assert daemon.ctx.rules.firing() == [("dataset_drift", "")]
-        sample_frame(300, seed=7).to_csv(tmp_path / "drop" / "clean.csv", index=False)
-        deadline = time.monotonic() + 30
-        resolved: list[dict[str, object]] = []
-        while time.monotonic() < deadline and not resolved:
-            daemon.flags.sleep(0.2)
-            assert daemon.tracker is not None
-            for path in daemon.tracker.due():  # what Daemon.loop does on each tick
-                daemon.jobs.put(Job("file", path, "complete"))
-            resolved = [a for a in daemon.ctx.ledger.alerts() if a["status"] == "resolved"]
-    finally:
-        daemon.stop()
-    assert resolved and resolved[0]["rule"] == "dataset_drift"
+    running = start_daemon(config)
+    [restored] = running.events.of(ev.AlertsRestored)
+    assert restored.rules == ("dataset_drift",)
+    assert running.parts.keeper.alerts.rules.firing() == [("dataset_drift", "")]
+    write_csv(tmp_path / "drop" / "clean.csv", sample_frame(300, seed=7))
+    [resolved] = running.wait(ev.AlertNotified, lambda e: e.status == "resolved")
+    assert resolved.rule == "dataset_drift"
+    assert [a["status"] for a in running.parts.ledger.alerts()] == ["resolved", "firing"]

@@ -6,114 +6,164 @@ these call ``Daemon.reload`` directly to look at what it swapped.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from driftwarden.config import load_settings
+from driftwarden.config.model import Settings
 from driftwarden.daemon.intake.reference import Reference
-from driftwarden.daemon.service.daemon import Daemon
+from driftwarden.daemon.service.reload import LIVE, RESTART, SECTIONS, changes
+from driftwarden.events import types as ev
 from tests.support.daemon_proc import daemon_config, sample_frame
+from tests.support.inprocess import InProcessDaemon
+
+Start = Callable[..., InProcessDaemon]
 
 
-@pytest.fixture
-def started() -> Iterator[list[Daemon]]:
-    daemons: list[Daemon] = []
-    yield daemons
-    for daemon in daemons:
-        daemon.stop()
-
-
-def _start(root: Path, started: list[Daemon], **sections: dict[str, Any]) -> Daemon:
-    config = daemon_config(root, **sections)
-    daemon = Daemon(load_settings(config, env={}), config)
-    started.append(daemon)
-    daemon.start()
-    return daemon
+def _start(root: Path, start_daemon: Start, **sections: dict[str, Any]) -> InProcessDaemon:
+    return start_daemon(daemon_config(root, **sections), loop=False)
 
 
 def _rewrite(root: Path, **sections: dict[str, Any]) -> None:
-    port = load_settings(root / "driftwarden.toml", env={}).metrics.port
-    daemon_config(root, metrics={"port": port}, **sections)
+    daemon_config(root, **sections)
 
 
-def _health(daemon: Daemon) -> int:
-    assert daemon.server is not None
-    try:
-        with urllib.request.urlopen(daemon.server.url + "/healthz", timeout=5) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
+def test_every_config_section_has_a_way_to_take_effect() -> None:
+    assert set(SECTIONS) == set(Settings.model_fields)
+    assert {s for s, how in SECTIONS.items() if how == RESTART} == {
+        "mlflow",
+        "model",
+        "state",
+        "metrics",
+    }
+    assert {s for s, how in SECTIONS.items() if how == LIVE} == {"validation", "retrain"}
 
 
-def test_a_watch_change_keeps_healthz_200(tmp_path: Path, started: list[Daemon]) -> None:
-    daemon = _start(tmp_path, started)
-    old = daemon.watcher
+def test_changes_name_old_and_new_values_with_secrets_redacted(tmp_path: Path) -> None:
+    old = load_settings(daemon_config(tmp_path), env={})
+    new = load_settings(
+        daemon_config(
+            tmp_path,
+            watch={"settle_seconds": 0.2},
+            mlflow={"tracking_uri": "https://user:hunter2@mlflow.example/?token=abc"},
+        ),
+        env={},
+    )
+    found = changes(old, new)
+    assert found["watch"] == ("watch.settle_seconds: 0.5 -> 0.2",)
+    [uri] = [line for line in found["mlflow"] if line.startswith("mlflow.tracking_uri:")]
+    assert uri.endswith("-> 'https://user:***@mlflow.example/?***'")
+    assert not [line for line in found["mlflow"] if "hunter2" in line or "abc" in line]
+    assert set(found) == {"watch", "mlflow"}
+
+
+def test_a_watch_change_keeps_healthz_200(tmp_path: Path, start_daemon: Start) -> None:
+    running = _start(tmp_path, start_daemon)
+    intake = running.parts.intake
+    old = intake.watcher
     _rewrite(tmp_path, watch={"settle_seconds": 0.2})
-    daemon.reload()
-    assert daemon.watcher is not old and daemon.watcher is not None
-    assert daemon.watcher.is_alive() and old is not None and not old.is_alive()
-    assert daemon.tracker is daemon.watcher.tracker
-    assert daemon.settings.watch.settle_seconds == 0.2
-    assert _health(daemon) == 200
+    running.daemon.reload()
+    assert intake.watcher is not old
+    assert intake.watcher.is_alive() and not old.is_alive()
+    assert running.daemon.settings.watch.settle_seconds == 0.2
+    assert running.get("/healthz")[0] == 200
+    [reloaded] = running.events.of(ev.ConfigReloaded)
+    assert reloaded.changes == ("watch.settle_seconds: 0.5 -> 0.2",)
+    [rescan] = [e for e in running.events.of(ev.RescanDone) if e.reason == "watch changed"]
+    assert rescan.noted == 0
 
 
 def test_an_uncreatable_watch_path_is_refused_and_the_old_watch_kept(
-    tmp_path: Path, started: list[Daemon], caplog: pytest.LogCaptureFixture
+    tmp_path: Path, start_daemon: Start
 ) -> None:
-    daemon = _start(tmp_path, started)
-    old_watcher, old_settings = daemon.watcher, daemon.settings
+    running = _start(tmp_path, start_daemon)
+    old_watcher, old_settings = running.parts.intake.watcher, running.daemon.settings
     (tmp_path / "a-file").write_text("not a directory")
     _rewrite(tmp_path, watch={"paths": [str(tmp_path / "a-file" / "drop")]})
-    daemon.reload()
-    assert daemon.watcher is old_watcher and old_watcher is not None and old_watcher.is_alive()
-    assert daemon.settings is old_settings
-    [refused] = [r for r in caplog.records if r.getMessage().startswith("config reload refused")]
-    assert f"watch.paths: cannot create/watch {tmp_path / 'a-file' / 'drop'}" in refused.message
-    assert _health(daemon) == 200
+    running.daemon.reload()
+    assert running.parts.intake.watcher is old_watcher and old_watcher.is_alive()
+    assert running.daemon.settings is old_settings
+    [refused] = running.events.of(ev.ReloadRefused)
+    assert f"watch.paths: cannot create/watch {tmp_path / 'a-file' / 'drop'}" in refused.reason
+    assert running.events.of(ev.ConfigReloaded) == []
+    assert running.get("/healthz")[0] == 200
 
 
-def test_a_model_change_waits_for_a_restart(
-    tmp_path: Path, started: list[Daemon], caplog: pytest.LogCaptureFixture
-) -> None:
-    daemon = _start(tmp_path, started)
-    _rewrite(tmp_path, model={"name": "other-model", "target": "label"})
-    daemon.reload()
-    assert daemon.settings.model.name == "test-model"
-    assert daemon.settings.model.target == "target"
-    assert "[model] changed: takes effect after a restart" in caplog.messages
-
-
-def test_an_alerts_change_keeps_the_generator_url(tmp_path: Path, started: list[Daemon]) -> None:
-    alertmanager = {"url": "http://127.0.0.1:9"}
-    daemon = _start(
-        tmp_path, started, alerts={"sinks": ["alertmanager"], "alertmanager": alertmanager}
+def test_a_refused_reload_discards_what_it_prepared(tmp_path: Path, start_daemon: Start) -> None:
+    """A new watch armed for the reload is closed again when another section is refused."""
+    running = _start(tmp_path, start_daemon)
+    old_watcher = running.parts.intake.watcher
+    _rewrite(
+        tmp_path,
+        watch={"settle_seconds": 0.2},
+        alerts={
+            "sinks": ["webhook"],
+            "webhook": {"url": "http://127.0.0.1:9", "secret_env": "NO_SUCH_SECRET_VAR"},
+        },
     )
-    assert daemon.server is not None and daemon.dispatcher is not None
-    expected = daemon.server.url + "/metrics"
-    assert daemon.dispatcher.sinks[0].generator_url == expected  # type: ignore[attr-defined]
+    running.daemon.reload()
+    [refused] = running.events.of(ev.ReloadRefused)
+    assert "NO_SUCH_SECRET_VAR" in refused.reason
+    assert running.parts.intake.watcher is old_watcher
+    assert running.daemon.settings.watch.settle_seconds == 0.5
+
+
+def test_a_model_change_waits_for_a_restart(tmp_path: Path, start_daemon: Start) -> None:
+    running = _start(tmp_path, start_daemon)
+    _rewrite(tmp_path, model={"name": "other-model", "target": "label"})
+    running.daemon.reload()
+    assert running.daemon.settings.model.name == "test-model"
+    assert running.daemon.settings.model.target == "target"
+    [restart] = running.events.of(ev.RestartNeeded)
+    assert restart.section == "model"
+    assert "model.name: 'test-model' -> 'other-model'" in restart.changes
+    [reloaded] = running.events.of(ev.ConfigReloaded)
+    assert reloaded.changes == ()
+
+
+def test_an_alerts_change_keeps_the_generator_url(tmp_path: Path, start_daemon: Start) -> None:
+    alertmanager = {"url": "http://127.0.0.1:9"}
+    running = _start(
+        tmp_path, start_daemon, alerts={"sinks": ["alertmanager"], "alertmanager": alertmanager}
+    )
+    outlet = running.parts.outlet
+    expected = running.url + "/metrics"
+    assert outlet.dispatcher.sinks[0].generator_url == expected  # type: ignore[attr-defined]
+    before = outlet.dispatcher
     _rewrite(tmp_path, alerts={"sinks": ["alertmanager", "log"], "alertmanager": alertmanager})
-    daemon.reload()
-    assert type(daemon.dispatcher.sinks[0]).__name__ == "AlertmanagerSink"
-    assert daemon.dispatcher.sinks[0].generator_url == expected  # type: ignore[attr-defined]
+    running.daemon.reload()
+    assert outlet.dispatcher is not before and not before.is_alive() and outlet.is_alive()
+    assert type(outlet.dispatcher.sinks[0]).__name__ == "AlertmanagerSink"
+    assert outlet.dispatcher.sinks[0].generator_url == expected  # type: ignore[attr-defined]
 
 
 def test_a_drift_change_re_prepares_a_reference_from_the_model(
-    tmp_path: Path, started: list[Daemon]
+    tmp_path: Path, start_daemon: Start
 ) -> None:
-    daemon = _start(tmp_path, started, reference={"source": "model"}, drift={"exclude_columns": []})
-    ctx = daemon._context()
+    running = _start(
+        tmp_path, start_daemon, reference={"source": "model"}, drift={"exclude_columns": []}
+    )
+    holder = running.parts.keeper.reference
     # What the registry watcher puts in force for a production model's training data.
     frame = sample_frame(300, seed=4)
-    ctx.reference.set(Reference.from_frame(frame, daemon.settings, source="model version 1"))
-    assert set(ctx.reference.get().tested) == {"x1", "x2", "cat"}  # type: ignore[union-attr]
+    holder.set(Reference.from_frame(frame, running.daemon.settings, source="model version 1"))
+    assert set(holder.get().tested) == {"x1", "x2", "cat"}  # type: ignore[union-attr]
     _rewrite(tmp_path, reference={"source": "model"}, drift={"exclude_columns": ["cat"]})
-    daemon.reload()
-    reference = ctx.reference.get()
+    running.daemon.reload()
+    reference = holder.get()
     assert reference is not None and reference.source == "model version 1"
     assert set(reference.tested) == {"x1", "x2"}
     assert reference.frame is frame
+
+
+def test_a_switch_to_the_model_reference_asks_for_a_poll(
+    tmp_path: Path, start_daemon: Start
+) -> None:
+    running = _start(tmp_path, start_daemon)
+    registry = running.parts.keeper.registry
+    registry.version = "3"  # as if a version were in force
+    _rewrite(tmp_path, reference={"source": "model"})
+    running.daemon.reload()
+    assert registry.version is None  # loaded again at the poll, with its training data
+    assert running.parts.keeper.jobs.qsize() == 1  # the registry poll

@@ -12,6 +12,7 @@ import fnmatch
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,12 +95,14 @@ class _Seen:
 class CompletionTracker:
     """Candidate files not yet complete; ``due()`` hands out the ones that are.
 
-    Fed by watchdog events (any thread) and scans; ``due()`` is called by the main loop.
+    Fed by watchdog events (any thread) and scans; ``due()`` is called by the main loop,
+    which ``wake`` rouses when a new candidate is noted (it sleeps until there is work).
     """
 
-    def __init__(self, names: NameFilter, settle_seconds: float) -> None:
+    def __init__(self, names: NameFilter, settle_seconds: float, wake: Callable[[], None]) -> None:
         self.names = names
         self.settle_seconds = settle_seconds
+        self._wake = wake
         self._pending: dict[Path, _Seen] = {}
         self._lock = threading.Lock()
 
@@ -111,8 +114,11 @@ class CompletionTracker:
         elif not self.names.is_candidate(path):
             return
         with self._lock:
+            new = path not in self._pending
             seen = self._pending.setdefault(path, _Seen(None))
             seen.renamed = seen.renamed or renamed
+        if new or renamed:
+            self._wake()
 
     def forget(self, path: Path) -> None:
         with self._lock:

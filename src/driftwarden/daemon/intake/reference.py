@@ -8,7 +8,6 @@ replaces the whole ``Reference`` object at once, so a job sees the old one or th
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,11 @@ from driftwarden.config.model import Settings
 from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version
 from driftwarden.errors import ConfigError, InputFileError
+from driftwarden.events import Publish
+from driftwarden.events.types import ReferenceInForce
 
 if TYPE_CHECKING:
     from driftwarden.detectors import PreparedReference
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,9 +86,11 @@ def admit(frame: pd.DataFrame, reference: Reference, path: str) -> pd.DataFrame:
 
 
 class ReferenceHolder:
-    """The current reference, swapped whole; None until the first one is loaded."""
+    """One model's current reference, swapped whole; None until the first one is loaded."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: str, publish: Publish) -> None:
+        self.model = model
+        self._publish = publish
         self._lock = threading.Lock()
         self._current: Reference | None = None
 
@@ -101,11 +102,8 @@ class ReferenceHolder:
         with self._lock:
             old, self._current = self._current, reference
         if old is None or old.version != reference.version:
-            log.info(
-                "reference in force",
-                extra={
-                    "source": reference.source,
-                    "data_version": reference.version,
-                    "rows": len(reference.frame),
-                },
+            self._publish(
+                ReferenceInForce(
+                    self.model, reference.source, reference.version, len(reference.frame)
+                )
             )

@@ -17,10 +17,17 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from driftwarden.daemon.intake.files import CompletionTracker, NameFilter, iter_candidates
+from driftwarden.config.model import WatchConfig
+from driftwarden.daemon.intake.files import (
+    CompletionTracker,
+    NameFilter,
+    drop_dirs,
+    iter_candidates,
+)
 from driftwarden.errors import ConfigError
 
 log = logging.getLogger(__name__)
+_INOTIFY_LOG = logging.getLogger("watchdog.observers.inotify")
 
 
 class _Handler(FileSystemEventHandler):
@@ -46,6 +53,7 @@ class DropWatcher:
         self.names = names
         self.tracker = tracker
         self._observer: BaseObserver | None = None
+        self._inotify_level: int | None = None
 
     def start(self) -> None:
         """Create missing drop directories and arm the watch (before any scan).
@@ -88,17 +96,32 @@ class DropWatcher:
     def is_alive(self) -> bool:
         return self._observer is not None and self._observer.is_alive()
 
-    def close(self, timeout: float = 2.0) -> None:
-        observer, self._observer = self._observer, None
+    def close(self) -> None:
+        """Stop watching (the observer thread ends on its own; ``join`` waits for it)."""
+        observer = self._observer
         if observer is None:
             return
         # watchdog 7 logs "queue_events() called when the thread is inactive" at ERROR when
         # an event races the stop; it is harmless (the rescan at the next start covers it).
-        inotify_log = logging.getLogger("watchdog.observers.inotify")
-        level = inotify_log.level
-        inotify_log.setLevel(logging.CRITICAL)
-        try:
-            observer.stop()
-            observer.join(timeout)
-        finally:
-            inotify_log.setLevel(level)
+        self._inotify_level = _INOTIFY_LOG.level
+        _INOTIFY_LOG.setLevel(logging.CRITICAL)
+        observer.stop()
+
+    def join(self, timeout: float) -> bool:
+        observer = self._observer
+        if observer is None:
+            return True
+        observer.join(timeout)
+        if observer.is_alive():
+            return False
+        self._observer = None
+        if self._inotify_level is not None:
+            _INOTIFY_LOG.setLevel(self._inotify_level)
+            self._inotify_level = None
+        return True
+
+
+def make_watch(cfg: WatchConfig, wake: Callable[[], None]) -> DropWatcher:
+    """The watcher (not yet armed) for a ``[watch]`` section; ``wake`` rouses the main loop."""
+    names = NameFilter(cfg, drop_dirs(cfg))
+    return DropWatcher(names, CompletionTracker(names, cfg.settle_seconds, wake))

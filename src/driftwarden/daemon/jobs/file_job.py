@@ -1,69 +1,151 @@
-"""One dropped file, exactly once: refuse, claim, check, record, move.
+"""One dropped file, exactly once: refuse, claim, check, then commit (record, publish, move).
 
-Order matters for crash safety. The ledger claim comes first; checks queue their MLflow
-writes under keys derived from the file's content hash (idempotent); the outcome and the
-checks are recorded in one transaction; only then is the file moved and the move noted.
-A crash before the record redoes the check (the outbox ignores the repeated key); a crash
-after it only finishes the move.
+The ledger claim comes first (``FileClaim`` says what to do with the file); the checks'
+outcomes then go through ``Commit``, which owns the crash-safe order, with keys derived
+from the file's content hash. ``FileMoves`` moves files out of the drop directory and
+notes where they went.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
+from driftwarden.config.model import Settings
 from driftwarden.daemon.intake.admission import check_csv_complete
 from driftwarden.daemon.intake.files import DropDir, NameFilter
 from driftwarden.daemon.intake.quarantine import move_into, quarantine, write_reason
-from driftwarden.daemon.intake.reference import admit
-from driftwarden.daemon.jobs.checks import (
-    publish_drift,
-    publish_validation,
-    run_drift,
-    run_validation,
-)
-from driftwarden.daemon.jobs.context import DaemonContext
+from driftwarden.daemon.intake.reference import ReferenceHolder, admit
+from driftwarden.daemon.jobs.checks import Checker
+from driftwarden.daemon.jobs.commit import Commit, Outcome
 from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version, file_digest
 from driftwarden.errors import InputFileError
-from driftwarden.state.sqlite.ledger import CheckRecord, FileClaim
-
-log = logging.getLogger(__name__)
+from driftwarden.events import Publish
+from driftwarden.events.types import (
+    FileChecked,
+    FileDuplicate,
+    FileMoveFinished,
+    FileQuarantined,
+    FileRedo,
+    FilesWaitForReference,
+)
+from driftwarden.observability.metrics import Metrics
+from driftwarden.state import FileClaim, Ledger
 
 # A file whose check crashed (not a bad file: a bug or an outside failure) this often is
 # quarantined instead of being retried forever.
 MAX_ATTEMPTS = 3
 
 
-class FileProcessor:
-    """Handles file jobs for one daemon (called on the worker thread only)."""
+class FileMoves:
+    """Moves handled files out of the drop directory and notes where they went.
 
-    def __init__(self, ctx: DaemonContext, names: NameFilter) -> None:
-        self.ctx = ctx
+    ``names`` and ``config`` are read per file: a reload may change the watch.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        names: Callable[[], NameFilter],
+        config: Callable[[], Settings],
+        metrics: Metrics,
+        publish: Publish,
+    ) -> None:
+        self.ledger = ledger
         self.names = names
-        self._waiting_logged = False
+        self.config = config
+        self.metrics = metrics
+        self._publish = publish
+
+    def _marker(self, path: Path) -> Path | None:
+        names = self.names()
+        return names.marker_for(path) if names.markers else None
+
+    def processed(self, file_id: int, path: Path, drop: DropDir) -> None:
+        if self.config().watch.on_success == "keep":
+            self.ledger.mark_moved(file_id, str(path))
+            return
+        dest = move_into(path, drop.processed, extra=self._marker(path))
+        self.ledger.mark_moved(file_id, str(dest))
+
+    def quarantine(
+        self,
+        file_id: int,
+        path: Path,
+        drop: DropDir,
+        reason: str,
+        outcome: str = "quarantined",
+        count: bool = True,
+    ) -> None:
+        if os.path.lexists(path):
+            dest = quarantine(path, drop.quarantine, reason, extra=self._marker(path))
+        else:  # vanished meanwhile; keep the record honest
+            drop.quarantine.mkdir(parents=True, exist_ok=True)
+            dest = drop.quarantine / path.name
+            write_reason(dest, path, reason)
+        self.ledger.mark_moved(file_id, str(dest))
+        if count:
+            self.metrics.observe_file(outcome)
+        self._publish(FileQuarantined(str(path), str(dest), reason, outcome))
+
+    def duplicate(self, claim: FileClaim, path: Path, drop: DropDir) -> None:
+        """Same content as a file checked before: counted, moved along, not checked again."""
+        assert claim.duplicate_of is not None
+        self._publish(FileDuplicate(str(path), claim.duplicate_of))
+        self.metrics.observe_file("duplicate")
+        self.processed(claim.file_id, path, drop)
+
+    def finish(self, claim: FileClaim, path: Path, drop: DropDir) -> None:
+        """A file recorded before a restart but not moved: only the move is left to do."""
+        self._publish(FileMoveFinished(str(path)))
+        if claim.status == "quarantined":
+            self.quarantine(claim.file_id, path, drop, claim.reason or "quarantined", count=False)
+        else:
+            self.processed(claim.file_id, path, drop)
+
+
+class FileProcessor:
+    """Handles one model's file jobs (called on its worker thread only)."""
+
+    def __init__(
+        self,
+        model: str,
+        ledger: Ledger,
+        reference: ReferenceHolder,
+        checker: Checker,
+        commit: Commit,
+        moves: FileMoves,
+        publish: Publish,
+    ) -> None:
+        self.model = model
+        self.ledger = ledger
+        self.reference = reference
+        self.checker = checker
+        self.commit = commit
+        self.moves = moves
+        self._publish = publish
+        self._waiting_reported = False
 
     def handle(self, path: Path) -> None:
-        ctx = self.ctx
-        drop = self.names.root_of(path)
+        drop = self.moves.names().root_of(path)
         if drop is None or not os.path.lexists(path):
             return  # moved already, or no longer watched after a reload
-        extra = {"file": str(path)}
         refusal = self._refusal(path, drop)
         if refusal is not None:
             self._refuse(path, drop, refusal)
             return
         st = path.stat()
-        if ctx.ledger.is_kept_unchanged(str(path), st.st_size, st.st_mtime):
+        if self.ledger.is_kept_unchanged(str(path), st.st_size, st.st_mtime):
             return
-        if ctx.reference.get() is None:
-            if not self._waiting_logged:
-                log.info("no reference yet (no production model?): files wait", extra=extra)
-                self._waiting_logged = True
+        if self.reference.get() is None:
+            if not self._waiting_reported:
+                self._publish(FilesWaitForReference(self.model, str(path)))
+                self._waiting_reported = True
             return
-        self._waiting_logged = False
+        self._waiting_reported = False
         try:
             digest = file_digest(str(path))
         except FileNotFoundError:
@@ -71,35 +153,36 @@ class FileProcessor:
         except OSError as exc:  # unreadable: retrying cannot help, quarantine needs no read
             self._refuse(path, drop, f"cannot read: {exc.strerror or exc}")
             return
-        claim = ctx.ledger.begin_file(str(path), str(drop.root), digest, st.st_size, st.st_mtime)
+        claim = self.ledger.begin_file(str(path), str(drop.root), digest, st.st_size, st.st_mtime)
+        self._claimed(claim, path, drop, digest)
+
+    def _claimed(self, claim: FileClaim, path: Path, drop: DropDir, digest: str) -> None:
+        """What the claim says to do with the file."""
         if claim.kind == "ignore":
             return
         if claim.kind == "finish_move":
-            self._finish_move(claim, path, drop)
+            self.moves.finish(claim, path, drop)
             return
         if claim.kind == "duplicate":
-            log.info("duplicate of file #%s: not checked again", claim.duplicate_of, extra=extra)
-            ctx.metrics.observe_file("duplicate")
-            self._move_processed(claim.file_id, path, drop)
+            self.moves.duplicate(claim, path, drop)
             return
         if claim.kind == "redo":
-            row = ctx.ledger.get_file(claim.file_id)
+            row = self.ledger.get_file(claim.file_id)
             attempts = int(row["attempts"]) if row else 1
-            log.info("redoing a file left half-processed", extra={**extra, "attempt": attempts})
+            self._publish(FileRedo(str(path), attempts))
             if attempts > MAX_ATTEMPTS:
                 reason = f"checking failed {attempts - 1} times; see the daemon log"
-                ctx.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
-                self._quarantine(claim.file_id, path, drop, reason)
+                self.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
+                self.moves.quarantine(claim.file_id, path, drop, reason)
                 return
         self._check(claim.file_id, path, drop, digest)
 
     def _refuse(self, path: Path, drop: DropDir, reason: str) -> None:
         """Quarantine an entry that is not read at all, with its own ledger row."""
-        ctx = self.ctx
-        claim = ctx.ledger.begin_file(str(path), str(drop.root), f"refused:{path}", 0, 0.0)
+        claim = self.ledger.begin_file(str(path), str(drop.root), f"refused:{path}", 0, 0.0)
         if claim.kind in ("new", "redo"):
-            ctx.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
-        self._quarantine(claim.file_id, path, drop, reason, outcome="refused")
+            self.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
+        self.moves.quarantine(claim.file_id, path, drop, reason, outcome="refused")
 
     def _refusal(self, path: Path, drop: DropDir) -> str | None:
         """Why this entry is not read at all (a symlink leaving the directory, not a file, unreadable)."""
@@ -130,19 +213,16 @@ class FileProcessor:
         return None
 
     def _check(self, file_id: int, path: Path, drop: DropDir, digest: str) -> None:
-        ctx = self.ctx
-        settings = ctx.settings
-        reference = ctx.reference.get()
-        assert reference is not None
-        extra = {"file": str(path)}
+        settings = self.checker.config()
         tags = {"driftwarden.file": path.name, "driftwarden.file_sha256": digest}
         try:
             check_csv_complete(path)
             frame = read_frame(path, max_bytes=settings.watch.max_file_bytes)
+            reference = self.reference.get()
+            assert reference is not None, "checked before the claim"
             frame = admit(frame, reference, str(path))
             labelled = settings.model.target in frame.columns
-            drift = run_drift(
-                ctx,
+            drift = self.checker.drift(
                 frame,
                 scope="file",
                 key=f"drift:file:{digest}",
@@ -151,8 +231,7 @@ class FileProcessor:
             )
             validation = None
             if labelled:
-                validation = run_validation(
-                    ctx,
+                validation = self.checker.validation(
                     frame,
                     scope="file",
                     key=f"validation:file:{digest}",
@@ -161,73 +240,22 @@ class FileProcessor:
                 )
         except InputFileError as exc:
             reason = str(exc)
-            ctx.ledger.finish_file(file_id, "quarantined", reason=reason)
-            self._quarantine(file_id, path, drop, reason)
+            self.ledger.finish_file(file_id, "quarantined", reason=reason)
+            self.moves.quarantine(file_id, path, drop, reason)
             return
         assert drift is not None, "reference checked before the claim"
-        records: list[CheckRecord] = [drift.record]
-        if validation is not None:
-            records.append(validation.record)
-        result = {
-            **drift.record.summary,
-            **({"validation": validation.record.summary["metrics"]} if validation else {}),
-        }
-        ctx.ledger.finish_file(file_id, "done", result=result, has_target=labelled, checks=records)
-        log.info(
-            "file checked: %s",
-            "dataset drift" if drift.result.dataset_drift else "no drift",
-            extra={
-                **extra,
-                "drifted_features": ",".join(drift.result.drifted_features) or "-",
-                **(
-                    {
-                        "validation": ",".join(
-                            f"{k}={v:.4g}" for k, v in validation.result.metrics.items()
-                        )
-                    }
-                    if validation
-                    else {}
-                ),
-            },
+        outcomes: list[Outcome] = [drift] if validation is None else [drift, validation]
+        checked = FileChecked(
+            self.model,
+            str(path),
+            bool(drift.result.dataset_drift),
+            tuple(drift.result.drifted_features),
+            {k: float(v) for k, v in validation.result.metrics.items()} if validation else None,
         )
-        publish_drift(ctx, drift)
-        if validation is not None:
-            publish_validation(ctx, validation)
-        ctx.metrics.observe_file("processed")
-        self._move_processed(file_id, path, drop)
-
-    def _finish_move(self, claim: FileClaim, path: Path, drop: DropDir) -> None:
-        log.info("finishing the move of a file handled before a restart", extra={"file": str(path)})
-        if claim.status == "quarantined":
-            self._quarantine(claim.file_id, path, drop, claim.reason or "quarantined", count=False)
-        else:
-            self._move_processed(claim.file_id, path, drop)
-
-    def _move_processed(self, file_id: int, path: Path, drop: DropDir) -> None:
-        if self.ctx.settings.watch.on_success == "keep":
-            self.ctx.ledger.mark_moved(file_id, str(path))
-            return
-        marker = self.names.marker_for(path) if self.names.markers else None
-        dest = move_into(path, drop.processed, extra=marker)
-        self.ctx.ledger.mark_moved(file_id, str(dest))
-
-    def _quarantine(
-        self,
-        file_id: int,
-        path: Path,
-        drop: DropDir,
-        reason: str,
-        outcome: str = "quarantined",
-        count: bool = True,
-    ) -> None:
-        marker = self.names.marker_for(path) if self.names.markers else None
-        if os.path.lexists(path):
-            dest = quarantine(path, drop.quarantine, reason, extra=marker)
-        else:  # vanished meanwhile; keep the record honest
-            drop.quarantine.mkdir(parents=True, exist_ok=True)
-            dest = drop.quarantine / path.name
-            write_reason(dest, path, reason)
-        self.ctx.ledger.mark_moved(file_id, str(dest))
-        if count:
-            self.ctx.metrics.observe_file(outcome)
-        log.warning("file quarantined: %s", reason, extra={"file": str(path), "to": str(dest)})
+        self.commit.file(
+            file_id,
+            outcomes,
+            has_target=labelled,
+            checked=checked,
+            move=lambda: self.moves.processed(file_id, path, drop),
+        )

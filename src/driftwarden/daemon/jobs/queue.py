@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast, get_args
 
 from driftwarden.errors import RecoverableError
 
@@ -27,6 +27,8 @@ JobKind = Literal[
     "registry_poll",  # has the alias (or stage) moved?
     "alert_tick",  # time-driven alert rules (stale, pending writes, repeats)
 ]
+
+JOB_KINDS: tuple[str, ...] = get_args(JobKind)
 
 # Job kind -> the ``kind`` label of driftwarden_checks_total when the job fails.
 CHECK_KIND_OF: dict[str, str] = {
@@ -99,13 +101,16 @@ class JobQueue:
 
 Handler = Callable[[Job], None]
 OnError = Callable[[Job, BaseException], None]
+# Ask for work by name with a reason: a job kind, or "rescan" (the main loop's).
+Request = Callable[[str, str], None]
 
 
 class Worker:
     """A thread that runs jobs from ``jobs`` one at a time through ``handlers[job.kind]``.
 
     ``progress`` counts loop turns (idle waits included): the main loop forwards a change
-    as a watchdog ping, so a worker stuck in one job stops the pings.
+    as a watchdog ping, so a worker stuck in one job stops the pings. ``on_turn`` is called
+    every turn (the health heartbeat); ``on_error`` with every job that raised.
     """
 
     def __init__(
@@ -114,7 +119,7 @@ class Worker:
         jobs: JobQueue,
         handlers: dict[str, Handler],
         on_error: OnError,
-        on_turn: Callable[[], None] | None = None,
+        on_turn: Callable[[], None],
         idle_wait: float = 0.5,
     ) -> None:
         self.name = name
@@ -139,8 +144,8 @@ class Worker:
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def stop(self) -> None:
-        """Finish the running job, then leave; queued jobs are dropped."""
+    def close(self) -> None:
+        """Finish the running job, then leave; queued jobs are dropped (rediscovered later)."""
         self._stop.set()
         self.jobs.close()
 
@@ -154,8 +159,7 @@ class Worker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.progress += 1
-            if self.on_turn is not None:
-                self.on_turn()
+            self.on_turn()
             job = self.jobs.get(self.idle_wait)
             if job is None or self._stop.is_set():
                 continue
@@ -183,3 +187,32 @@ class Worker:
                 log.exception("error reporting failed", extra=extra)
         finally:
             self.current = None
+
+
+class Requests:
+    """Work asked for by name (the scheduler, the registry watcher, remediation, signals).
+
+    A job kind goes to the worker's queue; ``"rescan"`` is the main loop's own work: it is
+    noted and the loop woken (``wake``), which then scans on its thread.
+    """
+
+    def __init__(self, jobs: JobQueue, wake: Callable[[], None]) -> None:
+        self.jobs = jobs
+        self._wake = wake
+        self._rescan = threading.Event()
+
+    def __call__(self, kind: str, reason: str) -> None:
+        if kind == "rescan":
+            self._rescan.set()
+            self._wake()
+            return
+        if kind not in JOB_KINDS:
+            raise ValueError(f"unknown job kind {kind!r}; known: {[*JOB_KINDS, 'rescan']}")
+        self.jobs.put(Job(cast(JobKind, kind), reason=reason))
+
+    def take_rescan(self) -> bool:
+        """True once after a rescan was asked for."""
+        if not self._rescan.is_set():
+            return False
+        self._rescan.clear()
+        return True

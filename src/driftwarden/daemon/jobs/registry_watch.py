@@ -10,49 +10,93 @@ asks for an immediate poll instead of switching anything itself.
 
 from __future__ import annotations
 
-import logging
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from driftwarden.daemon.intake.reference import load_model_reference
-from driftwarden.daemon.jobs.context import DaemonContext
+from driftwarden.config.model import Settings
+from driftwarden.daemon.intake.reference import ReferenceHolder, load_model_reference
+from driftwarden.daemon.jobs.queue import Request
+from driftwarden.events import Publish
+from driftwarden.events.types import ModelInForce, ModelMoved, NoProductionModel
+from driftwarden.observability.metrics import Metrics
+from driftwarden.state import Ledger
+from driftwarden.tracking.access import MlflowAccess
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from driftwarden.tracking.models import ProductionModel
+
+
+class ModelHolder:
+    """The production model in force (None until the registry watcher loaded one)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: ProductionModel | None = None
+
+    def get(self) -> ProductionModel | None:
+        with self._lock:
+            return self._model
+
+    def set(self, model: ProductionModel) -> None:
+        with self._lock:
+            self._model = model
 
 
 class RegistryWatcher:
-    """Polls the registry on the worker thread (``poll`` is a job handler)."""
+    """Polls one model's alias on its worker thread (``poll`` is a job handler)."""
 
-    def __init__(self, ctx: DaemonContext, reference_dir: Path) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        model: str,
+        config: Callable[[], Settings],
+        mlflow: MlflowAccess,
+        ledger: Ledger,
+        metrics: Metrics,
+        production: ModelHolder,
+        reference: ReferenceHolder,
+        reference_dir: Path,
+        request: Request,
+        publish: Publish,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.mlflow = mlflow
+        self.ledger = ledger
+        self.metrics = metrics
+        self.production = production
+        self.reference = reference
         self.reference_dir = reference_dir
+        self.request = request
+        self._publish = publish
         self.version: str | None = None
-        self._absent_logged = False
+        self._absent_reported = False
+
+    def forget_version(self) -> None:
+        """Load the current version again at the next poll (the reference now follows the model)."""
+        self.version = None
 
     def poll(self) -> bool:
         """One poll; True when a new version came into force."""
         from driftwarden.tracking import registry
 
-        ctx = self.ctx
-        model_cfg = ctx.settings.model
+        model_cfg = self.config().model
         t0 = time.monotonic()
-        client = ctx.mlflow.client()
-        found: Any = registry.get_version_by_alias(client, model_cfg.name, model_cfg.alias)
+        client = self.mlflow.client()
+        found: Any = registry.get_version_by_alias(client, self.model, model_cfg.alias)
         source = f"alias {model_cfg.alias}"
         if found is None and model_cfg.stage is not None:
-            found = registry.get_version_by_stage(client, model_cfg.name, model_cfg.stage)
+            found = registry.get_version_by_stage(client, self.model, model_cfg.stage)
             source = f"stage {model_cfg.stage}"
-        ctx.metrics.observe_check(ctx.model_name, "registry", "ok", time.monotonic() - t0)
+        self.metrics.observe_check(self.model, "registry", "ok", time.monotonic() - t0)
         if found is None:
-            if not self._absent_logged:
-                log.info(
-                    "no production model yet",
-                    extra={"model": model_cfg.name, "alias": model_cfg.alias},
-                )
-                self._absent_logged = True
+            if not self._absent_reported:
+                self._publish(NoProductionModel(self.model, model_cfg.alias))
+                self._absent_reported = True
             return False
-        self._absent_logged = False
+        self._absent_reported = False
         version = str(found.version)
         if version == self.version:
             return False
@@ -63,32 +107,24 @@ class RegistryWatcher:
         """Load ``version`` and put it (and its reference) in force."""
         from driftwarden.tracking.models import download_training_data, load_model_version
 
-        ctx = self.ctx
-        settings = ctx.settings
-        name = settings.model.name
-        client = ctx.mlflow.client()
-        log.info(
-            "production model moved; loading it",
-            extra={"model": name, "version": version, "previous": self.version, "via": source},
-        )
-        model = load_model_version(client, name, version)
+        settings = self.config()
+        client = self.mlflow.client()
+        self._publish(ModelMoved(self.model, version, self.version, source))
+        model = load_model_version(client, self.model, version)
         reference = None
         if settings.reference.source == "model":
             dst = self.reference_dir / f"v{version}"
             dst.mkdir(parents=True, exist_ok=True)
             local = download_training_data(client, run_id, settings.reference.artifact_path, dst)
             reference = load_model_reference(settings, Path(local), version)
-        ctx.model.set(model)
+        self.production.set(model)
         if reference is not None:
-            ctx.reference.set(reference)
+            self.reference.set(reference)
         previous, self.version = self.version, version
-        ctx.metrics.set_production_version(name, version)
-        changed = ctx.ledger.record_model_version(name, version, run_id, source)
-        log.info(
-            "production model in force",
-            extra={"model": name, "version": version, "previous": previous, "run_id": run_id},
-        )
+        self.metrics.set_production_version(self.model, version)
+        changed = self.ledger.record_model_version(self.model, version, run_id, source)
+        self._publish(ModelInForce(self.model, version, previous, run_id))
         if changed:
-            ctx.request("validation", f"production model is now version {version}")
+            self.request("validation", f"production model is now version {version}")
         if reference is not None:
-            ctx.request("rescan", "reference switched")
+            self.request("rescan", "reference switched")

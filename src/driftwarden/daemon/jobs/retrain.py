@@ -4,9 +4,10 @@ A training run takes minutes, so it runs on its own thread and the checks keep f
 Breaches arriving while a cycle runs collapse into at most one waiting request (the
 cycle's own lock and cooldown decide the rest); a breach that finds a request already
 waiting is recorded as ``skipped_running``, so every breach leaves one retrain record.
-Every ending is recorded in the ledger, counted in ``driftwarden_retrains_total`` and fed
-to the alert rules (except a cycle cancelled by the daemon's own shutdown: no alert); a promotion comes into force only through the registry watcher, which
-is asked to poll at once.
+The cycle records itself in the ledger; here every ending is counted in
+``driftwarden_retrains_total`` and fed to the alert rules (except a cycle cancelled by the
+daemon's own shutdown: no alert). A promotion comes into force only through the registry
+watcher, which is asked to poll at once.
 """
 
 from __future__ import annotations
@@ -14,10 +15,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftwarden.daemon.jobs.context import DaemonContext
+from driftwarden.config.model import Settings
+from driftwarden.daemon.jobs.alerting import AlertFeed
+from driftwarden.daemon.jobs.queue import Request
+from driftwarden.events import Publish
+from driftwarden.events.types import RetrainCancelled, RetrainJoined, RetrainRequested
+from driftwarden.observability.metrics import Metrics
+from driftwarden.state import Ledger
+from driftwarden.tracking.access import MlflowAccess
 
 if TYPE_CHECKING:
     from driftwarden.remediation.decision import Decision
@@ -26,15 +35,30 @@ log = logging.getLogger(__name__)
 
 # How long a cycle waits for the worker to note the move of the drops it reads.
 MOVE_WAIT_SECONDS = 5.0
-# Decision.error of a cycle whose training run was killed because the daemon is stopping.
-CANCELLED = "Cancelled"
 
 
 class RetrainRunner:
-    """Owns the remediation thread; ``request`` is a breach listener."""
+    """Owns one model's remediation thread (lifecycle: start, close, join); ``request`` hears breaches."""
 
-    def __init__(self, ctx: DaemonContext) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        model: str,
+        config: Callable[[], Settings],
+        ledger: Ledger,
+        mlflow: MlflowAccess,
+        metrics: Metrics,
+        alerts: AlertFeed,
+        request: Request,
+        publish: Publish,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.ledger = ledger
+        self.mlflow = mlflow
+        self.metrics = metrics
+        self.alerts = alerts
+        self.request_job = request
+        self._publish = publish
         self._pending: tuple[str, dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -50,36 +74,7 @@ class RetrainRunner:
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def request(self, trigger: str, detail: dict[str, Any]) -> None:
-        """A breach happened; start a cycle if the config says this breach retrains."""
-        from driftwarden.remediation.policy import should_trigger
-
-        if not should_trigger(self.ctx.settings.retrain, trigger):
-            return
-        with self._lock:
-            joined = self._pending is not None
-            if not joined:
-                self._pending = (trigger, dict(detail))
-        if joined:
-            self._record_joined(trigger, detail)
-        self._wake.set()
-
-    def _record_joined(self, trigger: str, detail: dict[str, Any]) -> None:
-        """A breach that found a request already waiting starts nothing; record it as a skip."""
-        ctx = self.ctx
-        model = ctx.settings.model.name
-        why = "a retrain is already waiting to start; this breach joins it"
-        ctx.ledger.record_retrain(
-            model,
-            f"{trigger} breach",
-            trigger,
-            status="skipped_running",
-            detail={"reason": why, "breach": detail},
-        )
-        ctx.metrics.observe_retrain(model, "skipped_running")
-        log.info("retrain not started: %s", why, extra={"trigger": trigger})
-
-    def cancel(self) -> None:
+    def close(self) -> None:
         """Daemon shutdown: kill a running training run and accept no more requests."""
         self._stop.set()
         self._cancel.set()
@@ -90,6 +85,36 @@ class RetrainRunner:
             return True
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def request(self, trigger: str, detail: dict[str, Any]) -> None:
+        """A breach happened; start a cycle if the config says this breach retrains."""
+        from driftwarden.remediation.policy import should_trigger
+
+        if not should_trigger(self.config().retrain, trigger):
+            return
+        with self._lock:
+            joined = self._pending is not None
+            if not joined:
+                self._pending = (trigger, dict(detail))
+        if joined:
+            try:
+                self._record_joined(trigger, detail)
+            except Exception:  # the breach's own check is recorded; this note is extra
+                log.exception("could not record a joined breach", extra={"trigger": trigger})
+        self._wake.set()
+
+    def _record_joined(self, trigger: str, detail: dict[str, Any]) -> None:
+        """A breach that found a request already waiting starts nothing; record it as a skip."""
+        why = "a retrain is already waiting to start; this breach joins it"
+        self.ledger.record_retrain(
+            self.model,
+            f"{trigger} breach",
+            trigger,
+            status="skipped_running",
+            detail={"reason": why, "breach": detail},
+        )
+        self.metrics.observe_retrain(self.model, "skipped_running")
+        self._publish(RetrainJoined(self.model, trigger, why))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -116,10 +141,9 @@ class RetrainRunner:
         vanish mid-read and the cycle would lose the very rows that breached.
         """
         deadline = time.monotonic() + wait_seconds
+        recent = self.config().retrain.recent_files
         while True:
-            rows = self.ctx.ledger.recent_done_files(
-                self.ctx.settings.retrain.recent_files, with_target=True
-            )
+            rows = self.ledger.recent_done_files(recent, with_target=True)
             unmoved = [row for row in rows if not row["final_path"]]
             if not unmoved or time.monotonic() >= deadline or self._stop.is_set():
                 break
@@ -128,53 +152,30 @@ class RetrainRunner:
         return [p for p in paths if p.is_file()]
 
     def run_one(self, trigger: str, detail: dict[str, Any]) -> Decision:
+        """One cycle for a breach: run, count, alert, and ask for a poll after a promotion."""
         from driftwarden.remediation.cycle import run_cycle
+        from driftwarden.remediation.steps import CANCELLED
 
-        ctx = self.ctx
-        settings = ctx.settings
-        model = settings.model.name
-        reason = f"{trigger} breach"
-        row: dict[str, int] = {}
-
-        def on_start(decision: Decision) -> None:
-            row["id"] = ctx.ledger.record_retrain(
-                model, reason, trigger, status="running", detail={"cycle_id": decision.cycle_id}
-            )
-
-        def on_decision(decision: Decision) -> None:
-            data = decision.to_dict()
-            if "id" in row:
-                ctx.ledger.finish_retrain(
-                    row["id"],
-                    decision.outcome,
-                    run_id=decision.run_id,
-                    candidate_version=decision.challenger_version,
-                    champion_version=decision.champion_version,
-                    detail=data,
-                )
-            else:
-                ctx.ledger.record_retrain(
-                    model, reason, trigger, status=decision.outcome, detail=data
-                )
-            ctx.metrics.observe_retrain(model, decision.outcome)
-            if decision.error == CANCELLED:
-                # The daemon is stopping: nothing went wrong with the model or the project.
-                log.info("retrain cycle cancelled by the shutdown; no alert")
-                return
-            ctx.alert(lambda rules: rules.observe_retrain(decision.outcome, data))
-
-        log.info("retrain cycle starting", extra={"trigger": trigger})
+        self._publish(RetrainRequested(self.model, trigger))
         decision = run_cycle(
-            settings,
-            reason,
+            self.config(),
+            f"{trigger} breach",
             trigger=trigger,
             detail=detail,
             labelled_paths=self.labelled_paths(),
-            client=ctx.mlflow.client(),
+            client=self.mlflow.client(),
             cancel=self._cancel,
-            on_start=on_start,
-            on_decision=on_decision,
+            ledger=self.ledger,
+            publish=self._publish,
         )
+        self.metrics.observe_retrain(self.model, decision.outcome)
+        if decision.error == CANCELLED:
+            # The daemon is stopping: nothing went wrong with the model or the project.
+            self._publish(RetrainCancelled(self.model, decision.cycle_id))
+            return decision
+        self.alerts.retrain(decision.outcome, decision.to_dict())
         if decision.outcome == "promoted":
-            ctx.request("registry_poll", f"retrain promoted version {decision.challenger_version}")
+            self.request_job(
+                "registry_poll", f"retrain promoted version {decision.challenger_version}"
+            )
         return decision

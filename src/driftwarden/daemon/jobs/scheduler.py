@@ -44,14 +44,17 @@ def build_trigger(name: str, spec: JobSchedule) -> BaseTrigger | None:
 
 
 class Scheduler:
-    """Wraps a BackgroundScheduler whose jobs call ``enqueue(kind, reason)``."""
+    """Wraps a BackgroundScheduler whose jobs call ``enqueue(kind, reason)`` (lifecycle: start,
+    close, join); ``cfg`` is the ``[schedule]`` section to start with."""
 
-    def __init__(self, enqueue: Callable[[str, str], None]) -> None:
+    def __init__(self, enqueue: Callable[[str, str], None], cfg: ScheduleConfig) -> None:
         self.enqueue = enqueue
+        self.cfg = cfg
         self._scheduler: BackgroundScheduler | None = None
 
-    def start(self, cfg: ScheduleConfig) -> None:
-        triggers = self._triggers(cfg)  # validate before starting anything
+    def start(self) -> None:
+        cfg = self.cfg
+        triggers = self.triggers(cfg)  # validate before starting anything
         self._scheduler = BackgroundScheduler(
             timezone=dt.UTC,
             job_defaults={
@@ -65,14 +68,17 @@ class Scheduler:
 
     def apply(self, cfg: ScheduleConfig) -> None:
         """Replace the jobs after a reload (raises ConfigError, changing nothing, when invalid)."""
-        triggers = self._triggers(cfg)
+        triggers = self.triggers(cfg)
+        self.cfg = cfg
         if self._scheduler is None:
             return
         self._scheduler.remove_all_jobs()
         # job_defaults were fixed at start; a changed grace time is passed per job.
         self._add(triggers, misfire_grace=int(max(1, cfg.misfire_grace_seconds)))
 
-    def _triggers(self, cfg: ScheduleConfig) -> dict[str, BaseTrigger]:
+    @staticmethod
+    def triggers(cfg: ScheduleConfig) -> dict[str, BaseTrigger]:
+        """The triggers of ``cfg``; ConfigError naming the key when one is invalid."""
         out: dict[str, BaseTrigger] = {}
         for name in SCHEDULED_JOBS:
             trigger = build_trigger(name, getattr(cfg, name))
@@ -108,3 +114,7 @@ class Scheduler:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
+
+    def join(self, timeout: float) -> bool:
+        """Nothing to wait for: the scheduler's jobs only enqueue."""
+        return True

@@ -81,3 +81,24 @@ class Notifier:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+class StopNotice:
+    """The notifier's place in the daemon's lifecycle: started last, so the stop walk reaches
+    it first and systemd hears ``STOPPING=1`` before anything else stops."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def start(self) -> None:
+        """Nothing to start: ``READY=1`` is sent once the start-up scan is done."""
+
+    def close(self) -> None:
+        self.notifier.stopping()
+
+    def join(self, timeout: float) -> bool:
+        self.notifier.close()
+        return True
+
+    def is_alive(self) -> bool:
+        return True

@@ -1,11 +1,6 @@
-"""The durable ledger: which files were handled and how, every check, alert, retrain and model version.
-
-SQLite in WAL mode with a busy timeout, so that ``driftwarden status`` (another process)
-reads while the daemon writes. Exactly-once file handling rests on three steps:
-``begin_file`` claims a file by path and content hash, ``finish_file`` records the outcome and
-its checks in one transaction, ``mark_moved`` notes that the file left the drop directory. A
-row left in ``processing`` by a crash is redone; a finished row whose file was not moved yet
-is only moved, never checked again.
+"""The sqlite ledger: WAL mode with a busy timeout, so ``driftwarden status`` (another
+process) reads while the daemon writes. The semantics are the ``Ledger`` interface's
+(``driftwarden.state.ledger``); every statement of it is here.
 """
 
 from __future__ import annotations
@@ -16,59 +11,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from driftwarden.outbox.queue import connect_readonly
-from driftwarden.state.sqlite.schema import SCHEMA as _SCHEMA
-
-SCHEMA_VERSION = 1
-
-FILE_STATUSES = ("processing", "done", "quarantined", "duplicate")
-TERMINAL = ("done", "quarantined", "duplicate")
-
-
-ClaimKind = Literal["new", "redo", "duplicate", "finish_move", "ignore"]
-
-
-@dataclass(frozen=True)
-class FileClaim:
-    """What ``begin_file`` decided for one file.
-
-    ``new``/``redo``: check it (row is ``processing``). ``duplicate``: same content was
-    already checked under another name (row recorded, file still to be moved).
-    ``finish_move``: handled before a crash, only the move is missing (``status`` says
-    where to). ``ignore``: handled and deliberately kept in place.
-    """
-
-    kind: ClaimKind
-    file_id: int
-    status: str
-    duplicate_of: int | None = None
-    reason: str | None = None
-
-
-@dataclass
-class CheckRecord:
-    """One check to record (a drift check or a validation), with its outbox key."""
-
-    kind: str
-    scope: str
-    model: str
-    outcome: str
-    model_version: str | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-    outbox_key: str | None = None
-    started_at: float = field(default_factory=time.time)
-    finished_at: float = field(default_factory=time.time)
+from driftwarden.state.records import CheckRecord, FileClaim
+from driftwarden.state.sqlite.connect import connect_readonly
+from driftwarden.state.sqlite.schema import migrate
 
 
 def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value, default=str, sort_keys=True)
 
 
-class Ledger:
+class SqliteLedger:
     """Thread-safe access to the ledger database (one connection guarded by a lock)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
@@ -78,7 +33,9 @@ class Ledger:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path, readonly: bool = False, busy_timeout_ms: int = 10_000) -> Ledger:
+    def open(
+        cls, path: Path, readonly: bool = False, busy_timeout_ms: int = 10_000
+    ) -> SqliteLedger:
         """Open (and for writers create/migrate) the ledger at ``path``."""
         if readonly:
             conn = connect_readonly(path)
@@ -90,11 +47,7 @@ class Ledger:
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
-            conn.executescript(_SCHEMA)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            migrate(conn)
         return cls(conn, path, readonly)
 
     def close(self) -> None:
@@ -324,12 +277,14 @@ class Ledger:
         status: str = "running",
         detail: dict[str, Any] | None = None,
     ) -> int:
-        """Start a retrain record (``status='running'``) or record a skip; returns its id."""
+        """Start a retrain record (``status='running'``: its training starts now, and the
+        cooldown counts from it) or record a decision made without training; returns its id."""
         now = time.time()
+        running = status == "running"
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO retrains (model, reason, trigger, status, detail, started_at,"
-                " finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " finished_at, training_started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     model,
                     reason,
@@ -337,7 +292,8 @@ class Ledger:
                     status,
                     _json(detail),
                     now,
-                    None if status == "running" else now,
+                    None if running else now,
+                    now if running else None,
                 ),
             )
             return int(cursor.lastrowid or 0)
@@ -402,6 +358,20 @@ class Ledger:
             sql, params = sql + " AND model = ?", (model,)
         rows = self._rows(sql + " ORDER BY id DESC LIMIT 1", params)
         return rows[0] if rows else None
+
+    def last_training_activity(self, model: str) -> float | None:
+        """When the last cycle that started training started or finished (the later), or None.
+
+        The cooldown counts from it: a cycle that died mid-run still holds it from its start;
+        skips and cycles that ended before training (no data) do not restart it.
+        """
+        rows = self._rows(
+            "SELECT MAX(MAX(training_started_at, COALESCE(finished_at, 0))) AS t FROM retrains"
+            " WHERE model = ? AND training_started_at IS NOT NULL",
+            (model,),
+        )
+        value = rows[0]["t"] if rows else None
+        return None if value is None else float(value)
 
     def fail_stale_retrains(self, reason: str = "daemon restarted while it ran") -> int:
         """Mark retrains left 'running' by a crash as failed (called at start-up)."""
