@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import hypothesis_profiles, mlflow_store
+from tests.support.champion import ChampionStore, train_champion
 from tests.support.inprocess import InProcessDaemon
 from tests.support.mlflow_server import MlflowServer
 
@@ -67,3 +68,16 @@ def start_daemon() -> Iterator[Callable[..., InProcessDaemon]]:
     yield start
     for daemon in reversed(started):
         daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def champion(tmp_path_factory: pytest.TempPathFactory) -> ChampionStore:
+    """A store with one champion run trained by `mlflow run` (once per session; tests using
+    it share the ``champion`` xdist group, so one worker trains it)."""
+    mp = pytest.MonkeyPatch()
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
+        mp.delenv(var, raising=False)
+    try:
+        return train_champion(tmp_path_factory.mktemp("champion"))
+    finally:
+        mp.undo()

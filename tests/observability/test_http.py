@@ -144,13 +144,13 @@ def test_healthz_turns_503_when_the_loop_is_wedged(
 def test_idle_loop_is_not_wedged(health: HealthState, clock: FakeClock) -> None:
     health.heartbeat("loop", pending=0)
     clock.now += 10_000  # idle for hours, nothing pending
-    assert health.is_healthy()
+    assert health.health().ok
     # work arrives after a long idle period: the clock starts when it arrived
     health.set_pending("loop", 1)
     clock.now += 29
-    assert health.is_healthy()
+    assert health.health().ok
     clock.now += 2
-    assert not health.is_healthy()
+    assert not health.health().ok
 
 
 def test_dead_components_make_healthz_503(server: MetricsServer, health: HealthState) -> None:

@@ -177,12 +177,6 @@ class HealthState:
                 problems.append("start-up scan not done")
         return HealthReport(ok=not problems, problems=problems)
 
-    def is_healthy(self) -> bool:
-        return self.health().ok
-
-    def is_ready(self) -> bool:
-        return self.readiness().ok
-
 
 def _probe(alive: Callable[[], bool]) -> bool:
     try:
@@ -306,11 +300,3 @@ class MetricsServer:
             return False
         self._thread = None
         return True
-
-    def __enter__(self) -> MetricsServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-        self.join(5.0)

@@ -6,9 +6,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FILE_STATUSES = ("processing", "done", "quarantined", "duplicate")
-TERMINAL = ("done", "quarantined", "duplicate")
-
 ClaimKind = Literal["new", "redo", "duplicate", "finish_move", "ignore"]
 
 

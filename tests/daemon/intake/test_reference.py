@@ -7,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from driftwarden.config.model import Settings
 from driftwarden.daemon.intake.admission import check_csv_complete
-from driftwarden.daemon.intake.reference import admit, columns_under_test
+from driftwarden.daemon.intake.reference import admit
 from driftwarden.errors import InputFileError
 
 
@@ -22,14 +21,6 @@ class _Ref:
 
 
 REF = _Ref(("x1", "x2", "cat"), frozenset({"x1", "x2"}))
-
-
-def test_columns_under_test_leave_out_target_and_excluded() -> None:
-    settings = Settings.model_validate({"drift": {"exclude_columns": ["id"]}})
-    frame = pd.DataFrame(columns=["id", "x1", "target", "cat"])
-    assert columns_under_test(frame, settings) == ["x1", "cat"]
-    only = Settings.model_validate({"drift": {"columns": ["cat", "nope"]}})
-    assert columns_under_test(frame, only) == ["cat"]
 
 
 def test_missing_column_names_the_column() -> None:

@@ -6,6 +6,7 @@ these call ``Daemon.reload`` directly to look at what it swapped.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from driftwarden.config.model import Settings
 from driftwarden.daemon.intake.reference import Reference
 from driftwarden.daemon.service.reload import LIVE, RESTART, SECTIONS, changes
 from driftwarden.events import types as ev
-from tests.support.daemon_proc import daemon_config, sample_frame
+from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
 from tests.support.inprocess import InProcessDaemon
 
 Start = Callable[..., InProcessDaemon]
@@ -88,6 +89,11 @@ def test_an_uncreatable_watch_path_is_refused_and_the_old_watch_kept(
     assert f"watch.paths: cannot create/watch {tmp_path / 'a-file' / 'drop'}" in refused.reason
     assert running.events.of(ev.ConfigReloaded) == []
     assert running.get("/healthz")[0] == 200
+    # Files still flow through the old watch.
+    path = write_csv(tmp_path / "drop" / "still-watched.csv", sample_frame(100, seed=9))
+    old_watcher.tracker.note(path, renamed=True)  # what the watch reports for a rename
+    running.daemon.tick(time.monotonic())
+    running.checked("still-watched.csv")
 
 
 def test_a_refused_reload_discards_what_it_prepared(tmp_path: Path, start_daemon: Start) -> None:

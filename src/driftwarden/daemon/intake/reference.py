@@ -52,15 +52,6 @@ class Reference:
         return cls(frame, prepared, version, source, numeric, tuple(tested))
 
 
-def columns_under_test(frame: pd.DataFrame, settings: Settings) -> list[str]:
-    """The columns a drift check compares: ``drift.columns`` or all but target and excluded."""
-    drift = settings.drift
-    if drift.columns is not None:
-        return [c for c in drift.columns if c in frame.columns]
-    skip = {settings.model.target, *drift.exclude_columns}
-    return [c for c in frame.columns if c not in skip]
-
-
 def load_file_reference(settings: Settings) -> Reference:
     """Read ``reference.path``; a bad file is a ConfigError naming the key and the problem."""
     path = settings.reference.path

@@ -164,11 +164,11 @@ class Checker:
         source: str | None = None,
     ) -> ValidationOutcome | None:
         """Validate the production model on ``frame``; None when no model is loaded yet."""
-        from driftwarden.tracking.validate import validate_frame
-
         production = self.production.get()
         if production is None:
-            return None
+            return None  # before the import: it loads mlflow (seconds)
+        from driftwarden.tracking.validate import validate_frame
+
         settings = self.config()
         started, t0 = time.time(), time.monotonic()
         result = validate_frame(

@@ -83,10 +83,6 @@ class JobQueue:
                 self._waiting.discard(job.dedupe_key)
         return job
 
-    def is_waiting(self, job: Job) -> bool:
-        with self._lock:
-            return job.dedupe_key in self._waiting
-
     def qsize(self) -> int:
         with self._lock:
             return len(self._waiting)
@@ -129,7 +125,6 @@ class Worker:
         self.on_turn = on_turn
         self.idle_wait = idle_wait
         self.progress = 0
-        self.current: Job | None = None
         self.done = 0
         self.failed = 0
         self._stop = threading.Event()
@@ -168,7 +163,6 @@ class Worker:
     def run_one(self, job: Job) -> None:
         """Run one job, catching and reporting anything it raises."""
         handler = self.handlers.get(job.kind)
-        self.current = job
         extra = {"job": job.kind, **({"file": str(job.path)} if job.path else {})}
         try:
             if handler is None:
@@ -185,8 +179,6 @@ class Worker:
                 self.on_error(job, exc)
             except Exception:  # reporting must never kill the loop
                 log.exception("error reporting failed", extra=extra)
-        finally:
-            self.current = None
 
 
 class Requests:

@@ -101,12 +101,6 @@ class Scheduler:
                 **extra,
             )
 
-    def next_runs(self) -> dict[str, dt.datetime | None]:
-        """Next fire time per scheduled job (for logs and tests)."""
-        if self._scheduler is None:
-            return {}
-        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
-
     def is_alive(self) -> bool:
         return self._scheduler is not None and self._scheduler.running
 

@@ -39,6 +39,9 @@ from driftwarden.tracking.access import MlflowAccess
 
 T = TypeVar("T")
 
+# /healthz reports a part wedged when it has work waiting and made no progress this long.
+WEDGED_AFTER_SECONDS = 60.0
+
 
 class Current(Generic[T]):
     """A value swapped whole (the settings on reload); parts read it through ``get``."""
@@ -144,7 +147,7 @@ def _build(
     current = Current(settings)
     model = settings.model.name
     paths = state_paths(settings)
-    metrics, health = Metrics(), HealthState()
+    metrics, health = Metrics(), HealthState(WEDGED_AFTER_SECONDS)
     _recover(settings, ledger, metrics, publish)
     health.mark_config_loaded()
     metrics.set_pending_writes(outbox.pending())
