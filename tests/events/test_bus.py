@@ -19,7 +19,11 @@ def test_subscribers_get_the_types_they_asked_for_in_order() -> None:
     bus.publish(checked)
     bus.publish(ev.RescanDone(0, "timer"))
     bus.publish(ev.FileQuarantined("/d/b.csv", "/d/quarantine/b.csv", "empty"))
-    assert [e.name for e in everything.events] == ["file_checked", "rescan_done", "file_quarantined"]
+    assert [e.name for e in everything.events] == [
+        "file_checked",
+        "rescan_done",
+        "file_quarantined",
+    ]
     assert [e.name for e in files.events] == ["file_checked", "file_quarantined"]
     assert files.of(ev.FileChecked) == [checked]
 
@@ -38,7 +42,7 @@ def test_a_failing_subscriber_is_logged_and_the_others_still_hear(
     bus.publish(ev.DaemonStopped())  # does not raise
     assert heard.of(ev.DaemonStopped) == [ev.DaemonStopped()]
     [record] = [r for r in caplog.records if r.exc_info]
-    assert getattr(record, "event") == "daemon_stopped"
+    assert record.event == "daemon_stopped"
 
 
 def test_unsubscribe() -> None:

@@ -66,4 +66,4 @@ def test_a_quiet_level_skips_the_line(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         log_event(ev.RescanDone(3, "timer"))  # DEBUG
         log_event(ev.DaemonStopped())
-    assert [getattr(r, "event") for r in caplog.records] == ["daemon_stopped"]
+    assert [r.event for r in caplog.records] == ["daemon_stopped"]
