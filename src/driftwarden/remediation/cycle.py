@@ -63,20 +63,14 @@ def run_cycle(
 ) -> Decision:
     """Run one remediation cycle and return its decision (already in the ledger).
 
-    Args:
-        settings: the loaded config; ``retrain.project_uri`` must be set.
-        reason: why the cycle was asked for (recorded in the ledger, as a run and version tag).
-        trigger: 'drift', 'validation' or 'manual' (recorded; the daemon checks
-            ``policy.should_trigger`` before calling).
-        detail: what the breach was (check id, metrics, drifted features); recorded as JSON.
-        labelled_paths: recent labelled drops; None finds them in the watch paths'
-            processed folders (dataset.py has the rule).
-        client: an MLflow client already configured for ``settings`` (default: a new one).
-        respect_cooldown: False lets a person override ``retrain.cooldown_seconds``;
-            single-flight always holds.
-        cancel: set it (daemon shutdown) to kill the training run's process group now.
-        ledger: where the cycle is recorded (default: the state directory's own ledger).
-        publish: hears the training start and the decision (default: the log).
+    ``reason`` says why (recorded in the ledger, as a run and version tag); ``trigger`` is
+    'drift', 'validation' or 'manual' (the daemon checks ``policy.should_trigger`` first);
+    ``detail`` is what breached (recorded as JSON). ``labelled_paths`` are recent labelled
+    drops (None: the processed folders, see dataset.py). ``client`` is a configured MLflow
+    client (default: a new one). ``respect_cooldown=False`` lets a person override the
+    cooldown (single flight always holds). Setting ``cancel`` kills the training run now.
+    ``ledger`` records the cycle (default: the state directory's); ``publish`` hears the
+    training start and the decision (default: the log).
     """
     if not settings.retrain.project_uri:
         raise ConfigError(
@@ -85,32 +79,18 @@ def run_cycle(
     lock = CycleLock(settings.state.directory)
     cycle_id = new_cycle_id()
     inputs = CycleInputs(
-        cycle_id=cycle_id,
-        settings=settings,
-        reason=reason,
-        trigger=trigger,
-        detail=dict(detail or {}),
-        labelled_paths=labelled_paths,
-        cancel=cancel,
-        publish=publish,
-        workdir=lock.directory / "cycles" / cycle_id,
-    )
-    own = ledger is None
+        cycle_id, settings, reason, trigger, dict(detail or {}), labelled_paths, cancel,
+        publish, workdir=lock.directory / "cycles" / cycle_id,
+    )  # fmt: skip
     store = open_ledger(settings) if ledger is None else ledger
     try:
         decision = _under_lock(inputs, lock, store, client, respect_cooldown)
     finally:
-        if own:
+        if ledger is None:
             store.close()
+    d = decision
     publish(
-        RetrainDecided(
-            decision.model,
-            decision.cycle_id,
-            decision.outcome,
-            decision.summary(),
-            decision.challenger_version,
-            decision.error,
-        )
+        RetrainDecided(d.model, d.cycle_id, d.outcome, d.summary(), d.challenger_version, d.error)
     )
     return decision
 

@@ -91,6 +91,41 @@ class Checker:
         self.production = production
         self.reports_dir = reports_dir
 
+    def _tags(
+        self, kind: str, scope: str, key: str, version: str | None, tags: dict[str, str]
+    ) -> dict[str, str]:
+        """The run's tags: what was checked, for which model version, under which outbox key."""
+        return {
+            "driftwarden.kind": kind,
+            "driftwarden.scope": scope,
+            "driftwarden.model": self.model,
+            "driftwarden.outbox_key": key,
+            **({"driftwarden.model_version": version} if version else {}),
+            **tags,
+        }
+
+    def _record(
+        self,
+        kind: str,
+        scope: str,
+        outcome: str,
+        version: str | None,
+        summary: dict[str, Any],
+        key: str,
+        started: float,
+    ) -> CheckRecord:
+        return CheckRecord(
+            kind=kind,
+            scope=scope,
+            model=self.model,
+            outcome=outcome,
+            model_version=version,
+            summary=summary,
+            outbox_key=key,
+            started_at=started,
+            finished_at=time.time(),
+        )
+
     def drift(
         self,
         frame: pd.DataFrame,
@@ -116,21 +151,12 @@ class Checker:
         html = render_html(result, reference.frame, frame)
         model = self.production.get()
         version = str(model.version) if model is not None else None
-        all_tags = {
-            "driftwarden.kind": "drift",
-            "driftwarden.scope": scope,
-            "driftwarden.model": self.model,
-            "driftwarden.outbox_key": key,
-            **({"driftwarden.model_version": version} if version else {}),
-            **tags,
-        }
         payload = {
             "experiment": settings.mlflow.experiment_name,
             "result": result.to_dict(),
             "html_path": str(html_path),
-            "tags": all_tags,
+            "tags": self._tags("drift", scope, key, version, tags),
         }
-        duration = time.monotonic() - t0
         summary = {
             "dataset_drift": bool(result.dataset_drift),
             "drifted_features": list(result.drifted_features),
@@ -140,17 +166,9 @@ class Checker:
             "schema_findings": len(result.schema),
             **_file_tag(tags),
         }
-        record = CheckRecord(
-            kind="drift",
-            scope=scope,
-            model=self.model,
-            outcome="drift" if result.dataset_drift else "ok",
-            model_version=version,
-            summary=summary,
-            outbox_key=key,
-            started_at=started,
-            finished_at=time.time(),
-        )
+        outcome = "drift" if result.dataset_drift else "ok"
+        record = self._record("drift", scope, outcome, version, summary, key, started)
+        duration = time.monotonic() - t0
         write = OutboxWrite("drift_run", payload, key, report=(html_path, html))
         return DriftOutcome(result, record, write, duration)
 
@@ -176,18 +194,10 @@ class Checker:
         )
         version = str(production.version)
         key = f"{key}:v{version}"
-        all_tags = {
-            "driftwarden.kind": "validation",
-            "driftwarden.scope": scope,
-            "driftwarden.model": self.model,
-            "driftwarden.model_version": version,
-            "driftwarden.outbox_key": key,
-            **tags,
-        }
         payload = {
             "experiment": settings.mlflow.experiment_name,
             "result": result.to_dict(),
-            "tags": all_tags,
+            "tags": self._tags("validation", scope, key, version, tags),
         }
         minimums = dict(settings.validation.minimums)
         breached = {
@@ -195,21 +205,13 @@ class Checker:
             for name, minimum in minimums.items()
             if name in result.metrics and float(result.metrics[name]) < minimum
         }
-        record = CheckRecord(
-            kind="validation",
-            scope=scope,
-            model=self.model,
-            outcome="breach" if breached else "ok",
-            model_version=version,
-            summary={
-                "metrics": {k: float(v) for k, v in result.metrics.items()},
-                "n_rows": result.n_rows,
-                "breached": breached,
-                **_file_tag(tags),
-            },
-            outbox_key=key,
-            started_at=started,
-            finished_at=time.time(),
-        )
+        summary = {
+            "metrics": {k: float(v) for k, v in result.metrics.items()},
+            "n_rows": result.n_rows,
+            "breached": breached,
+            **_file_tag(tags),
+        }
+        outcome = "breach" if breached else "ok"
+        record = self._record("validation", scope, outcome, version, summary, key, started)
         write = OutboxWrite("validation_run", payload, key)
         return ValidationOutcome(result, record, write, time.monotonic() - t0, breached, minimums)

@@ -91,6 +91,17 @@ class StateStores:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A part in the lifecycle: its name (and health component), how long it may take to
+    stop, and whether ``/healthz`` watches it."""
+
+    name: str
+    component: Component
+    stop_within: float = 1.0
+    watched: bool = True
+
+
+@dataclass(frozen=True)
 class Parts:
     """Every part of one daemon."""
 
@@ -108,21 +119,21 @@ class Parts:
     keeper: Keeper
     requests: Requests
 
-    def components(self) -> list[tuple[str, Component, float]]:
-        """(name, part, seconds it may take to stop), in start order; stopped in reverse."""
-        parts: list[tuple[str, Component, float]] = [("state", StateStores(self.ledger), 1.0)]
+    def components(self) -> list[Part]:
+        """Every long-lived part, in start order (stopped in reverse)."""
+        parts = [Part("state", StateStores(self.ledger), watched=False)]
         if self.http is not None:
-            parts.append(("http", self.http, 1.0))
-        parts += [
-            ("alerts", self.outlet, 1.0),
-            ("outbox", self.flusher, 1.0),
-            ("jobs", self.keeper.worker, 5.0),  # a job still running is redone at the next start
-            ("retrain", self.keeper.retrain, 1.5),  # its training run is killed first
-            ("watcher", self.intake, 2.0),
-            ("scheduler", self.scheduler, 1.0),
-            ("systemd", StopNotice(self.notifier), 1.0),
+            parts.append(Part("http", self.http))
+        return [
+            *parts,
+            Part("alerts", self.outlet),
+            Part("outbox", self.flusher),
+            Part("jobs", self.keeper.worker, 5.0),  # a job still running is redone next start
+            Part("retrain", self.keeper.retrain, 1.5),  # its training run is killed first
+            Part("watcher", self.intake, 2.0),
+            Part("scheduler", self.scheduler),
+            Part("systemd", StopNotice(self.notifier), watched=False),
         ]
-        return parts
 
 
 def assemble(settings: Settings, publish: Publish, wake: Callable[[], None]) -> Parts:

@@ -127,8 +127,8 @@ class Daemon:
 
     def start(self) -> None:
         """Start every part in order, scan the drop directories, tell systemd we are ready."""
-        for name, component, stop_within in self.parts.components():
-            self.lifecycle.start(name, component, stop_within)
+        for part in self.parts.components():
+            self.lifecycle.start(part.name, part.component, part.stop_within, part.watched)
         noted = self.parts.intake.scan("start-up")  # the watch is armed: nothing slips between
         self.parts.health.mark_scan_done()
         settings = self.settings
