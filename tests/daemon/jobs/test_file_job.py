@@ -168,3 +168,38 @@ def test_a_file_with_mode_000_is_quarantined(tmp_path: Path, build: Build) -> No
     path.chmod(0)
     ctx.keeper.files.handle(path)
     _assert_refused_unreadable(ctx, tmp_path / "drop", "locked.csv")
+
+
+def test_the_commit_queues_records_and_publishes_before_the_move(
+    tmp_path: Path, built: InProcessDaemon
+) -> None:
+    """What a subscriber sees when the check is announced: the MLflow write queued, the check
+    recorded with the file, the file not moved yet (a crash now only finishes the move)."""
+    parts = built.parts
+    path = write_csv(tmp_path / "drop" / "a.csv", sample_frame(200, seed=3))
+    seen: dict[str, object] = {}
+
+    def at_announce(event: ev.Event) -> None:
+        [row] = parts.ledger.files()
+        seen.update(
+            queued=[i.kind for i in parts.outbox.peek()],
+            status=row["status"],
+            checks=len(parts.ledger.checks(file_id=row["id"])),
+            moved=row["moved"],
+            in_drop=path.exists(),
+            processed_counted=_sample(
+                parts.metrics, "driftwarden_files_total", outcome="processed"
+            ),
+        )
+
+    built.daemon.bus.subscribe(at_announce, ev.FileChecked)
+    parts.keeper.files.handle(path)
+    assert seen == {
+        "queued": ["drift_run"],
+        "status": "done",
+        "checks": 1,
+        "moved": 0,
+        "in_drop": True,
+        "processed_counted": 0.0,
+    }
+    assert not path.exists()  # moved after
