@@ -172,4 +172,5 @@ def test_a_switch_to_the_model_reference_asks_for_a_poll(
     _rewrite(tmp_path, reference={"source": "model"})
     running.daemon.reload()
     assert registry.version is None  # loaded again at the poll, with its training data
-    assert running.parts.keeper.jobs.qsize() == 1  # the registry poll
+    [polled] = running.wait(ev.NoProductionModel, timeout=60)  # the poll ran (no model here)
+    assert polled.model == "test-model"
