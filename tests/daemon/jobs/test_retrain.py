@@ -12,6 +12,7 @@ import pytest
 
 from driftwarden.events import types as ev
 from tests.support.inprocess import InProcessDaemon
+from tests.support.mlflow_server import free_port
 from tests.support.mlflow_store import prepare_default_store
 
 Build = Callable[..., InProcessDaemon]
@@ -23,26 +24,24 @@ def test_breaches_are_ignored_when_retraining_is_off(built: InProcessDaemon) -> 
     assert runner._pending is None
 
 
-@pytest.mark.slow
 def test_a_failed_cycle_is_recorded_counted_and_alerted(tmp_path: Path, build: Build) -> None:
-    missing = tmp_path / "no-such-project"
-    missing.mkdir()  # a directory without an MLproject: `mlflow run` fails
+    """MLflow is unreachable (nothing listens on its port): the cycle fails at its first call.
+    (A training run that fails is in tests/integration/test_remediation_cycle.py.)"""
     daemon = build(
         tmp_path,
-        retrain={
-            "enabled": True,
-            "project_uri": str(missing),
-            "cooldown_seconds": 0,
-            "timeout_seconds": 120,
+        mlflow={
+            "tracking_uri": f"http://127.0.0.1:{free_port()}",
+            "http_request_max_retries": 0,
+            "http_request_timeout_seconds": 1.0,
         },
+        retrain={"enabled": True, "project_uri": str(tmp_path), "cooldown_seconds": 0},
     )
     ctx = daemon.parts
-    prepare_default_store(daemon.settings)
     runner = ctx.keeper.retrain
     runner.request("drift", {"drifted_features": ["x1"]})
     assert runner._pending == ("drift", {"drifted_features": ["x1"]})
     decision = runner.run_one("drift", {"drifted_features": ["x1"]})
-    assert decision.outcome == "failed"
+    assert decision.outcome == "failed" and decision.error == "MlflowUnavailable"
     [decided] = daemon.events.of(ev.RetrainDecided)
     assert decided.outcome == "failed" and decided.cycle_id == decision.cycle_id
     last = ctx.ledger.last_retrain("test-model")
