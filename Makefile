@@ -77,8 +77,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# Two workers: the suite waits on processes (mlflow run, servers) as much as it computes.
+# loadgroup keeps the tests sharing the session's trained champion on one worker.
 test: venv tools lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not integration and not slow"

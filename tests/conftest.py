@@ -1,14 +1,17 @@
-"""Shared fixtures: an isolated environment per test, a real mlflow server for integration tests,
-and (from tests/support/postgres_fixtures.py) real PostgreSQL and an MLflow server on it."""
+"""Shared fixtures: an isolated environment per test, in-process daemons, a migrated MLflow
+store template, a real mlflow server for integration tests, and (from
+tests/support/postgres_fixtures.py) real PostgreSQL and an MLflow server on it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import hypothesis_profiles
+from tests.support import hypothesis_profiles, mlflow_store
+from tests.support.champion import ChampionStore, train_champion
+from tests.support.inprocess import InProcessDaemon
 from tests.support.mlflow_server import MlflowServer
 
 hypothesis_profiles.load()
@@ -48,3 +51,37 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def store_template() -> Path:
+    """An empty migrated sqlite MLflow database; copy it, never write to it."""
+    return mlflow_store.template()
+
+
+@pytest.fixture
+def start_daemon() -> Iterator[Callable[..., InProcessDaemon]]:
+    """Start in-process daemons (``start_daemon(config, loop=True)``); all stopped at teardown."""
+    started: list[InProcessDaemon] = []
+
+    def start(config: Path, loop: bool = True) -> InProcessDaemon:
+        daemon = InProcessDaemon(config)
+        started.append(daemon)
+        return daemon.start(loop)
+
+    yield start
+    for daemon in reversed(started):
+        daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def champion(tmp_path_factory: pytest.TempPathFactory) -> ChampionStore:
+    """A store with one champion run trained by `mlflow run` (once per session; tests using
+    it share the ``champion`` xdist group, so one worker trains it)."""
+    mp = pytest.MonkeyPatch()
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
+        mp.delenv(var, raising=False)
+    try:
+        return train_champion(tmp_path_factory.mktemp("champion"))
+    finally:
+        mp.undo()

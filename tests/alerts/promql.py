@@ -6,7 +6,7 @@ import re
 
 from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.metrics import Metrics
+from driftwarden.observability.metrics import Metrics
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 _GROUPS = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")

@@ -8,9 +8,9 @@ import time
 import pytest
 from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import Alert, AlertRules, iso_utc
 from driftwarden.config.model import AlertsConfig
+from driftwarden.observability.metrics import Metrics
 
 
 class FakeClock:

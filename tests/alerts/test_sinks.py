@@ -15,7 +15,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import Alert, AlertRules
 from driftwarden.alerts.sinks import (
     SIGNATURE_HEADER,
@@ -29,6 +28,9 @@ from driftwarden.alerts.sinks import (
 )
 from driftwarden.config.model import AlertmanagerConfig, AlertsConfig, WebhookConfig
 from driftwarden.errors import ConfigError
+from driftwarden.events import Recorder
+from driftwarden.events import types as ev
+from driftwarden.observability.metrics import Metrics
 from tests.alerts.receiver import webhook_receiver
 from tests.support.mlflow_server import free_port
 
@@ -128,11 +130,12 @@ def test_dispatcher_retries_a_webhook_that_answers_500(monkeypatch: pytest.Monke
             sinks=["webhook"],
             webhook=WebhookConfig(url=receiver.url, retries=3, secret_env="DW_TEST_SECRET"),
         )
-        dispatcher = AlertDispatcher(build_sinks(cfg), backoff_seconds=0.05)
+        dispatcher = AlertDispatcher(build_sinks(cfg), Recorder(), backoff_seconds=0.05)
         dispatcher.start()
         dispatcher.submit(drift_alert())
         assert dispatcher.flush(10)
-        dispatcher.close(5)
+        dispatcher.close()
+        assert dispatcher.join(5)
         requests = receiver.requests
     assert len(requests) == 3  # 500, 500, then 200
     assert len({r.body for r in requests}) == 1  # the same signed body each time
@@ -147,15 +150,16 @@ def test_dispatcher_retries_a_webhook_that_answers_500(monkeypatch: pytest.Monke
     }
 
 
-def test_dispatcher_gives_up_after_retries_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_dispatcher_gives_up_after_retries_and_reports_it() -> None:
+    events = Recorder()
     with webhook_receiver([500] * 10) as receiver:
         cfg = AlertsConfig(sinks=["webhook"], webhook=WebhookConfig(url=receiver.url, retries=2))
-        dispatcher = AlertDispatcher(build_sinks(cfg), backoff_seconds=0.01)
+        dispatcher = AlertDispatcher(build_sinks(cfg), events, backoff_seconds=0.01)
         dispatcher.start()
-        with caplog.at_level(logging.WARNING):
-            dispatcher.submit(drift_alert())
-            assert dispatcher.flush(10)
-        dispatcher.close(5)
+        dispatcher.submit(drift_alert())
+        assert dispatcher.flush(10)
+        dispatcher.close()
+        assert dispatcher.join(5)
         assert len(receiver.requests) == 3
     assert dispatcher.stats()["webhook"] == {
         "delivered": 0,
@@ -163,7 +167,10 @@ def test_dispatcher_gives_up_after_retries_and_logs(caplog: pytest.LogCaptureFix
         "retried": 2,
         "dropped": 0,
     }
-    assert any("giving up" in r.getMessage() for r in caplog.records)
+    assert [e.attempt for e in events.of(ev.AlertDeliveryRetrying)] == [1, 2]
+    [failed] = events.of(ev.AlertDeliveryFailed)
+    assert failed.sink == "webhook" and failed.attempt == 3 and "500" in failed.error
+    assert not failed.at_shutdown
 
 
 def test_exponential_backoff_between_attempts() -> None:
@@ -179,11 +186,12 @@ def test_exponential_backoff_between_attempts() -> None:
             raise SinkError("down")
 
     sink = Failing()
-    dispatcher = AlertDispatcher([sink], backoff_seconds=0.05, max_backoff_seconds=0.15)
+    dispatcher = AlertDispatcher([sink], Recorder(), backoff_seconds=0.05, max_backoff_seconds=0.15)
     dispatcher.start()
     dispatcher.submit(drift_alert())
     assert dispatcher.flush(10)
-    dispatcher.close(1)
+    dispatcher.close()
+    assert dispatcher.join(1)
     gaps = [b - a for a, b in zip(sink.times, sink.times[1:], strict=False)]
     assert len(gaps) == 3
     assert gaps[0] >= 0.05 and gaps[1] >= 0.1 and gaps[2] >= 0.15  # 0.05, 0.1, capped 0.15
@@ -210,7 +218,7 @@ def test_submit_never_blocks_and_a_stuck_sink_delays_no_other_sink() -> None:
     blocking = Blocking()
     with webhook_receiver() as receiver:
         webhook = WebhookSink(WebhookConfig(url=receiver.url))
-        dispatcher = AlertDispatcher([blocking, webhook])
+        dispatcher = AlertDispatcher([blocking, webhook], Recorder())
         dispatcher.start()
         started = time.monotonic()
         for _ in range(5):
@@ -220,14 +228,15 @@ def test_submit_never_blocks_and_a_stuck_sink_delays_no_other_sink() -> None:
         assert blocking.sent == []
         blocking.release.set()
         assert dispatcher.flush(10)
-        dispatcher.close(5)
+        dispatcher.close()
+        assert dispatcher.join(5)
     assert len(blocking.sent) == 5
     assert dispatcher.stats()["webhook"]["delivered"] == 5
 
 
 def test_a_full_queue_drops_new_alerts_instead_of_blocking() -> None:
     blocking = Blocking()
-    dispatcher = AlertDispatcher([blocking], queue_size=2)
+    dispatcher = AlertDispatcher([blocking], Recorder(), queue_size=2)
     dispatcher.start()
     dispatcher.submit(drift_alert())
     assert blocking.entered.wait(5)  # one in flight
@@ -237,7 +246,8 @@ def test_a_full_queue_drops_new_alerts_instead_of_blocking() -> None:
     assert time.monotonic() - started < 1.0
     blocking.release.set()
     assert dispatcher.flush(10)
-    dispatcher.close(5)
+    dispatcher.close()
+    assert dispatcher.join(5)
     assert dispatcher.stats()["blocking"] == {
         "delivered": 3,
         "failed": 0,
@@ -254,12 +264,13 @@ def test_close_gives_up_on_retries_and_returns_in_time() -> None:
         def send(self, alert: Alert) -> None:
             raise SinkError("connection refused")
 
-    dispatcher = AlertDispatcher([Down()], backoff_seconds=5.0)
+    dispatcher = AlertDispatcher([Down()], Recorder(), backoff_seconds=5.0)
     dispatcher.start()
     dispatcher.submit(drift_alert())
     time.sleep(0.2)  # first attempt failed, now waiting 5 s to retry
     started = time.monotonic()
-    dispatcher.close(2)
+    dispatcher.close()
+    assert dispatcher.join(2)
     assert time.monotonic() - started < 1.5
     assert not dispatcher.is_alive()
     assert dispatcher.stats()["down"]["failed"] == 1
@@ -278,13 +289,14 @@ def test_a_crashing_sink_does_not_kill_its_worker() -> None:
             if Buggy.calls == 1:
                 raise KeyError("bug")
 
-    dispatcher = AlertDispatcher([Buggy()])
+    dispatcher = AlertDispatcher([Buggy()], Recorder())
     dispatcher.start()
     dispatcher.submit(drift_alert())
     dispatcher.submit(drift_alert())
     assert dispatcher.flush(5)
     assert dispatcher.is_alive()
-    dispatcher.close(2)
+    dispatcher.close()
+    assert dispatcher.join(2)
     assert (
         dispatcher.stats()["buggy"]["failed"] == 1 and dispatcher.stats()["buggy"]["delivered"] == 1
     )

@@ -206,13 +206,7 @@ def test_environment_rules_refused_by_config_check_and_check_runnable(
         "reference missing",
         "reference is a directory",
         "metrics address does not resolve",
-        pytest.param(
-            "state directory under a file",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="run fails with a traceback (exit 1) until it calls check_runnable",
-            ),
-        ),
+        "state directory under a file",
     ],
 )
 def test_run_refuses_the_same_environment(tmp_path: Path, case: str) -> None:

@@ -1,44 +1,33 @@
-"""An in-process daemon context (real ledger, outbox, metrics, reference) for fast job tests."""
+"""Daemons built in process (real ledger, outbox, metrics, reference, jobs), started or not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.http import HealthState
-from driftwarden.alerts.metrics import Metrics
-from driftwarden.alerts.rules import AlertRules
-from driftwarden.config import load_settings
-from driftwarden.daemon.context import DaemonContext, MlflowAccess
-from driftwarden.daemon.files import NameFilter, drop_dirs
-from driftwarden.daemon.ledger import Ledger
-from driftwarden.daemon.reference import load_file_reference
-from driftwarden.tracking.outbox import Outbox
 from tests.support.daemon_proc import daemon_config
-
-
-def make_context(root: Path, **sections: dict[str, object]) -> tuple[DaemonContext, NameFilter]:
-    config = daemon_config(root, **sections)  # type: ignore[arg-type]
-    settings = load_settings(config, env={})
-    state = settings.state.directory
-    metrics = Metrics(CollectorRegistry())
-    metrics.initialise(settings.model.name)
-    ctx = DaemonContext(
-        settings=settings,
-        ledger=Ledger.open(state / "ledger.db"),
-        outbox=Outbox(state / "outbox.db"),
-        metrics=metrics,
-        health=HealthState(),
-        mlflow=MlflowAccess(settings),
-        reports_dir=state / "reports",
-    )
-    ctx.rules = AlertRules(settings.alerts, settings.model.name, metrics)
-    ctx.reference.set(load_file_reference(settings))
-    return ctx, NameFilter(settings.watch, drop_dirs(settings.watch))
+from tests.support.inprocess import InProcessDaemon
 
 
 @pytest.fixture
-def context(tmp_path: Path) -> tuple[DaemonContext, NameFilter]:
-    return make_context(tmp_path)
+def build() -> Iterator[Callable[..., InProcessDaemon]]:
+    """``build(root, **sections)``: a daemon built from a test config, not started (its parts
+    are complete, so jobs can be called directly); closed at teardown."""
+    built: list[InProcessDaemon] = []
+
+    def make(root: Path, **sections: dict[str, Any]) -> InProcessDaemon:
+        daemon = InProcessDaemon(daemon_config(root, **sections))
+        built.append(daemon)
+        return daemon
+
+    yield make
+    for daemon in reversed(built):
+        daemon.stop()
+
+
+@pytest.fixture
+def built(tmp_path: Path, build: Callable[..., InProcessDaemon]) -> InProcessDaemon:
+    return build(tmp_path)

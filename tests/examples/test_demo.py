@@ -1,7 +1,10 @@
 """`driftwarden demo`: the whole loop, live, on a sqlite store in a temporary work directory.
 
 The main test runs the real command in a subprocess (as `make demo` does) and checks what
-it prints and what it left in the store; the others check its refusals in-process.
+it prints and what it left in the store. Without ``--once`` the same story runs and the
+daemon then keeps running until Ctrl-C: that difference is tested in process, with a story
+that ends at once and a real SIGINT to the daemon's handlers. The others check its
+refusals in process.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -74,31 +77,69 @@ def test_demo_once_shows_drift_retrain_promotion_and_where_to_look(tmp_path: Pat
     ]
 
 
-@pytest.mark.slow
-@pytest.mark.integration
-def test_demo_without_once_keeps_the_daemon_running_until_ctrl_c(tmp_path: Path) -> None:
-    workdir = tmp_path / "demo"
-    log = tmp_path / "out.txt"
-    with log.open("w") as handle:
-        process = subprocess.Popen(demo_argv(workdir, once=False), stdout=handle, stderr=handle)
+def test_without_once_the_daemon_keeps_running_until_ctrl_c(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from driftwarden.config import load_settings
+    from driftwarden.daemon.service.daemon import Daemon
+    from driftwarden.demo.command import Story
+    from driftwarden.demo.narrator import EventFeed
+    from driftwarden.demo.workdir import DemoPaths
+    from driftwarden.events import EventBus, Recorder
+    from driftwarden.events import types as ev
+    from tests.support.daemon_proc import daemon_config
+
+    class StoryToldAtOnce(Story):
+        def story(self) -> int:  # the loop itself is the subprocess test's
+            return 0
+
+    config = daemon_config(tmp_path)
+    settings = load_settings(config, env={})
+    paths = DemoPaths(tmp_path / "demo")
+    events, bus = Recorder(), EventBus()
+    bus.subscribe(events)
+    daemon = Daemon.build(settings, config, bus=bus)
+    outcome: dict[str, object] = {"code": 1}
+    story = StoryToldAtOnce(settings, paths, daemon, EventFeed(), None, once=False, started=0.0)
+
+    def started(daemon: Daemon) -> None:
+        def tell_then_ctrl_c() -> None:
+            story.run(outcome)
+            assert not daemon.flags.stop_signal  # still running after the story
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+
+        threading.Thread(target=tell_then_ctrl_c, daemon=True).start()
+
+    assert daemon.run(on_started=started) == 0
+    assert outcome == {"code": 0, "done": True}
+    assert daemon.flags.stop_signal == signal.SIGINT
+    assert "The daemon keeps running: drop CSV files into" in capsys.readouterr().out
+    assert [e.signal for e in events.of(ev.StopRequested)] == ["SIGINT"]
+    assert isinstance(events.events[-1], ev.DaemonStopped)
+
+
+def test_with_once_the_story_stops_the_daemon(tmp_path: Path) -> None:
+    from driftwarden.config import load_settings
+    from driftwarden.daemon.service.daemon import Daemon
+    from driftwarden.demo.command import Story
+    from driftwarden.demo.narrator import EventFeed
+    from driftwarden.demo.workdir import DemoPaths
+    from tests.support.daemon_proc import daemon_config
+
+    config = daemon_config(tmp_path)
+    settings = load_settings(config, env={})
+    daemon = Daemon.build(settings, config)
     try:
-        deadline = time.monotonic() + 400
-        while "The daemon keeps running" not in log.read_text():
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        time.sleep(2.0)
-        assert process.poll() is None, "the daemon stopped without Ctrl-C"
-        process.send_signal(signal.SIGINT)
-        code = process.wait(30)
+        story = Story(settings, DemoPaths(tmp_path / "demo"), daemon, EventFeed(), None, True, 0.0)
+        story.story = lambda: 0  # type: ignore[method-assign]
+        outcome: dict[str, object] = {"code": 1}
+        story.run(outcome)
+        assert outcome == {"code": 0, "done": True}
+        assert daemon.flags.stop_signal == signal.SIGTERM
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-    out = log.read_text()
-    assert code == 0, out
-    assert "production model in force: driftwarden-demo v2" in out
-    assert '"msg": "daemon stopped"' in (workdir / "daemon.log").read_text()
+        daemon.stop()
+        daemon.parts.ledger.close()
+        daemon.flags.close()
 
 
 def test_demo_needs_the_example_project(

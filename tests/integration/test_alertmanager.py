@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import AlertRules
 from driftwarden.alerts.sinks import AlertDispatcher, build_sinks
 from driftwarden.config.model import AlertmanagerConfig, AlertsConfig
+from driftwarden.events import Recorder
+from driftwarden.observability.metrics import Metrics
 from tests.alerts.receiver import Receiver, webhook_receiver
 from tests.support.prom_tools import AlertmanagerServer, wait_for
 
@@ -62,7 +63,7 @@ def test_drift_alert_fires_then_resolves_in_alertmanager(
     metrics = Metrics(CollectorRegistry())
     rules = AlertRules(cfg, "iris", metrics)
     dispatcher = AlertDispatcher(
-        build_sinks(cfg, generator_url="http://127.0.0.1:9108/metrics"), metrics
+        build_sinks(cfg, generator_url="http://127.0.0.1:9108/metrics"), Recorder()
     )
     dispatcher.start()
     try:
@@ -102,7 +103,8 @@ def test_drift_alert_fires_then_resolves_in_alertmanager(
         assert resolved[0]["alerts"][0]["labels"]["model"] == "iris"
         assert resolved[0]["alerts"][0]["status"] == "resolved"
     finally:
-        dispatcher.close(5)
+        dispatcher.close()
+        assert dispatcher.join(5)
     stats = dispatcher.stats()
     assert stats["alertmanager"] == {"delivered": 2, "failed": 0, "retried": 0, "dropped": 0}
     assert (
@@ -125,7 +127,9 @@ def test_sink_retries_until_alertmanager_comes_up(
         drift_consecutive=1,
     )
     rules = AlertRules(cfg, "iris", Metrics(CollectorRegistry()))
-    dispatcher = AlertDispatcher(build_sinks(cfg), backoff_seconds=0.5, max_backoff_seconds=1.0)
+    dispatcher = AlertDispatcher(
+        build_sinks(cfg), Recorder(), backoff_seconds=0.5, max_backoff_seconds=1.0
+    )
     dispatcher.start()
     try:
         dispatcher.submit_all(rules.observe_drift(True))  # Alertmanager is not running yet
@@ -136,7 +140,8 @@ def test_sink_retries_until_alertmanager_comes_up(
         finally:
             server.stop()
     finally:
-        dispatcher.close(5)
+        dispatcher.close()
+        assert dispatcher.join(5)
     assert dispatcher.stats()["alertmanager"]["delivered"] == 1
 
 

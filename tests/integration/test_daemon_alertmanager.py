@@ -1,7 +1,7 @@
-"""A drift breach and its recovery driven through the running daemon, read back from a real
-Alertmanager on 127.0.0.1 (firing, then resolved), and from a webhook receiver in the test
-that checks the JSON body and the HMAC-SHA256 signature and answers the first POST with 500
-to see the daemon retry.
+"""A drift breach and its recovery driven through the running daemon (in process, its real
+parts), read back from a real Alertmanager on 127.0.0.1 (firing, then resolved), and from a
+webhook receiver in the test that checks the JSON body and the HMAC-SHA256 signature and
+answers the first POST with 500 to see the daemon retry.
 """
 
 from __future__ import annotations
@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from driftwarden.alerts.sinks.webhook import SIGNATURE_HEADER
+from driftwarden.events import types as ev
 from tests.alerts.receiver import Receiver, webhook_receiver
-from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
+from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
+from tests.support.inprocess import InProcessDaemon
 from tests.support.prom_tools import AlertmanagerServer, require_tool, wait_for
 
 pytestmark = pytest.mark.integration
@@ -53,7 +55,12 @@ def posts(hook: Receiver, status: str) -> list[dict[str, Any]]:
 
 
 def test_drift_breach_fires_in_alertmanager_and_webhook_then_resolves(
-    tmp_path: Path, alertmanager: AlertmanagerServer, hook: Receiver
+    tmp_path: Path,
+    alertmanager: AlertmanagerServer,
+    hook: Receiver,
+    start_daemon: Callable[..., InProcessDaemon],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = daemon_config(
         tmp_path,
@@ -67,15 +74,12 @@ def test_drift_breach_fires_in_alertmanager_and_webhook_then_resolves(
         },
     )
     drop = tmp_path / "drop"
-    daemon = DaemonProcess(config, env={SECRET_ENV: SECRET}).start()
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    caplog.set_level("DEBUG")
+    daemon = start_daemon(config)
 
     def checked(count: int) -> None:
-        daemon.wait_for(
-            lambda e: str(e.get("msg", "")).startswith("file checked"),
-            timeout=60,
-            what="file checked",
-            count=count,
-        )
+        daemon.wait(ev.FileChecked, timeout=60, count=count)
 
     try:
         # One drifting check is not a breach yet (drift_consecutive = 2).
@@ -115,7 +119,7 @@ def test_drift_breach_fires_in_alertmanager_and_webhook_then_resolves(
         assert body["ends_at"] is None
         assert body["detail"]["drifted_features"] == ["x1"]
         assert body["labels"]["model"] == MODEL
-        assert SECRET not in daemon.log_text()
+        assert SECRET not in caplog.text
 
         # A clean drop resolves it: gone from Alertmanager's active alerts, "resolved" posted.
         write_csv(drop / "clean.csv", sample_frame(500, seed=4))
@@ -132,15 +136,14 @@ def test_drift_breach_fires_in_alertmanager_and_webhook_then_resolves(
             SIGNATURE_HEADER.lower()
         ] == expected
     finally:
-        assert daemon.stop() == 0
+        daemon.stop()
+    assert SECRET not in caplog.text
     # Exactly one firing alert (delivered twice to the webhook because of the 500) and one
     # resolution: the first drifting check alone fired nothing.
     assert len(posts(hook, "firing")) == 2
     assert len(posts(hook, "resolved")) == 1
-    retried = [
-        e
-        for e in daemon.events()
-        if e.get("msg") == "alert delivery failed, retrying" and e.get("sink") == "webhook"
-    ]
+    retried = [e for e in daemon.events.of(ev.AlertDeliveryRetrying) if e.sink == "webhook"]
     assert len(retried) == 1, retried
-    assert retried[0]["attempt"] == 1 and "500" in retried[0]["error"]
+    assert retried[0].attempt == 1 and "500" in retried[0].error
+    notified = [(e.rule, e.status) for e in daemon.events.of(ev.AlertNotified)]
+    assert notified == [("dataset_drift", "firing"), ("dataset_drift", "resolved")]

@@ -1,25 +1,30 @@
-"""The daemon as a real subprocess with real files: exactly once, completion, crashes, bad files."""
+"""The daemon with real files: exactly once, completion, restarts, crashes, bad files.
+
+Most run the daemon in process (the same parts as ``driftwarden run``) and wait on its
+events; the kill -9 test runs it as a subprocess, because a crash of the process is the point.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from driftwarden.daemon.ledger import Ledger
+from driftwarden.events import types as ev
+from driftwarden.state.sqlite import SqliteLedger
 from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
+from tests.support.inprocess import InProcessDaemon
 
 pytestmark = pytest.mark.integration
 
-
-def _ledger(root: Path) -> Ledger:
-    return Ledger.open(root / "state" / "ledger.db", readonly=True)
+Start = Callable[..., InProcessDaemon]
 
 
-def _checked(event: dict[str, object]) -> bool:
-    return event.get("msg") in ("file checked: no drift", "file checked: dataset drift")
+def _ledger(root: Path) -> SqliteLedger:
+    return SqliteLedger.open(root / "state" / "ledger.db", readonly=True)
 
 
 def _file_checks_per_name(root: Path) -> dict[str, int]:
@@ -45,26 +50,36 @@ def _processing(root: Path) -> list[str]:
         ledger.close()
 
 
-def test_drops_while_running_and_while_stopped_are_each_processed_once(tmp_path: Path) -> None:
+def _next_timer_rescan(running: InProcessDaemon) -> None:
+    """Wait until the periodic rescan has run once more from now (and its jobs are done)."""
+    seen = len([e for e in running.events.of(ev.RescanDone) if e.reason == "timer"])
+    running.wait(ev.RescanDone, lambda e: e.reason == "timer", count=seen + 1)
+    running.wait(ev.RescanDone, lambda e: e.reason == "timer", count=seen + 2)
+
+
+def test_drops_while_running_and_while_stopped_are_each_processed_once(
+    tmp_path: Path, start_daemon: Start
+) -> None:
     config = daemon_config(tmp_path)
     drop = tmp_path / "drop"
     # Dropped while the daemon is down: found by the start-up scan.
     for i in range(3):
         write_csv(drop / f"before-{i}.csv", sample_frame(200, seed=10 + i))
-    daemon = DaemonProcess(config).start()
-    try:
-        daemon.wait_for(_checked, count=3, what="3 checks of files present at start")
-        for i in range(3):
-            write_csv(drop / f"live-{i}.csv", sample_frame(200, seed=20 + i))
-        daemon.wait_for(_checked, count=6, what="3 more checks of live drops")
-        assert daemon.stop() == 0
-        # Dropped while stopped, then a restart.
-        write_csv(drop / "after.csv", sample_frame(200, seed=30))
-        daemon.start()
-        daemon.wait_for(_checked, count=1, what="the file dropped while stopped")
-        time.sleep(2.5)  # a rescan passes: nothing is checked again
-    finally:
-        assert daemon.stop() == 0
+    running = start_daemon(config)
+    [ready] = running.events.of(ev.DaemonReady)
+    assert ready.found_at_start == 3
+    running.wait(ev.FileChecked, count=3)
+    for i in range(3):
+        write_csv(drop / f"live-{i}.csv", sample_frame(200, seed=20 + i))
+    running.wait(ev.FileChecked, count=6)
+    running.stop()
+    # Dropped while stopped, then a restart.
+    write_csv(drop / "after.csv", sample_frame(200, seed=30))
+    again = start_daemon(config)
+    again.checked("after.csv")
+    _next_timer_rescan(again)  # a rescan passes: nothing is checked again
+    assert len(again.events.of(ev.FileChecked)) == 1
+    again.stop()
     counts = _file_checks_per_name(tmp_path)
     expected = (
         {f"before-{i}.csv" for i in range(3)} | {f"live-{i}.csv" for i in range(3)} | {"after.csv"}
@@ -75,25 +90,25 @@ def test_drops_while_running_and_while_stopped_are_each_processed_once(tmp_path:
     assert [p.name for p in drop.iterdir() if p.is_file()] == []
 
 
-def test_a_slowly_written_file_is_processed_once_after_it_is_complete(tmp_path: Path) -> None:
-    config = daemon_config(tmp_path, watch={"settle_seconds": 1.5})
-    daemon = DaemonProcess(config).start()
+def test_a_slowly_written_file_is_processed_once_after_it_is_complete(
+    tmp_path: Path, start_daemon: Start
+) -> None:
+    running = start_daemon(daemon_config(tmp_path, watch={"settle_seconds": 1.0}))
     path = tmp_path / "drop" / "slow.csv"
     text = sample_frame(300, seed=5).to_csv(index=False)
     lines = text.splitlines(keepends=True)
-    try:
-        with path.open("w") as handle:  # in place, under its final name, over ~4 s
-            for start in range(0, len(lines), 40):
-                handle.write("".join(lines[start : start + 40]))
-                handle.flush()
-                time.sleep(0.5)
-        written_at = time.time()
-        events = daemon.wait_for(_checked, what="check of the slow file")
-        assert events[0]["ts"] >= written_at, "checked before the writer finished"
-        assert events[0]["file"] == str(path)
-        time.sleep(2.5)
-    finally:
-        assert daemon.stop() == 0
+    with path.open("w") as handle:  # in place, under its final name, over ~2.5 s
+        for start in range(0, len(lines), 60):
+            handle.write("".join(lines[start : start + 60]))
+            handle.flush()
+            time.sleep(0.5)
+    written_at = time.time()
+    checked = running.checked("slow.csv")
+    assert checked.file == str(path)
+    [claimed] = [r for r in running.parts.ledger.files() if r["path"] == str(path)]
+    assert claimed["created_at"] >= written_at, "claimed before the writer finished"
+    _next_timer_rescan(running)
+    running.stop()
     assert _file_checks_per_name(tmp_path) == {"slow.csv": 1}
     ledger = _ledger(tmp_path)
     try:
@@ -103,23 +118,22 @@ def test_a_slowly_written_file_is_processed_once_after_it_is_complete(tmp_path: 
         ledger.close()
 
 
-def test_same_content_under_another_name_is_a_duplicate(tmp_path: Path) -> None:
-    config = daemon_config(tmp_path)
+def test_same_content_under_another_name_is_a_duplicate(
+    tmp_path: Path, start_daemon: Start
+) -> None:
+    running = start_daemon(daemon_config(tmp_path))
     drop = tmp_path / "drop"
     frame = sample_frame(150, seed=3)
-    daemon = DaemonProcess(config).start()
-    try:
-        write_csv(drop / "first.csv", frame)
-        daemon.wait_for(_checked, what="first check")
-        write_csv(drop / "copy.csv", frame)
-        daemon.wait_for(
-            lambda e: str(e.get("msg", "")).startswith("duplicate of file"), what="duplicate"
-        )
-    finally:
-        assert daemon.stop() == 0
+    write_csv(drop / "first.csv", frame)
+    running.checked("first.csv")
+    write_csv(drop / "copy.csv", frame)
+    [duplicate] = running.wait(ev.FileDuplicate)
+    assert duplicate.file == str(drop / "copy.csv")
+    running.stop()  # the worker finishes the job it is in (the move) before it stops
     ledger = _ledger(tmp_path)
     try:
         assert ledger.file_counts() == {"done": 1, "duplicate": 1}
+        assert duplicate.duplicate_of == ledger.files("done")[0]["id"]
     finally:
         ledger.close()
     assert _file_checks_per_name(tmp_path) == {"first.csv": 1}
@@ -127,7 +141,7 @@ def test_same_content_under_another_name_is_a_duplicate(tmp_path: Path) -> None:
 
 
 def test_kill_9_in_the_middle_of_a_batch_loses_none_and_repeats_none(tmp_path: Path) -> None:
-    config = daemon_config(tmp_path)
+    config = daemon_config(tmp_path, logging={"level": "DEBUG"})  # DEBUG: rescans are logged
     drop = tmp_path / "drop"
     names = [f"batch-{i:02d}.csv" for i in range(50)]
     daemon = DaemonProcess(config).start()
@@ -138,8 +152,8 @@ def test_kill_9_in_the_middle_of_a_batch_loses_none_and_repeats_none(tmp_path: P
         # or the redo path is not exercised: try a few kill times.
         half_done: list[str] = []
         for attempt in range(6):
-            daemon.wait_for(_checked, count=3, what="some checks of the batch", timeout=60)
-            time.sleep(0.013 * attempt)
+            daemon.wait_event("file_checked", count=3, timeout=60)
+            time.sleep(0.013 * attempt)  # where in a check the kill lands
             daemon.kill()
             half_done = _processing(tmp_path)
             if half_done:
@@ -150,16 +164,15 @@ def test_kill_9_in_the_middle_of_a_batch_loses_none_and_repeats_none(tmp_path: P
         assert done_before < 50, "the batch finished before the kill; the test proves nothing"
         daemon.start()
         [redo] = daemon.wait_for(
-            lambda e: (
-                e.get("msg") == "redoing a file left half-processed" and e.get("file") in half_done
-            ),
+            lambda e: e.get("event") == "file_redo" and e.get("file") in half_done,
             what="the half-processed file redone",
         )
         assert redo["attempt"] == 2
         daemon.wait_until(
             lambda: len(_file_checks_per_name(tmp_path)) == 50, timeout=120, what="all 50 checked"
         )
-        time.sleep(2.5)  # one more rescan
+        rescans = len([e for e in daemon.named("rescan_done") if e.get("reason") == "timer"])
+        daemon.wait_event("rescan_done", reason="timer", count=rescans + 2)  # one more full pass
     finally:
         assert daemon.stop() == 0
     counts = _file_checks_per_name(tmp_path)
@@ -219,24 +232,20 @@ def _malformed(drop: Path, outside: Path) -> dict[str, str]:
     return bad
 
 
-def test_fifty_malformed_files_are_quarantined_while_good_files_flow(tmp_path: Path) -> None:
-    config = daemon_config(tmp_path)
+def test_fifty_malformed_files_are_quarantined_while_good_files_flow(
+    tmp_path: Path, start_daemon: Start
+) -> None:
+    running = start_daemon(daemon_config(tmp_path))
     drop = tmp_path / "drop"
     outside = tmp_path / "outside.csv"
     write_csv(outside, sample_frame(50, seed=8))
-    daemon = DaemonProcess(config).start()
-    try:
-        bad = _malformed(drop, outside)
-        for i in range(5):
-            write_csv(drop / f"good-{i}.csv", sample_frame(200, seed=40 + i))
-        daemon.wait_for(_checked, count=5, what="5 good files", timeout=90)
-        daemon.wait_until(
-            lambda: sum(1 for p in (drop / "quarantine").glob("*.reason.txt")) >= 50,
-            timeout=90,
-            what="50 reason files",
-        )
-    finally:
-        assert daemon.stop() == 0
+    bad = _malformed(drop, outside)
+    for i in range(5):
+        write_csv(drop / f"good-{i}.csv", sample_frame(200, seed=40 + i))
+    running.wait(ev.FileChecked, count=5, timeout=90)
+    quarantined = running.wait(ev.FileQuarantined, count=50, timeout=90)
+    running.stop()
+    assert {Path(e.file).name for e in quarantined} == set(bad)
     quarantine = drop / "quarantine"
     for name, expect in bad.items():
         moved = quarantine / name
@@ -254,16 +263,16 @@ def test_fifty_malformed_files_are_quarantined_while_good_files_flow(tmp_path: P
         ledger.close()
 
 
-def test_marker_mode_waits_for_the_marker_and_moves_it_along(tmp_path: Path) -> None:
+def test_marker_mode_waits_for_the_marker_and_moves_it_along(
+    tmp_path: Path, start_daemon: Start
+) -> None:
     config = daemon_config(tmp_path, watch={"completion": "marker", "marker_suffix": ".ready"})
+    running = start_daemon(config)
     drop = tmp_path / "drop"
-    daemon = DaemonProcess(config).start()
-    try:
-        write_csv(drop / "m.csv", sample_frame(100, seed=9))
-        time.sleep(2.5)  # settle time and a rescan pass: still no marker
-        assert not [e for e in daemon.events() if _checked(e)]
-        (drop / "m.csv.ready").write_text("")
-        daemon.wait_for(_checked, what="check after the marker")
-    finally:
-        assert daemon.stop() == 0
+    write_csv(drop / "m.csv", sample_frame(100, seed=9))
+    _next_timer_rescan(running)  # well past the settle time, and found by a rescan: no marker
+    assert running.events.of(ev.FileChecked) == []
+    (drop / "m.csv.ready").write_text("")
+    running.checked("m.csv")
+    running.stop()
     assert sorted(p.name for p in (drop / "processed").iterdir()) == ["m.csv", "m.csv.ready"]

@@ -1,4 +1,9 @@
-"""Daemon lifecycle as a real subprocess: SIGTERM, SIGHUP reloads, systemd notify, health, status."""
+"""The daemon as a real process: signals, systemd notify, exit codes, its text log.
+
+These run ``driftwarden run`` as a subprocess because the process is the point; they wait on
+the events its JSON log carries (``event`` and fields), never on message text or sleeps.
+The daemon's wiring is tested in process (tests/daemon/service, tests/integration/test_daemon_*).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from driftwarden.events import types as ev
+from driftwarden.state.sqlite import SqliteLedger
 from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
+from tests.support.inprocess import InProcessDaemon
 from tests.support.processes import notify_listener
 
 pytestmark = pytest.mark.integration
@@ -37,10 +45,12 @@ def _recv_until(sock: socket.socket, field: str, timeout: float = 30.0) -> list[
     raise AssertionError(f"no {field} within {timeout}s; got {got}")
 
 
-def _port(config: Path) -> int:
-    import tomllib
-
-    return int(tomllib.loads(config.read_text())["metrics"]["port"])
+def _processing(root: Path) -> bool:
+    ledger = SqliteLedger.open(root / "state" / "ledger.db", readonly=True)
+    try:
+        return bool(ledger.processing())
+    finally:
+        ledger.close()
 
 
 def test_sigterm_exits_zero_within_ten_seconds_while_busy(tmp_path: Path) -> None:
@@ -48,12 +58,12 @@ def test_sigterm_exits_zero_within_ten_seconds_while_busy(tmp_path: Path) -> Non
     daemon = DaemonProcess(config).start()
     for i in range(20):
         write_csv(tmp_path / "drop" / f"f{i}.csv", sample_frame(2000, seed=i))
-    daemon.wait_for(lambda e: str(e.get("msg", "")).startswith("file checked"), what="a check")
+    daemon.wait_event("file_checked")
     started = time.monotonic()
     assert daemon.stop(timeout=10) == 0
     assert time.monotonic() - started < 10
-    messages = [e.get("msg") for e in daemon.events()]
-    assert "stop requested" in messages and messages[-1] == "daemon stopped"
+    events = [e.get("event") for e in daemon.events() if e.get("event")]
+    assert "stop_requested" in events and events[-1] == "daemon_stopped"
 
 
 def test_sighup_with_a_broken_config_keeps_the_old_one(tmp_path: Path) -> None:
@@ -63,22 +73,17 @@ def test_sighup_with_a_broken_config_keeps_the_old_one(tmp_path: Path) -> None:
     try:
         config.write_text(good_text.replace("[watch]", "[watch]\nsettle_secondz = 1"))
         daemon.send(signal.SIGHUP)
-        [refused] = daemon.wait_for(
-            lambda e: str(e.get("msg", "")).startswith("config reload refused"), what="refusal"
-        )
-        assert "settle_secondz" in refused["msg"] and str(config) in refused["msg"]
+        [refused] = daemon.wait_event("reload_refused")
+        assert "settle_secondz" in refused["reason"] and str(config) in refused["reason"]
+        assert refused["level"] == "ERROR"
         # Still working with the old config.
         write_csv(tmp_path / "drop" / "after-bad-reload.csv", sample_frame(100, seed=1))
-        daemon.wait_for(
-            lambda e: (
-                e.get("file", "").endswith("after-bad-reload.csv") and "checked" in e.get("msg", "")
-            ),
-            what="check after refused reload",
-        )
-        # A valid change is applied.
+        daemon.wait_event("file_checked", file=str(tmp_path / "drop" / "after-bad-reload.csv"))
+        # A valid change is applied, and the log line says what changed.
         config.write_text(good_text.replace('level = "INFO"', 'level = "DEBUG"'))
         daemon.send(signal.SIGHUP)
-        daemon.wait_for(lambda e: e.get("msg") == "config reloaded", what="reload")
+        [reloaded] = daemon.wait_event("config_reloaded")
+        assert reloaded["changes"] == "logging.level: 'INFO' -> 'DEBUG'"
     finally:
         assert daemon.stop() == 0
 
@@ -106,43 +111,26 @@ def test_systemd_notify_ready_reload_stopping(
         daemon.kill()
 
 
-def test_ready_and_health_endpoints_and_metrics(tmp_path: Path) -> None:
+def test_status_command_reads_while_the_daemon_runs(
+    tmp_path: Path, start_daemon: Callable[..., InProcessDaemon]
+) -> None:
+    """`driftwarden status` in another process reads the ledger the daemon is writing."""
     config = daemon_config(tmp_path)
-    daemon = DaemonProcess(config).start()
-    port = _port(config)
-    try:
-        assert daemon.get(port, "/readyz")[0] == 200
-        assert daemon.get(port, "/healthz")[0] == 200
-        write_csv(tmp_path / "drop" / "m.csv", sample_frame(100, seed=2))
-        daemon.wait_for(lambda e: "checked" in str(e.get("msg")), what="check")
-        status, body = daemon.get(port, "/metrics")
-        assert status == 200
-        assert 'driftwarden_files_total{outcome="processed"} 1.0' in body
-        assert 'driftwarden_checks_total{kind="drift",model="test-model",outcome="ok"} 1.0' in body
-    finally:
-        assert daemon.stop() == 0
-
-
-def test_status_command_reads_while_the_daemon_runs(tmp_path: Path) -> None:
-    config = daemon_config(tmp_path)
-    daemon = DaemonProcess(config).start()
-    try:
-        write_csv(tmp_path / "drop" / "s.csv", sample_frame(100, seed=2))
-        (tmp_path / "drop" / "bad.csv").write_bytes(b"")
-        daemon.wait_for(lambda e: "checked" in str(e.get("msg")), what="check")
-        daemon.wait_for(lambda e: "quarantined" in str(e.get("msg")), what="quarantine")
-        cmd = [sys.executable, "-m", "driftwarden.cli", "status", "--config", str(config)]
-        out = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        status = json.loads(out.stdout)
-        assert status["files"] == {"done": 1, "quarantined": 1}
-        assert status["last_checks"][0]["file"] == "s.csv"
-        assert status["last_checks"][0]["outcome"] in ("ok", "drift")
-        assert status["outbox"]["pending"] >= 0
-        text = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        assert text.returncode == 0 and "files: done 1, quarantined 1" in text.stdout
-    finally:
-        assert daemon.stop() == 0
+    running = start_daemon(config)
+    write_csv(tmp_path / "drop" / "s.csv", sample_frame(100, seed=2))
+    (tmp_path / "drop" / "bad.csv").write_bytes(b"")
+    running.checked("s.csv")
+    running.wait(ev.FileQuarantined)
+    cmd = [sys.executable, "-m", "driftwarden.cli", "status", "--config", str(config)]
+    out = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    status = json.loads(out.stdout)
+    assert status["files"] == {"done": 1, "quarantined": 1}
+    assert status["last_checks"][0]["file"] == "s.csv"
+    assert status["last_checks"][0]["outcome"] in ("ok", "drift")
+    assert status["outbox"]["pending"] >= 0
+    text = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert text.returncode == 0 and "files: done 1, quarantined 1" in text.stdout
 
 
 def test_text_logs_by_default_name_the_file(tmp_path: Path) -> None:
@@ -156,16 +144,17 @@ def test_text_logs_by_default_name_the_file(tmp_path: Path) -> None:
         )
     try:
         deadline = time.monotonic() + 60
-        while "daemon ready" not in log_path.read_text() and time.monotonic() < deadline:
+        while "event=daemon_ready" not in log_path.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
         (tmp_path / "drop" / "e.csv").write_bytes(b"")
-        while "quarantined" not in log_path.read_text() and time.monotonic() < deadline:
+        while "event=file_quarantined" not in log_path.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
-    lines = [line for line in log_path.read_text().splitlines() if "quarantined" in line]
+    lines = [line for line in log_path.read_text().splitlines() if "event=file_quarantined" in line]
     assert lines and f"file={tmp_path / 'drop' / 'e.csv'}" in lines[0]
+    assert " WARNING driftwarden.daemon.files: " in lines[0]  # level and logger, as text
     assert not lines[0].startswith("{")
 
 
@@ -182,24 +171,18 @@ def test_invalid_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert "watch.settle_seconds" in out.stderr
 
 
-def test_the_schedule_runs_window_drift_over_recent_drops(tmp_path: Path) -> None:
+def test_the_schedule_runs_window_drift_over_recent_drops(
+    tmp_path: Path, start_daemon: Callable[..., InProcessDaemon]
+) -> None:
     config = daemon_config(
         tmp_path, schedule={"drift": {"enabled": True, "interval_seconds": 1.5}, "window_files": 2}
     )
-    daemon = DaemonProcess(config).start()
-    try:
-        for i in range(3):
-            write_csv(tmp_path / "drop" / f"w{i}.csv", sample_frame(100, seed=i))
-        daemon.wait_for(lambda e: "checked" in str(e.get("msg")), count=3, what="3 checks")
-        [window] = daemon.wait_for(
-            lambda e: (
-                str(e.get("msg", "")).startswith("window drift check") and e.get("files") == 2
-            ),
-            what="a window check over the last 2 drops",
-        )
-    finally:
-        assert daemon.stop() == 0
-    assert window["logger"] == "driftwarden.daemon.scheduled"
+    running = start_daemon(config)
+    for i in range(3):
+        write_csv(tmp_path / "drop" / f"w{i}.csv", sample_frame(100, seed=i))
+    running.wait(ev.FileChecked, count=3)
+    [window] = running.wait(ev.WindowDriftChecked, lambda e: e.files == 2)
+    assert window.model == "test-model"
 
 
 def test_sigint_stops_cleanly(tmp_path: Path) -> None:
@@ -210,10 +193,9 @@ def test_sigint_stops_cleanly(tmp_path: Path) -> None:
         assert daemon.process is not None and daemon.process.wait(15) == 0
     finally:
         daemon.kill()
-    messages = [e.get("msg") for e in daemon.events()]
-    stop = [e for e in daemon.events() if e.get("msg") == "stop requested"]
-    assert stop and stop[0].get("signal") == "SIGINT"
-    assert messages[-1] == "daemon stopped"
+    [stop] = daemon.named("stop_requested")
+    assert stop.get("signal") == "SIGINT"
+    assert [e.get("event") for e in daemon.events() if e.get("event")][-1] == "daemon_stopped"
 
 
 def test_a_second_sigterm_forces_the_exit(tmp_path: Path) -> None:
@@ -222,9 +204,9 @@ def test_a_second_sigterm_forces_the_exit(tmp_path: Path) -> None:
     try:
         # A large drop keeps the worker busy, so the clean stop has to wait for it.
         write_csv(tmp_path / "drop" / "big.csv", sample_frame(300_000, seed=3))
-        time.sleep(1.5)
+        daemon.wait_until(lambda: _processing(tmp_path), what="the big drop claimed")
         daemon.send(signal.SIGTERM)
-        time.sleep(0.1)
+        daemon.wait_event("stop_requested")
         daemon.send(signal.SIGTERM)
         started = time.monotonic()
         assert daemon.process is not None
@@ -234,59 +216,26 @@ def test_a_second_sigterm_forces_the_exit(tmp_path: Path) -> None:
         daemon.kill()
     assert returncode == 128 + signal.SIGTERM
     assert elapsed < 3
-    assert "second stop signal, exiting now" in daemon.log_text()
-    assert "daemon stopped" not in [e.get("msg") for e in daemon.events()]
+    assert "second stop signal, exiting now" in daemon.log_text()  # stderr, written by the handler
+    assert not daemon.named("daemon_stopped")
 
 
 def test_sighup_changing_watch_keeps_health_and_files_flowing(tmp_path: Path) -> None:
-    config = daemon_config(tmp_path)
+    config = daemon_config(tmp_path, logging={"level": "DEBUG"})  # DEBUG: rescans are logged
     daemon = DaemonProcess(config).start()
-    port = _port(config)
     try:
         text = config.read_text()
         assert "settle_seconds = 0.5" in text
         config.write_text(text.replace("settle_seconds = 0.5", "settle_seconds = 0.3"))
         daemon.send(signal.SIGHUP)
-        daemon.wait_for(lambda e: e.get("msg") == "config reloaded", what="reload")
+        [reloaded] = daemon.wait_event("config_reloaded")
+        assert reloaded["changes"] == "watch.settle_seconds: 0.5 -> 0.3"
         write_csv(tmp_path / "drop" / "after-reload.csv", sample_frame(100, seed=8))
-        daemon.wait_for(
-            lambda e: (
-                e.get("file", "").endswith("after-reload.csv") and "checked" in e.get("msg", "")
-            ),
-            what="a check after the watch was rebuilt",
-        )
-        assert daemon.get(port, "/healthz")[0] == 200
-        time.sleep(1.5)
-        assert daemon.get(port, "/healthz")[0] == 200
-    finally:
-        assert daemon.stop() == 0
-
-
-def test_sighup_with_an_uncreatable_watch_path_keeps_the_daemon_and_old_watch(
-    tmp_path: Path,
-) -> None:
-    config = daemon_config(tmp_path)
-    daemon = DaemonProcess(config).start()
-    port = _port(config)
-    blocker = tmp_path / "a-file"
-    blocker.write_text("a regular file, not a directory")
-    try:
-        text = config.read_text()
-        drop = str(tmp_path / "drop")
-        config.write_text(text.replace(json.dumps(drop), json.dumps(str(blocker / "drop"))))
-        daemon.send(signal.SIGHUP)
-        [refused] = daemon.wait_for(
-            lambda e: str(e.get("msg", "")).startswith("config reload refused"), what="refusal"
-        )
-        assert f"cannot create/watch {blocker / 'drop'}" in refused["msg"]
-        write_csv(tmp_path / "drop" / "still-watched.csv", sample_frame(100, seed=9))
-        daemon.wait_for(
-            lambda e: (
-                e.get("file", "").endswith("still-watched.csv") and "checked" in e.get("msg", "")
-            ),
-            what="a check in the old drop directory",
-        )
-        assert daemon.get(port, "/healthz")[0] == 200
+        daemon.wait_event("file_checked", file=str(tmp_path / "drop" / "after-reload.csv"))
+        assert daemon.get("/healthz")[0] == 200
+        timer_rescans = len([e for e in daemon.named("rescan_done") if e.get("reason") == "timer"])
+        daemon.wait_event("rescan_done", reason="timer", count=timer_rescans + 1)
+        assert daemon.get("/healthz")[0] == 200  # the new watch is the one /healthz looks at
     finally:
         assert daemon.stop() == 0
 

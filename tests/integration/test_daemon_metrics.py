@@ -1,10 +1,11 @@
-"""The real daemon's /metrics after real checks, parsed with prometheus-client's parser, and
-its /healthz going unhealthy when the job loop is wedged by a hanging MLflow server.
+"""The daemon's /metrics after real checks, parsed with prometheus-client's parser, and its
+/healthz going unhealthy when the job loop is wedged by a hanging MLflow server.
 
-Everything is real: ``driftwarden run`` as a subprocess, files renamed into the drop
-directory, a model registered in the daemon's own sqlite MLflow store (so labelled drops
-are validated), and, for the wedge, a TCP server that accepts MLflow's requests and never
-answers (what a hung tracking server or a stuck load balancer looks like).
+The daemon runs in process with its real parts (endpoint, watch, worker, ledger, outbox);
+files are renamed into the drop directory, a model is registered in the daemon's own
+sqlite MLflow store (so labelled drops are validated), and, for the wedge, a TCP server
+accepts MLflow's requests and never answers (what a hung tracking server or a stuck load
+balancer looks like).
 """
 
 from __future__ import annotations
@@ -13,27 +14,30 @@ import json
 import socket
 import threading
 import time
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwarden import __version__
-from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
+from driftwarden.daemon.service import assembly
+from driftwarden.events import types as ev
+from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
+from tests.support.inprocess import InProcessDaemon
+from tests.support.models import register_model
 
 pytestmark = pytest.mark.integration
 
 MODEL = "test-model"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+Start = Callable[..., InProcessDaemon]
 
 
-def scrape(daemon: DaemonProcess, port: int) -> Samples:
+def scrape(running: InProcessDaemon) -> Samples:
     """``/metrics`` parsed: (sample name, labels) -> value."""
-    status, text = daemon.get(port, "/metrics")
+    status, text = running.get("/metrics")
     assert status == 200
     out: Samples = {}
     for family in text_string_to_metric_families(text):
@@ -50,96 +54,56 @@ def series(samples: Samples, name: str) -> list[dict[str, str]]:
     return [dict(labels) for (sample, labels) in samples if sample == name]
 
 
-def wait_files(daemon: DaemonProcess, port: int, outcome: str, count: float) -> Samples:
-    """Scrape until ``driftwarden_files_total{outcome}`` reaches ``count`` (the last step of a file job)."""
-    found: dict[str, Samples] = {}
-
-    def reached() -> bool:
-        found["s"] = scrape(daemon, port)
-        return (value(found["s"], "driftwarden_files_total", outcome=outcome) or 0) >= count
-
-    daemon.wait_until(reached, timeout=60, what=f"files_total{{outcome={outcome}}} >= {count}")
-    return found["s"]
-
-
-def metrics_port(config: Path) -> int:
-    text = config.read_text()
-    section = text.split("[metrics]", 1)[1]
-    return int(section.split("port =", 1)[1].split()[0])
-
-
-def register_model(state: Path, frame: pd.DataFrame) -> str:
-    """Train a small classifier, log and register it, point the ``production`` alias at it."""
-    import mlflow
-    from mlflow.models import infer_signature
-    from mlflow.tracking import MlflowClient
-    from sklearn.linear_model import LogisticRegression
-
-    uri = f"sqlite:///{state / 'mlflow.db'}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mlflow.set_tracking_uri(uri)
-        client = MlflowClient(uri)
-        experiment_id = client.create_experiment(
-            "train", (state / "mlartifacts" / "train").as_uri()
-        )
-        features = frame[["x1", "x2"]]
-        model = LogisticRegression().fit(features, frame["target"])
-        with mlflow.start_run(experiment_id=experiment_id):
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=infer_signature(features, model.predict(features)),
-                registered_model_name=MODEL,
-            )
-        version = str(info.registered_model_version)
-        client.set_registered_model_alias(MODEL, "production", version)
-    return version
+def wait_processed(running: InProcessDaemon, count: int) -> Samples:
+    """Scrape until ``driftwarden_files_total{outcome="processed"}`` reaches ``count`` (it moves
+    after the check's metrics and alerts, just before the file is moved)."""
+    deadline = time.monotonic() + 30
+    while True:
+        samples = scrape(running)
+        if (value(samples, "driftwarden_files_total", outcome="processed") or 0) >= count:
+            return samples
+        assert time.monotonic() < deadline, f"files_total{{processed}} never reached {count}"
+        time.sleep(0.05)
 
 
 @pytest.mark.slow
 def test_metrics_after_real_checks_have_contract_names_labels_and_values(
-    tmp_path: Path,
+    tmp_path: Path, start_daemon: Start
 ) -> None:
     state = tmp_path / "state"
-    state.mkdir()
-    assert register_model(state, sample_frame(400, seed=1)) == "1"
+    assert register_model(state, sample_frame(400, seed=1), MODEL) == "1"
     config = daemon_config(
         tmp_path,
         watch={"settle_seconds": 0.2},
         schedule={"registry_poll": {"enabled": True, "interval_seconds": 3600.0}},
         validation={"minimums": {"accuracy": 0.5}},
     )
-    port = metrics_port(config)
+    running = start_daemon(config)
     drop = tmp_path / "drop"
-    daemon = DaemonProcess(config).start()
-    try:
-        daemon.wait_for(
-            lambda e: e.get("msg") == "production model in force", timeout=90, what="model 1"
-        )
-        # A drifted, labelled drop with two columns the reference does not have.
-        drifted = sample_frame(500, seed=2, shift=1.0)
-        drifted["surprise"] = 1.5
-        drifted["free_text"] = "hello"
-        write_csv(drop / "drifted.csv", drifted)
-        after_drift = wait_files(daemon, port, "processed", 1)
+    running.wait(ev.ModelInForce, timeout=90)
+    # A drifted, labelled drop with two columns the reference does not have.
+    drifted = sample_frame(500, seed=2, shift=1.0)
+    drifted["surprise"] = 1.5
+    drifted["free_text"] = "hello"
+    write_csv(drop / "drifted.csv", drifted)
+    after_drift = wait_processed(running, 1)
 
-        write_csv(drop / "clean.csv", sample_frame(500, seed=3))
-        after_clean = wait_files(daemon, port, "processed", 2)
+    write_csv(drop / "clean.csv", sample_frame(500, seed=3))
+    after_clean = wait_processed(running, 2)
 
-        bad = sample_frame(50, seed=4)
-        bad["x1"] = "not-a-number"
-        write_csv(drop / "bad.csv", bad)
-        after_bad = wait_files(daemon, port, "quarantined", 1)
+    bad = sample_frame(50, seed=4)
+    bad["x1"] = "not-a-number"
+    write_csv(drop / "bad.csv", bad)
+    running.wait(ev.FileQuarantined)
+    after_bad = scrape(running)
 
-        # The two checks' MLflow writes (drift + validation each) leave the outbox.
-        def flushed() -> bool:
-            pending = value(scrape(daemon, port), "driftwarden_mlflow_pending_writes")
-            return pending == 0
-
-        daemon.wait_until(flushed, timeout=90, what="driftwarden_mlflow_pending_writes 0")
-    finally:
-        assert daemon.stop() == 0
+    # The two checks' MLflow writes (drift + validation each) leave the outbox.
+    running.wait(ev.OutboxWritten, count=4, timeout=90)
+    deadline = time.monotonic() + 30
+    while value(scrape(running), "driftwarden_mlflow_pending_writes") != 0:
+        assert time.monotonic() < deadline, "driftwarden_mlflow_pending_writes never 0"
+        running.parts.flusher.wake()
+        time.sleep(0.1)
 
     s = after_drift
     assert value(s, "driftwarden_build_info", version=__version__) == 1
@@ -235,15 +199,25 @@ def hanging_server() -> Iterator[tuple[int, threading.Event]]:
         thread.join(5)
 
 
+def jobs_pending(running: InProcessDaemon) -> int:
+    report = json.loads(running.get("/healthz")[1])
+    return int(report["components"]["jobs"]["pending"])
+
+
 @pytest.mark.slow
 def test_healthz_turns_unhealthy_while_a_hanging_mlflow_wedges_the_job_loop(
-    tmp_path: Path,
+    tmp_path: Path, start_daemon: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The registry poll (a job) blocks on an MLflow server that never answers; a dropped
-    file waits behind it. After the health state's 60 s without progress, /healthz is 503
+    file waits behind it. After the health state's limit without progress, /healthz is 503
     naming the job loop; once the server drops the connections, the loop turns over, the
     file is checked and /healthz is 200 again. /readyz stays 200 throughout.
+
+    The daemon's 60 s limit is shortened to 3 s so the test does not wait a minute
+    (HealthState's own tests cover the limit with an injected clock).
     """
+    limit = 3.0
+    monkeypatch.setattr(assembly, "WEDGED_AFTER_SECONDS", limit)
     with hanging_server() as (mlflow_port, release):
         config = daemon_config(
             tmp_path,
@@ -255,49 +229,42 @@ def test_healthz_turns_unhealthy_while_a_hanging_mlflow_wedges_the_job_loop(
             watch={"settle_seconds": 0.2},
             schedule={"registry_poll": {"enabled": True, "interval_seconds": 3600.0}},
         )
-        port = metrics_port(config)
-        daemon = DaemonProcess(config).start()
+        running = start_daemon(config)
         try:
-            assert daemon.get(port, "/healthz")[0] == 200
+            assert running.get("/healthz")[0] == 200
             write_csv(tmp_path / "drop" / "waiting.csv", sample_frame(200, seed=5))
-            daemon.wait_until(
-                lambda: jobs_pending(daemon, port) > 0,
-                timeout=20,
-                what="the file job queued behind the hanging poll",
-            )
+            deadline = time.monotonic() + 20
+            while jobs_pending(running) == 0:  # the file job queued behind the hanging poll
+                assert time.monotonic() < deadline, "the file job never queued"
+                time.sleep(0.05)
             started = time.monotonic()
+            assert running.get("/healthz")[0] == 200  # work waits, but not for long yet
             answer: dict[str, object] = {}
-
-            def unhealthy() -> bool:
-                answer["status"], answer["body"] = daemon.get(port, "/healthz")
-                return answer["status"] == 503
-
-            daemon.wait_until(unhealthy, timeout=90, what="/healthz 503")
-            waited = time.monotonic() - started
+            deadline = started + 30
+            while True:
+                answer["status"], answer["body"] = running.get("/healthz")
+                if answer["status"] == 503:
+                    break
+                assert time.monotonic() < deadline, "/healthz never turned 503"
+                time.sleep(0.1)
+            assert time.monotonic() - started >= limit * 0.5
             report = json.loads(str(answer["body"]))
             assert report["status"] == "unhealthy"
             assert report["components"]["jobs"]["state"] == "wedged"
             assert [p for p in report["problems"] if p.startswith("jobs: wedged")], report
-            assert waited > 45  # not before the 60 s limit (minus the queueing time above)
-            assert daemon.get(port, "/readyz")[0] == 200
-            samples = scrape(daemon, port)
-            assert value(samples, "driftwarden_files_total", outcome="processed") == 0
+            assert running.get("/readyz")[0] == 200
+            assert value(scrape(running), "driftwarden_files_total", outcome="processed") == 0
 
             release.set()  # the server hangs up: the poll fails, the loop moves on
-            wait_files(daemon, port, "processed", 1)
-            daemon.wait_until(
-                lambda: daemon.get(port, "/healthz")[0] == 200, timeout=20, what="/healthz 200"
-            )
-            samples = scrape(daemon, port)
+            running.checked("waiting.csv")
+            deadline = time.monotonic() + 20
+            while running.get("/healthz")[0] != 200:
+                assert time.monotonic() < deadline, "/healthz never back to 200"
+                time.sleep(0.1)
+            samples = scrape(running)
             errors = value(
                 samples, "driftwarden_checks_total", model=MODEL, kind="registry", outcome="error"
             )
             assert errors == 1
         finally:
             release.set()
-            assert daemon.stop() == 0
-
-
-def jobs_pending(daemon: DaemonProcess, port: int) -> int:
-    report = json.loads(daemon.get(port, "/healthz")[1])
-    return int(report["components"]["jobs"]["pending"])

@@ -1,17 +1,19 @@
-"""A real Prometheus on 127.0.0.1 scrapes the running daemon (``driftwarden run``) and
-answers PromQL about the files it checked; the shipped rules load against its series.
+"""A real Prometheus on 127.0.0.1 scrapes the running daemon (in process, its real endpoint)
+and answers PromQL about the files it checked; the shipped rules load against its series.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.daemon_proc import DaemonProcess, daemon_config, sample_frame, write_csv
+from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
+from tests.support.inprocess import InProcessDaemon
 from tests.support.prom_tools import PrometheusServer, require_tool, wait_for
 
 pytestmark = pytest.mark.integration
@@ -23,35 +25,26 @@ MODEL = "test-model"
 
 @dataclass
 class Stack:
-    daemon: DaemonProcess
+    daemon: InProcessDaemon
     prometheus: PrometheusServer
     drop: Path
     metrics_port: int
 
 
-def _metrics_port(config: Path) -> int:
-    section = config.read_text().split("[metrics]", 1)[1]
-    return int(section.split("port =", 1)[1].split()[0])
-
-
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(tmp_path: Path, start_daemon: Callable[..., InProcessDaemon]) -> Iterator[Stack]:
     binary = require_tool("prometheus")  # skip (or fail under CI) before starting anything
-    config = daemon_config(tmp_path, watch={"settle_seconds": 0.2})
-    port = _metrics_port(config)
-    daemon = DaemonProcess(config).start()
+    daemon = start_daemon(daemon_config(tmp_path, watch={"settle_seconds": 0.2}))
+    port = int(urlsplit(daemon.url).port or 0)
+    prometheus = PrometheusServer(
+        tmp_path / "prometheus", [f"127.0.0.1:{port}"], rule_files=[RULES], binary=binary
+    )
+    prometheus.start()
     try:
-        prometheus = PrometheusServer(
-            tmp_path / "prometheus", [f"127.0.0.1:{port}"], rule_files=[RULES], binary=binary
-        )
-        prometheus.start()
-        try:
-            wait_for(lambda: prometheus.query('up{job="driftwarden"} == 1'), 30, "first scrape")
-            yield Stack(daemon, prometheus, tmp_path / "drop", port)
-        finally:
-            prometheus.stop()
+        wait_for(lambda: prometheus.query('up{job="driftwarden"} == 1'), 30, "first scrape")
+        yield Stack(daemon, prometheus, tmp_path / "drop", port)
     finally:
-        assert daemon.stop() == 0
+        prometheus.stop()
 
 
 def scalar(prometheus: PrometheusServer, expr: str) -> float | None:

@@ -1,6 +1,8 @@
 """The CI/CD pipeline against a real `mlflow server`: mlflow run -> register -> validate.
 
-Every step is the command a user or the CI workflow runs, as a subprocess.
+Every step is the command a user or the CI workflow runs, as a subprocess, once (the
+commands' other outcomes, run in process, are in tests/tracking: registering twice adds no
+version, validation below ``--min-accuracy`` exits 1).
 """
 
 from __future__ import annotations
@@ -78,15 +80,10 @@ def test_train_register_validate_against_mlflow_server(
     first = _run(register, env, tmp_path)
     assert first.returncode == 0, first.stderr
     assert f"as '{MODEL}' version 1" in first.stdout
-    again = _run(register, env, tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert "no new version created" in again.stdout
 
     validate = [*driftwarden, "validate", "--config", str(config), "--data", str(batch)]
     ok = _run([*validate, "--min-accuracy", "0.8"], env, tmp_path)
     assert ok.returncode == 0, ok.stderr
-    too_high = _run([*validate, "--min-accuracy", "1.01"], env, tmp_path)
-    assert too_high.returncode == 1, too_high.stderr
 
     client = MlflowClient(tracking_uri=mlflow_server.url)
     assert len(client.search_model_versions(f"name='{MODEL}'")) == 1
@@ -100,7 +97,7 @@ def test_train_register_validate_against_mlflow_server(
     checks = client.get_experiment_by_name("integration-checks")
     assert checks is not None
     runs = client.search_runs([checks.experiment_id])
-    assert len(runs) == 2
+    assert len(runs) == 1
     for run in runs:
         assert run.data.tags["driftwarden.model"] == MODEL
         assert run.data.tags["driftwarden.model_version"] == "1"

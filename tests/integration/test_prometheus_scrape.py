@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from driftwarden.alerts.http import HealthState, MetricsServer
-from driftwarden.alerts.metrics import Metrics
+from driftwarden.observability.http import HealthState, MetricsServer
+from driftwarden.observability.metrics import Metrics
 from tests.support.prom_tools import PrometheusServer, wait_for
 
 pytestmark = pytest.mark.integration

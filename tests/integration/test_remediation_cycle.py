@@ -4,14 +4,13 @@ Runs the example project (examples/model_project) for the training that should w
 test-only project (tests/remediation/projects/faults) for the faults that cannot be caused
 otherwise: a run that crashes, a run that hangs past its timeout, and a challenger trained
 on shuffled labels. Each `mlflow run` takes several seconds, so the champion is trained
-once per module and registered under a fresh model name for each test.
+once per session (the ``champion`` fixture) and registered under a fresh model name for
+each test.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,51 +19,29 @@ import pytest
 from driftwarden.cli import main
 from driftwarden.config.load import load_settings
 from driftwarden.config.model import Settings
+from driftwarden.events import Recorder
+from driftwarden.events import types as ev
 from driftwarden.remediation.cycle import run_cycle
 from driftwarden.remediation.decision import Decision
 from driftwarden.remediation.gate import score_version
-from driftwarden.remediation.policy import CycleLock
 from driftwarden.remediation.promote import PREVIOUS_VERSION_TAG, move_alias
-from driftwarden.tracking.client import configure_mlflow
-from driftwarden.tracking.registry import get_version_by_alias, get_version_by_stage, register_run
-from tests.remediation.fixtures import (
-    EXAMPLE_PROJECT,
-    FAULTS_PROJECT,
-    concept_frame,
-    write_config,
-    write_drops,
-)
+from driftwarden.state import open_ledger
+from driftwarden.tracking.registry import get_version_by_alias, get_version_by_stage
+from tests.remediation.fixtures import FAULTS_PROJECT, concept_frame, write_config, write_drops
+from tests.support.champion import TRAINING, ChampionStore, register_champion
 from tests.support.processes import alive
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@dataclass
-class Store:
-    root: Path
-    tracking_uri: str
-    artifacts: str
-    reference: Path
-    bootstrap_run_id: str = ""
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("champion")]
 
 
 def config(
-    store: Store, tmp: Path, name: str, retrain: dict[str, Any], **sections: dict[str, Any]
+    store: ChampionStore, tmp: Path, name: str, retrain: dict[str, Any], **sections: dict[str, Any]
 ) -> Path:
     """A config file for one test: shared store, own state dir, own model name."""
-    base_retrain: dict[str, Any] = {
-        "project_uri": str(EXAMPLE_PROJECT),
-        "parameters": {"num_trees": 30, "seed": 1},
-        "experiment_name": f"retrain-{name}",
-        "timeout_seconds": 300.0,
-        "cooldown_seconds": 0.0,
-        "register_threshold": 0.6,
-        "reference_share": 0.25,
-        "holdout_fraction": 0.3,
-    }
+    base_retrain: dict[str, Any] = {**TRAINING, "experiment_name": f"retrain-{name}"}
     base_retrain.update(retrain)
     data: dict[str, dict[str, Any]] = {
-        "mlflow": {"tracking_uri": store.tracking_uri, "artifact_location": store.artifacts},
+        "mlflow": store.mlflow,
         "model": {"name": name},
         "reference": {"source": "model"},
         "watch": {"paths": [str(tmp / "drops")]},
@@ -76,40 +53,15 @@ def config(
     return write_config(tmp / "driftwarden.toml", data)
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """A sqlite store and one champion run trained on concept 'a' (the first cycle ever: no champion)."""
-    root = tmp_path_factory.mktemp("remediation-store")
-    reference = root / "reference.csv"
-    concept_frame(600, seed=0, concept="a").to_csv(reference, index=False)
-    s = Store(root, f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri(), reference)
-    mp = pytest.MonkeyPatch()
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
-        mp.delenv(var, raising=False)
-    path = config(
-        s,
-        root,
-        "bootstrap",
-        {},
-        reference={"source": "file", "path": str(reference)},
-    )
-    settings = load_settings(path)
-    decision = run_cycle(settings, "bootstrap", labelled_paths=[])
-    mp.undo()
-    assert decision.outcome == "promoted", decision
-    assert "no champion" in decision.reason
-    assert decision.run_id
-    s.bootstrap_run_id = decision.run_id
-    yield s
+@pytest.fixture
+def store(champion: ChampionStore) -> ChampionStore:
+    return champion
 
 
-def with_champion(store: Store, path: Path) -> tuple[Settings, Any]:
-    """Settings from ``path`` and a client; the module's champion run is v1 under the alias."""
+def with_champion(store: ChampionStore, path: Path) -> tuple[Settings, Any]:
+    """Settings from ``path`` and a client; the session's champion run is v1 under the alias."""
     settings = load_settings(path)
-    client = configure_mlflow(settings)
-    version = register_run(client, store.bootstrap_run_id, settings.model.name)
-    move_alias(client, settings, str(version.version), None, by="test setup")
-    return settings, client
+    return settings, register_champion(store, settings)
 
 
 def alias_version(client: Any, settings: Settings) -> str:
@@ -119,7 +71,7 @@ def alias_version(client: Any, settings: Settings) -> str:
 
 
 def test_concept_shift_retrain_promotes_a_better_model_and_rollback_restores(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: ChampionStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = config(store, tmp_path, "concept", {"promotion": {"min_improvement": 0.02}})
     settings, client = with_champion(store, path)
@@ -171,7 +123,7 @@ def test_concept_shift_retrain_promotes_a_better_model_and_rollback_restores(
 
 
 def test_challenger_on_shuffled_labels_is_rejected_and_champion_stays(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: ChampionStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # register_threshold 0 lets the shuffled model through registration, so the gate decides.
     path = config(
@@ -193,11 +145,16 @@ def test_challenger_on_shuffled_labels_is_rejected_and_champion_stays(
     assert float(v2.tags["driftwarden.gate.challenger_score"]) < float(
         v2.tags["driftwarden.gate.champion_score"]
     )
-    history = CycleLock(settings.state.directory).history_path.read_text()
-    assert '"outcome": "rejected"' in history
+    ledger = open_ledger(settings, readonly=True)
+    try:
+        last = ledger.last_retrain(settings.model.name)
+        assert last is not None and last["status"] == "rejected" and last["trigger"] == "manual"
+        assert last["candidate_version"] == "2" and last["champion_version"] == "1"
+    finally:
+        ledger.close()
 
 
-def test_failing_run_leaves_champion_and_fails(store: Store, tmp_path: Path) -> None:
+def test_failing_run_leaves_champion_and_fails(store: ChampionStore, tmp_path: Path) -> None:
     path = config(
         store,
         tmp_path,
@@ -207,13 +164,18 @@ def test_failing_run_leaves_champion_and_fails(store: Store, tmp_path: Path) -> 
     settings, client = with_champion(store, path)
     drops = write_drops(tmp_path / "drops" / "processed", 2, 100, seed=300, concept="b")
 
-    started: list[tuple[str, str | None]] = []
-    decision = run_cycle(
-        settings, "drift", trigger="drift", labelled_paths=drops,
-        on_start=lambda d: started.append((d.outcome, d.champion_version)),
-    )  # fmt: skip
+    events = Recorder()
+    decision = run_cycle(settings, "drift", trigger="drift", labelled_paths=drops, publish=events)
 
-    assert started == [("running", "1")]
+    [training] = events.of(ev.TrainingStarted)
+    assert training.cycle_id == decision.cycle_id and " run " in training.command
+    ledger = open_ledger(settings, readonly=True)
+    try:  # the row written when training started, closed with the decision
+        [row] = [r for r in [ledger.last_retrain(settings.model.name)] if r is not None]
+        assert row["status"] == "failed" and row["champion_version"] == "1"
+        assert ledger.last_training_activity(settings.model.name) is not None
+    finally:
+        ledger.close()
     assert decision.outcome == "failed"
     assert "exited with code" in decision.reason
     assert alias_version(client, settings) == "1"
@@ -225,7 +187,7 @@ def test_failing_run_leaves_champion_and_fails(store: Store, tmp_path: Path) -> 
 
 
 def test_run_past_its_timeout_is_killed_with_its_process_group(
-    store: Store, tmp_path: Path
+    store: ChampionStore, tmp_path: Path
 ) -> None:
     pid_file = tmp_path / "pids"
     path = config(
@@ -249,7 +211,7 @@ def test_run_past_its_timeout_is_killed_with_its_process_group(
 
 
 def test_three_requests_at_once_start_one_run_and_cooldown_holds(
-    store: Store, tmp_path: Path
+    store: ChampionStore, tmp_path: Path
 ) -> None:
     path = config(
         store, tmp_path, "single",
@@ -282,7 +244,7 @@ def test_three_requests_at_once_start_one_run_and_cooldown_holds(
 
 
 def test_rollback_walks_back_the_promotion_history(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: ChampionStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # With model.stage set, every alias move also transitions the legacy stage.
     path = config(store, tmp_path, "rollback", {}, model={"stage": "Production"})

@@ -1,4 +1,4 @@
-"""Single-flight across threads and processes, cooldown bookkeeping, trigger rule."""
+"""Single-flight across threads and processes, the cooldown read from the ledger, trigger rule."""
 
 from __future__ import annotations
 
@@ -9,8 +9,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from driftwarden.config.model import RetrainConfig
-from driftwarden.remediation.policy import CycleLock, CycleState, should_trigger
+from driftwarden.remediation.policy import (
+    CycleLock,
+    cooldown_left,
+    fail_stale_retrains,
+    should_trigger,
+)
+from driftwarden.state.sqlite import SqliteLedger
 
 
 def test_should_trigger_needs_enabled_project_and_listed_breach() -> None:
@@ -71,28 +79,34 @@ def test_lock_held_by_another_process_blocks_and_is_freed_when_it_dies(tmp_path:
         assert held
 
 
-def test_cooldown_counts_from_the_later_of_start_and_finish(tmp_path: Path) -> None:
-    lock = CycleLock(tmp_path)
-    assert lock.read_state().cooldown_left(100, now=1_000) == 0
-    lock.mark_started("c1", now=1_000)
-    assert lock.read_state().cooldown_left(100, now=1_050) == 50  # died mid-run: still holds
-    lock.mark_finished("failed", now=1_080)
-    state = lock.read_state()
-    assert state.last_outcome == "failed" and state.last_cycle_id == "c1"
-    assert state.cooldown_left(100, now=1_100) == 80
-    assert state.cooldown_left(100, now=1_181) == 0
+def test_cooldown_counts_from_the_later_of_training_start_and_finish(tmp_path: Path) -> None:
+    ledger = SqliteLedger.open(tmp_path / "ledger.db")
+    assert cooldown_left(ledger, "m", 100, now=time.time()) == 0
+    started = time.time()
+    row = ledger.record_retrain("m", "drift breach", "drift")  # training starts
+    left = cooldown_left(ledger, "m", 100, now=started + 50)
+    assert 49 <= left <= 51  # died mid-run: still holds from the start
+    ledger.finish_retrain(row, "failed")
+    finished = time.time()
+    assert cooldown_left(ledger, "m", 100, now=finished + 20) == pytest.approx(80, abs=1)
+    assert cooldown_left(ledger, "m", 100, now=finished + 101) == 0
+    assert cooldown_left(ledger, "other", 100, now=finished) == 0  # per model
 
 
-def test_unreadable_state_file_counts_as_never_ran(tmp_path: Path) -> None:
-    lock = CycleLock(tmp_path)
-    lock.state_path.write_text("{not json")
-    assert lock.read_state() == CycleState()
+def test_skips_do_not_restart_the_cooldown(tmp_path: Path) -> None:
+    ledger = SqliteLedger.open(tmp_path / "ledger.db")
+    ledger.record_retrain("m", "drift breach", "drift", status="skipped_cooldown")
+    ledger.record_retrain("m", "drift breach", "drift", status="skipped_running")
+    assert cooldown_left(ledger, "m", 3600, now=time.time()) == 0
 
 
-def test_history_appends_one_json_line_per_record(tmp_path: Path) -> None:
-    lock = CycleLock(tmp_path)
-    lock.append_history({"outcome": "skipped_running"})
-    lock.append_history({"outcome": "promoted"})
-    lines = lock.history_path.read_text().splitlines()
-    assert [line.count("outcome") for line in lines] == [1, 1]
-    assert "promoted" in lines[1]
+def test_stale_running_rows_are_failed_only_when_no_cycle_holds_the_lock(tmp_path: Path) -> None:
+    ledger = SqliteLedger.open(tmp_path / "ledger.db")
+    ledger.record_retrain("m", "manual", "manual")  # 'running'
+    with CycleLock(tmp_path).hold() as held:  # e.g. `driftwarden retrain` in another process
+        assert held
+        assert fail_stale_retrains(ledger, tmp_path) == 0
+    assert ledger.retrain_running("m") is not None
+    assert fail_stale_retrains(ledger, tmp_path) == 1
+    last = ledger.last_retrain("m")
+    assert last is not None and last["status"] == "failed"

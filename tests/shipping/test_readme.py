@@ -8,9 +8,9 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from driftwarden.alerts import metrics as metrics_module
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.cli import COMMANDS
+from driftwarden.observability import metrics as metrics_module
+from driftwarden.observability.metrics import Metrics
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")

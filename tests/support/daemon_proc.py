@@ -1,14 +1,17 @@
-"""Run ``driftwarden run --config X`` as a real subprocess: start, wait for log lines, signal, stop.
+"""Run ``driftwarden run --config X`` as a real subprocess: start, wait for events, signal, stop.
 
-The daemon logs JSON lines (``--log-format json``) to a file, so tests wait on events by
-message text instead of sleeping. ``daemon_config`` writes a small config that needs no
-registered model (``reference.source = "file"``) and keeps start-up cheap.
+The daemon logs JSON lines (``--log-format json``) to a file; each event's line carries its
+name (``event``) and fields, so tests wait on events, never on message text, and never
+sleep. ``daemon_config`` writes a small config that needs no registered model
+(``reference.source = "file"``) and keeps start-up cheap (the metrics port is any free one:
+read it from the ``daemon_ready`` event).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tests.support.mlflow_server import free_port
+from driftwarden.config import load_settings
+from tests.support.mlflow_store import prepare_default_store
 
 FEATURES = ("x1", "x2", "cat")
 
@@ -94,7 +98,7 @@ def daemon_config(root: Path, **sections: dict[str, Any]) -> Path:
             "validation": {"enabled": False},
             "registry_poll": {"enabled": False},
         },
-        "metrics": {"port": free_port()},
+        "metrics": {"port": 0},
         "state": {"directory": str(root / "state")},
         "logging": {"level": "INFO"},
     }
@@ -127,8 +131,10 @@ class DaemonProcess:
         self.env = dict(os.environ, **(env or {}))
         self.process: subprocess.Popen[bytes] | None = None
         self._offset = 0
+        self.metrics_url: str | None = None
 
     def start(self, wait_ready: bool = True, timeout: float = 60.0) -> DaemonProcess:
+        prepare_default_store(load_settings(self.config, env={}))
         with self.log_path.open("ab") as log:
             self._offset = log.tell()
             self.process = subprocess.Popen(
@@ -147,9 +153,14 @@ class DaemonProcess:
                 env=self.env,
             )
         if wait_ready and self.log_format == "json":
-            self.wait_for(lambda e: e.get("msg") == "daemon ready", timeout, what="daemon ready")
-        elif wait_ready:
-            self.wait_until(lambda: ": daemon ready" in self.log_text(), timeout, "daemon ready")
+            [ready] = self.wait_event("daemon_ready", timeout=timeout)
+            self.metrics_url = ready.get("metrics_url")
+        elif wait_ready:  # text logs: the event's name and fields are key=value extras
+            self.wait_until(
+                lambda: "event=daemon_ready" in self.log_text(), timeout, "daemon ready"
+            )
+            found = re.search(r"event=daemon_ready.*?metrics_url=(\S+)", self.log_text())
+            self.metrics_url = found.group(1) if found else None
         return self
 
     @property
@@ -205,6 +216,21 @@ class DaemonProcess:
                 )
             time.sleep(0.1)
 
+    def wait_event(
+        self, name: str, timeout: float = 30.0, count: int = 1, **fields: Any
+    ) -> list[dict[str, Any]]:
+        """Wait for ``count`` events called ``name`` whose fields equal ``fields``."""
+        return self.wait_for(
+            lambda e: e.get("event") == name and all(e.get(k) == v for k, v in fields.items()),
+            timeout,
+            what=f"event {name}" + (f" with {fields}" if fields else ""),
+            count=count,
+        )
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        """The events called ``name`` logged so far."""
+        return [e for e in self.events() if e.get("event") == name]
+
     def wait_until(
         self, condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition"
     ) -> None:
@@ -218,9 +244,11 @@ class DaemonProcess:
                 )
             time.sleep(0.1)
 
-    def get(self, port: int, path: str) -> tuple[int, str]:
+    def get(self, path: str) -> tuple[int, str]:
+        """GET a path of the daemon's metrics endpoint."""
+        assert self.metrics_url is not None, "started with wait_ready"
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+            with urllib.request.urlopen(self.metrics_url + path, timeout=2) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()

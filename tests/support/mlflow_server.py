@@ -18,6 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support.mlflow_store import fresh_store
+
 # A Fernet key is the URL-safe base64 of 32 bytes; fixed so that a restarted server can
 # still decrypt the secrets of webhooks registered before the restart.
 WEBHOOK_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"driftwarden-tests-webhook-key-32").decode()
@@ -66,8 +68,10 @@ class MlflowServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.backend_store_uri == f"sqlite:///{self.root / 'server.db'}":
+            fresh_store(self.root / "server.db")  # pre-migrated: the server starts sooner
         mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
         env = {
             **os.environ,

@@ -7,12 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tracking.stores import Store, make_store, migrated_template, train_in_process
-
-
-@pytest.fixture(scope="session")
-def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrated_template(tmp_path_factory.mktemp("mlflow-template"))
+from tests.tracking.stores import Store, make_store, train_in_process
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Temporary sqlite MLflow stores for tests, and the example project's train module.
 
-A new sqlite store runs MLflow's migrations (3-4 s); ``StoreTemplate`` migrates one
-database per session and every store starts as a copy of it.
+A new sqlite store runs MLflow's migrations (3-4 s); one database is migrated per test
+process (``tests.support.mlflow_store``) and every store starts as a copy of it.
 """
 
 from __future__ import annotations
@@ -24,14 +24,6 @@ PROJECT = REPO / "examples" / "model_project"
 EXAMPLE_CSV = PROJECT / "data" / "breast_cancer.csv"
 TRAIN_EXPERIMENT = "train"
 CHECK_EXPERIMENT = "checks"
-
-
-def migrated_template(root: Path) -> Path:
-    """An empty, fully migrated sqlite MLflow database under ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    db = root / "template.db"
-    MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments()
-    return db
 
 
 @dataclass

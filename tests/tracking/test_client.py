@@ -66,7 +66,7 @@ def test_a_proxy_answering_a_transient_status_counts_as_unreachable(
     from mlflow.exceptions import MlflowException
 
     from driftwarden.tracking.client import is_connection_error
-    from tests.daemon.http_stub import status_server
+    from tests.support.http_stub import status_server
 
     with status_server(status) as url:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
@@ -84,7 +84,7 @@ def test_a_4xx_answer_is_an_ordinary_failure(monkeypatch: pytest.MonkeyPatch) ->
     """A stub HTTP server refusing the request as MLflow does for a bad one (400, JSON body)."""
     from mlflow.exceptions import MlflowException
 
-    from tests.daemon.http_stub import status_server
+    from tests.support.http_stub import status_server
 
     body = {"error_code": "INVALID_PARAMETER_VALUE", "message": "bad name"}
     with status_server(400, body) as url:

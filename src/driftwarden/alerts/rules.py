@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.config.model import AlertsConfig
+from driftwarden.observability.metrics import Metrics
 
 Status = Literal["firing", "resolved"]
 Severity = Literal["info", "warning", "critical"]

@@ -16,12 +16,10 @@ from typing import Any
 
 from driftwarden.config import load_settings, resolve_config_path
 from driftwarden.config.model import Settings
-from driftwarden.daemon.ledger import Ledger
-from driftwarden.daemon.state import state_paths
 from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.redact import printable_lines
-from driftwarden.tracking.outbox import Outbox
+from driftwarden.state import StateEngine, engine_for
 
 LAST_CHECKS = 10
 
@@ -37,12 +35,13 @@ class StateFileError(DriftwardenError):
 
 def collect_status(settings: Settings) -> dict[str, Any]:
     """The status document (also what ``--format json`` prints)."""
-    paths = state_paths(settings)
+    engine = engine_for(settings)
+    where, exists = engine.describe(), engine.exists()
     model = settings.model.name
     status: dict[str, Any] = {
         "state_directory": str(settings.state.directory),
         "model": model,
-        "ledger": str(paths["ledger"]),
+        "ledger": where["ledger"],
         "files": {},
         "last_checks": [],
         "production_model": None,
@@ -50,27 +49,28 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "retrain_running_since": None,
         "outbox": {"pending": 0, "dead": 0, "oldest_age_seconds": None},
     }
-    if paths["ledger"].exists():
+    if exists["ledger"]:
         try:
-            _ledger_status(status, paths["ledger"], model)
+            _ledger_status(status, engine, model)
         except sqlite3.Error as exc:
-            raise StateFileError(paths["ledger"], exc) from None
-    if paths["outbox"].exists():
+            raise StateFileError(Path(where["ledger"]), exc) from None
+    if exists["outbox"]:
         try:
-            outbox = Outbox(paths["outbox"], readonly=True)
-            age = outbox.oldest_age_seconds()
+            outbox = engine.outbox(readonly=True)
+            created = outbox.oldest_pending_created_at()
+            age = None if created is None else max(0.0, time.time() - created)
             status["outbox"] = {
                 "pending": outbox.pending(),
                 "dead": outbox.dead(),
                 "oldest_age_seconds": None if age is None else round(age, 1),
             }
         except sqlite3.Error as exc:
-            raise StateFileError(paths["outbox"], exc) from None
+            raise StateFileError(Path(where["outbox"]), exc) from None
     return status
 
 
-def _ledger_status(status: dict[str, Any], path: Path, model: str) -> None:
-    ledger = Ledger.open(path, readonly=True)
+def _ledger_status(status: dict[str, Any], engine: StateEngine, model: str) -> None:
+    ledger = engine.ledger(readonly=True)
     try:
         status["files"] = ledger.file_counts()
         status["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS)]

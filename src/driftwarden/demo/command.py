@@ -3,7 +3,7 @@
 Train and register the example model, start the daemon in this process (its main loop on
 the main thread, so Ctrl-C stops it cleanly), then a driver thread drops a clean batch, a
 drifted labelled batch and a fresh batch into the watched directory and tells what the
-daemon does with them, from its log records: drift found, alerts, the retrain, the gate's
+daemon does with them, from its events: drift found, alerts, the retrain, the gate's
 decision, the promotion, the new model's validation. ``--once`` stops the daemon when the
 loop has closed; without it the daemon keeps running until Ctrl-C.
 """
@@ -17,12 +17,13 @@ import shlex
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from driftwarden.config.model import Settings
 from driftwarden.demo import findings
-from driftwarden.demo.narrator import DemoTimeout, EventFeed, Narrator, extra, message
+from driftwarden.demo.narrator import DemoTimeout, EventFeed, Narrator
 from driftwarden.demo.workdir import (
     CHECK_EXPERIMENT,
     DemoPaths,
@@ -33,6 +34,8 @@ from driftwarden.demo.workdir import (
     train_first_model,
     write_config,
 )
+from driftwarden.events import Event, EventBus
+from driftwarden.events import types as ev
 from driftwarden.logs import setup_logging
 from driftwarden.progress import with_progress
 
@@ -62,7 +65,7 @@ def demo_command(args: argparse.Namespace) -> int:
 def _demo(
     args: argparse.Namespace, paths: DemoPaths, project: Path, feed: EventFeed, started: float
 ) -> int:
-    from driftwarden.daemon.service import Daemon
+    from driftwarden.daemon.service.daemon import Daemon
 
     say(f"driftwarden demo: the whole loop on an embedded MLflow store, in {paths.workdir}")
     settings = write_config(paths, project)
@@ -81,24 +84,21 @@ def _demo(
     for line in register_first_model(settings):
         say(f"      {line}")
 
-    daemon = Daemon(settings, paths.config)
+    bus = EventBus()
+    bus.subscribe(feed)
+    daemon = Daemon.build(settings, paths.config, bus=bus)
     outcome: dict[str, Any] = {"code": 1}
-    daemon.flags.install()
-    try:
-        daemon.start()
-        url = daemon.server.url if daemon.server is not None else None
+
+    def tell_story(daemon: Daemon) -> None:
+        url = daemon.metrics_url
         say(
             f"[3/6] daemon started in this process: watching {paths.drops},"
             f" metrics at {url}/metrics, log {paths.daemon_log}"
         )
         story = Story(settings, paths, daemon, feed, url, once=args.once, started=started)
-        driver = threading.Thread(target=story.run, args=(outcome,), name="demo", daemon=True)
-        driver.start()
-        daemon.loop()
-    finally:
-        daemon.stop()
-        daemon.flags.restore()
-        daemon.flags.close()
+        threading.Thread(target=story.run, args=(outcome,), name="demo", daemon=True).start()
+
+    daemon.run(on_started=tell_story)
     if daemon.flags.stop_signal is not None and not outcome.get("done"):
         say("stopped before the loop closed")
     return int(outcome["code"])
@@ -149,7 +149,8 @@ class Story:
     def story(self) -> int:
         wait = self.narrator.wait_for
         first = wait(in_force(), STEP_TIMEOUT, "the production model to load")
-        version = str(extra(first, "version"))
+        assert isinstance(first, ev.ModelInForce)
+        version = first.version
 
         say("[4/6] dropping a clean labelled batch (same world as the training data)")
         self.drop("clean")
@@ -162,22 +163,21 @@ class Story:
         self.drop("drifted")
         wait(checked("drifted.csv"), STEP_TIMEOUT, "the check of drifted.csv")
         decision = wait(
-            lambda r: message(r).startswith("retrain cycle:"),
+            lambda e: isinstance(e, ev.RetrainDecided),
             RETRAIN_TIMEOUT,
             "the retrain cycle's decision",
         )
-        promoted = extra(decision, "outcome") == "promoted"
+        promoted = isinstance(decision, ev.RetrainDecided) and decision.outcome == "promoted"
         if promoted:
             new = wait(
-                lambda r: in_force()(r) and str(extra(r, "version")) != version,
+                lambda e: isinstance(e, ev.ModelInForce) and e.version != version,
                 STEP_TIMEOUT,
                 "the promoted model to come into force",
             )
-            version = str(extra(new, "version"))
+            assert isinstance(new, ev.ModelInForce)
+            version = new.version
             wait(
-                lambda r: (
-                    message(r).startswith("validation:") and version in str(extra(r, "reason"))
-                ),
+                lambda e: isinstance(e, ev.ValidationChecked) and version in e.reason,
                 STEP_TIMEOUT,
                 "the new model's validation",
             )
@@ -198,11 +198,11 @@ class Story:
         tmp.write_bytes(source.read_bytes())
         os.replace(tmp, self.paths.drops / f"{name}.csv")
 
-    def show_drift(self, record: logging.LogRecord) -> None:
+    def show_drift(self, checked: ev.FileChecked) -> None:
         """Top drifted features and the HTML report, read back from the check's MLflow run."""
         from driftwarden.tracking.client import configure_mlflow
 
-        name = Path(str(extra(record, "file"))).name
+        name = Path(checked.file).name
         client = configure_mlflow(self.settings)
         run = findings.find_drift_run(client, CHECK_EXPERIMENT, name, timeout=30.0)
         if run is None:
@@ -240,14 +240,12 @@ class Story:
         say(f"  daemon log:   {self.paths.daemon_log}")
 
 
-def in_force() -> Any:
-    return lambda r: message(r) == "production model in force"
+def in_force() -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, ev.ModelInForce)
 
 
-def checked(name: str) -> Any:
-    return lambda r: (
-        message(r).startswith("file checked") and str(extra(r, "file", "")).endswith("/" + name)
-    )
+def checked(name: str) -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, ev.FileChecked) and Path(e.file).name == name
 
 
 def scrape(url: str, names: tuple[str, ...]) -> list[str]:

@@ -1,7 +1,8 @@
 """The record of one remediation cycle: what was decided and why.
 
-The daemon feeds it to its ledger, ``driftwarden_retrains_total{model,outcome}`` and
-``AlertRules.observe_retrain(outcome, detail)``; ``driftwarden retrain`` prints it.
+The cycle records it in the ledger; the daemon feeds it to
+``driftwarden_retrains_total{model,outcome}`` and ``AlertRules.observe_retrain(outcome,
+detail)``; ``driftwarden retrain`` prints it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-# "running" is only ever seen by run_cycle's on_start hook; every returned decision has one
-# of OUTCOMES (the label values of driftwarden_retrains_total).
-Outcome = Literal[
-    "promoted", "rejected", "failed", "skipped_cooldown", "skipped_running", "running"
-]
+# The label values of driftwarden_retrains_total.
+Outcome = Literal["promoted", "rejected", "failed", "skipped_cooldown", "skipped_running"]
 OUTCOMES: tuple[Outcome, ...] = (
     "promoted",
     "rejected",
@@ -24,9 +22,9 @@ OUTCOMES: tuple[Outcome, ...] = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
-    """One cycle's outcome.
+    """One cycle's outcome, built once when the cycle ends.
 
     ``outcome``: promoted (alias moved to ``challenger_version``), rejected (no run
     qualified, or the challenger did not beat the champion by ``min_improvement``), failed

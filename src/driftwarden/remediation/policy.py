@@ -3,31 +3,30 @@
 Single-flight uses ``fcntl.flock`` on ``<state>/remediation/cycle.lock``: flock locks belong
 to the open file, so a second open of the same file conflicts whether it comes from another
 thread of the daemon or from a ``driftwarden retrain`` in another process, and the kernel
-drops the lock when its holder dies. The cooldown reads ``state.json`` beside the lock,
-written only while the lock is held.
+drops the lock when its holder dies. Everything else about retrains lives in the ledger
+only: the cooldown reads it, and every cycle leaves one row there (``CycleRecord``).
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftwarden.config.model import RetrainConfig
+from driftwarden.state import Ledger
+
+if TYPE_CHECKING:
+    from driftwarden.remediation.decision import Decision
 
 LOCK_NAME = "cycle.lock"
-STATE_NAME = "state.json"
-HISTORY_NAME = "history.jsonl"
 
 
 def remediation_dir(state_directory: Path) -> Path:
-    """``<state>/remediation``, created on first use."""
+    """``<state>/remediation`` (the lock, and the cycles' work directories), created on first use."""
     path = Path(state_directory) / "remediation"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -38,35 +37,25 @@ def should_trigger(cfg: RetrainConfig, breach: str) -> bool:
     return cfg.enabled and cfg.project_uri is not None and breach in cfg.triggers
 
 
-@dataclass
-class CycleState:
-    """What the last cycle left behind (``state.json``)."""
+def cooldown_left(ledger: Ledger, model: str, cooldown_seconds: float, now: float) -> float:
+    """Seconds until a new cycle of ``model`` may start (0 when it may start now).
 
-    last_cycle_id: str | None = None
-    last_started: float | None = None
-    last_finished: float | None = None
-    last_outcome: str | None = None
-
-    def cooldown_left(self, cooldown_seconds: float, now: float) -> float:
-        """Seconds until a new cycle may start (0 when it may start now).
-
-        Counted from the later of the last start and the last finish, so a cycle that died
-        without finishing still holds the cooldown from its start.
-        """
-        marks = [t for t in (self.last_started, self.last_finished) if t is not None]
-        if not marks:
-            return 0.0
-        return max(0.0, max(marks) + cooldown_seconds - now)
+    Counted from the later of the last training start and its finish (the ledger's
+    ``last_training_activity``), so a cycle that died mid-run still holds the cooldown from
+    its start, and skips or cycles that never trained do not restart it.
+    """
+    last = ledger.last_training_activity(model)
+    if last is None:
+        return 0.0
+    return max(0.0, last + cooldown_seconds - now)
 
 
 class CycleLock:
-    """The single-flight lock and the state file of one state directory."""
+    """The single-flight lock of one state directory."""
 
     def __init__(self, state_directory: Path) -> None:
         self.directory = remediation_dir(state_directory)
         self.lock_path = self.directory / LOCK_NAME
-        self.state_path = self.directory / STATE_NAME
-        self.history_path = self.directory / HISTORY_NAME
 
     @contextmanager
     def hold(self) -> Iterator[bool]:
@@ -87,39 +76,44 @@ class CycleLock:
         finally:
             os.close(fd)
 
-    def read_state(self) -> CycleState:
-        """The last cycle's state; an absent or unreadable file counts as 'never ran'."""
-        try:
-            data = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return CycleState()
-        if not isinstance(data, dict):
-            return CycleState()
-        known = {k: data.get(k) for k in CycleState.__dataclass_fields__}
-        return CycleState(**known)
 
-    def write_state(self, state: CycleState) -> None:
-        """Replace ``state.json`` atomically (write a temp file, then rename)."""
-        tmp = self.state_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
-        os.replace(tmp, self.state_path)
+def fail_stale_retrains(ledger: Ledger, state_directory: Path) -> int:
+    """Mark retrains a crash left 'running' as failed; none while a cycle holds the lock
+    (a ``driftwarden retrain`` in another process may be running one right now)."""
+    if ledger.retrain_running() is None:
+        return 0
+    with CycleLock(state_directory).hold() as held:
+        return ledger.fail_stale_retrains() if held else 0
 
-    def mark_started(self, cycle_id: str, now: float | None = None) -> None:
-        """Record a start before the run begins, so a crash mid-run still holds the cooldown."""
-        state = self.read_state()
-        state.last_cycle_id = cycle_id
-        state.last_started = time.time() if now is None else now
-        state.last_outcome = "running"
-        self.write_state(state)
 
-    def mark_finished(self, outcome: str, now: float | None = None) -> None:
-        """Record the end of the cycle and its outcome."""
-        state = self.read_state()
-        state.last_finished = time.time() if now is None else now
-        state.last_outcome = outcome
-        self.write_state(state)
+class CycleRecord:
+    """One cycle's row in the ledger: 'running' when its training starts, the decision at the end."""
 
-    def append_history(self, record: dict[str, Any]) -> None:
-        """One JSON line per decision (skips included), for people reading the state dir."""
-        with self.history_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, default=str) + "\n")
+    def __init__(self, ledger: Ledger, model: str, reason: str, trigger: str) -> None:
+        self.ledger = ledger
+        self.model = model
+        self.reason = reason
+        self.trigger = trigger
+        self._row: int | None = None
+
+    def training(self, cycle_id: str) -> None:
+        """The training run is about to start: from now on the cooldown holds."""
+        self._row = self.ledger.record_retrain(
+            self.model, self.reason, self.trigger, status="running", detail={"cycle_id": cycle_id}
+        )
+
+    def decided(self, decision: Decision) -> None:
+        data: dict[str, Any] = decision.to_dict()
+        if self._row is None:
+            self.ledger.record_retrain(
+                self.model, self.reason, self.trigger, status=decision.outcome, detail=data
+            )
+            return
+        self.ledger.finish_retrain(
+            self._row,
+            decision.outcome,
+            run_id=decision.run_id,
+            candidate_version=decision.challenger_version,
+            champion_version=decision.champion_version,
+            detail=data,
+        )

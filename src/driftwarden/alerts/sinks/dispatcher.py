@@ -3,8 +3,8 @@
 ``submit`` never blocks: it puts the alert on each sink's bounded queue (dropping it with
 a log line if that queue is full). Each sink's thread retries a failed delivery with
 exponential backoff up to the sink's ``retries``, so a dead Alertmanager delays nobody
-but itself. Failures are logged and counted in :meth:`AlertDispatcher.stats`
-(PRODUCT.md's metric list has no name for them).
+but itself. Retries and failures are published as events (the log writes them) and counted
+in :meth:`AlertDispatcher.stats` (PRODUCT.md's metric list has no name for them).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from driftwarden.alerts.metrics import Metrics
 from driftwarden.alerts.rules import Alert
 from driftwarden.alerts.sinks.base import Sink, SinkError
+from driftwarden.events import Publish
+from driftwarden.events.types import AlertDeliveryFailed, AlertDeliveryRetrying
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,7 @@ class AlertDispatcher:
 
     Args:
         sinks: from :func:`driftwarden.alerts.sinks.build_sinks`.
-        metrics: the process metrics (kept for the wiring contract; no metric counts
-            sink failures, see :meth:`stats`).
+        publish: hears about retried and failed deliveries (events).
         backoff_seconds: first retry delay; doubles per attempt up to ``max_backoff_seconds``.
         queue_size: alerts waiting per sink before new ones are dropped.
     """
@@ -47,14 +47,14 @@ class AlertDispatcher:
     def __init__(
         self,
         sinks: Sequence[Sink],
-        metrics: Metrics | None = None,
+        publish: Publish,
         *,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
         queue_size: int = 1000,
     ) -> None:
         self.sinks = list(sinks)
-        self.metrics = metrics
+        self._publish = publish
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self._queues: list[queue.Queue[Alert]] = [queue.Queue(queue_size) for _ in self.sinks]
@@ -110,15 +110,19 @@ class AlertDispatcher:
             time.sleep(0.01)
         return True
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop accepting alerts, try what is queued once more (no further backoff), join."""
+    def close(self) -> None:
+        """Stop accepting alerts; what is queued is tried once more (no further backoff)."""
         self._closing.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the sink threads; False (logged) when some are still busy."""
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         stuck = [t.name for t in self._threads if t.is_alive()]
         if stuck:
             log.warning("alert sinks still busy at close", extra={"threads": stuck})
+        return not stuck
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Per sink name: delivered, failed, retried, dropped."""
@@ -156,24 +160,18 @@ class AlertDispatcher:
             try:
                 sink.send(alert)
             except SinkError as exc:
-                context = {
-                    "sink": sink.name,
-                    "rule": alert.rule,
-                    "status": alert.status,
-                    "attempt": attempt + 1,
-                    "error": str(exc),
-                }
+                where = (sink.name, alert.rule, alert.status, attempt + 1, str(exc))
                 if not exc.retryable or attempt >= sink.retries:
                     self._count(index, "failed")
-                    log.error("alert delivery failed, giving up", extra=context)
+                    self._publish(AlertDeliveryFailed(*where))
                     return
                 delay = min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt)
                 if self._closing.wait(delay):
                     self._count(index, "failed")
-                    log.error("alert delivery failed at shutdown, giving up", extra=context)
+                    self._publish(AlertDeliveryFailed(*where, at_shutdown=True))
                     return
                 self._count(index, "retried")
-                log.warning("alert delivery failed, retrying", extra={**context, "delay": delay})
+                self._publish(AlertDeliveryRetrying(*where, delay=delay))
                 attempt += 1
             else:
                 self._count(index, "delivered")

@@ -1,0 +1,217 @@
+"""One drift check or validation, computed, and what it leaves behind (not yet written anywhere).
+
+A ``Checker`` returns an outcome: the result, the ledger record and the MLflow write, under
+a key that identifies the check (so a redo after a crash queues nothing twice). Nothing is
+stored here: ``commit.Commit`` puts outcomes in the outbox, the ledger and the metrics, in
+the order that makes a crash harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from driftwarden.config.model import Settings
+from driftwarden.daemon.intake.reference import ReferenceHolder
+from driftwarden.daemon.jobs.registry_watch import ModelHolder
+from driftwarden.state import CheckRecord
+
+if TYPE_CHECKING:
+    from driftwarden.detectors import DriftResult
+    from driftwarden.detectors.validation import ValidationResult
+
+
+@dataclass(frozen=True)
+class OutboxWrite:
+    """An MLflow write to queue: the outbox kind, its payload and its idempotency key.
+
+    ``report`` is a file the write reads (path and text: the HTML drift report), written
+    just before the write is queued and deleted by the writer once it is in MLflow.
+    """
+
+    kind: str
+    payload: dict[str, Any]
+    key: str
+    report: tuple[Path, str] | None = None
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    result: DriftResult
+    record: CheckRecord
+    write: OutboxWrite
+    duration: float
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    result: ValidationResult
+    record: CheckRecord
+    write: OutboxWrite
+    duration: float
+    breached: dict[str, float]
+    minimums: Mapping[str, float] = field(default_factory=dict)
+
+
+def _safe_key(key: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+
+
+def _file_tag(tags: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tags.items() if k == "driftwarden.file"}
+
+
+class Checker:
+    """Drift against the model's reference and validation of its production model.
+
+    Args:
+        model: the model's registered name (on every record, tag and metric).
+        config: the settings in force (read per check, so a reload applies to the next one).
+        reference: the reference in force; no drift check without one.
+        production: the production model in force; no validation without one.
+        reports_dir: where the HTML report is to wait for the outbox writer.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        config: Callable[[], Settings],
+        reference: ReferenceHolder,
+        production: ModelHolder,
+        reports_dir: Path,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.reference = reference
+        self.production = production
+        self.reports_dir = reports_dir
+
+    def _tags(
+        self, kind: str, scope: str, key: str, version: str | None, tags: dict[str, str]
+    ) -> dict[str, str]:
+        """The run's tags: what was checked, for which model version, under which outbox key."""
+        return {
+            "driftwarden.kind": kind,
+            "driftwarden.scope": scope,
+            "driftwarden.model": self.model,
+            "driftwarden.outbox_key": key,
+            **({"driftwarden.model_version": version} if version else {}),
+            **tags,
+        }
+
+    def _record(
+        self,
+        kind: str,
+        scope: str,
+        outcome: str,
+        version: str | None,
+        summary: dict[str, Any],
+        key: str,
+        started: float,
+    ) -> CheckRecord:
+        return CheckRecord(
+            kind=kind,
+            scope=scope,
+            model=self.model,
+            outcome=outcome,
+            model_version=version,
+            summary=summary,
+            outbox_key=key,
+            started_at=started,
+            finished_at=time.time(),
+        )
+
+    def drift(
+        self,
+        frame: pd.DataFrame,
+        *,
+        scope: str,
+        key: str,
+        tags: dict[str, str],
+        current_version: str,
+    ) -> DriftOutcome | None:
+        """Drift of ``frame`` against the current reference; None when no reference is loaded yet."""
+        from driftwarden.detectors import check_drift
+        from driftwarden.detectors.report import render_html
+
+        reference = self.reference.get()
+        if reference is None:
+            return None
+        settings = self.config()
+        started, t0 = time.time(), time.monotonic()
+        result = check_drift(
+            reference.prepared, frame, settings.drift, current_version=current_version
+        )
+        html_path = self.reports_dir / f"{_safe_key(key)}.html"
+        html = render_html(result, reference.frame, frame)
+        model = self.production.get()
+        version = str(model.version) if model is not None else None
+        payload = {
+            "experiment": settings.mlflow.experiment_name,
+            "result": result.to_dict(),
+            "html_path": str(html_path),
+            "tags": self._tags("drift", scope, key, version, tags),
+        }
+        summary = {
+            "dataset_drift": bool(result.dataset_drift),
+            "drifted_features": list(result.drifted_features),
+            "n_current": result.n_current,
+            "reference_version": result.reference_version,
+            "current_version": result.current_version,
+            "schema_findings": len(result.schema),
+            **_file_tag(tags),
+        }
+        outcome = "drift" if result.dataset_drift else "ok"
+        record = self._record("drift", scope, outcome, version, summary, key, started)
+        duration = time.monotonic() - t0
+        write = OutboxWrite("drift_run", payload, key, report=(html_path, html))
+        return DriftOutcome(result, record, write, duration)
+
+    def validation(
+        self,
+        frame: pd.DataFrame,
+        *,
+        scope: str,
+        key: str,
+        tags: dict[str, str],
+        source: str | None = None,
+    ) -> ValidationOutcome | None:
+        """Validate the production model on ``frame``; None when no model is loaded yet."""
+        production = self.production.get()
+        if production is None:
+            return None  # before the import: it loads mlflow (seconds)
+        from driftwarden.tracking.validate import validate_frame
+
+        settings = self.config()
+        started, t0 = time.time(), time.monotonic()
+        result = validate_frame(
+            production, frame, settings.model.target, settings.validation, source=source
+        )
+        version = str(production.version)
+        key = f"{key}:v{version}"
+        payload = {
+            "experiment": settings.mlflow.experiment_name,
+            "result": result.to_dict(),
+            "tags": self._tags("validation", scope, key, version, tags),
+        }
+        minimums = dict(settings.validation.minimums)
+        breached = {
+            name: float(result.metrics[name])
+            for name, minimum in minimums.items()
+            if name in result.metrics and float(result.metrics[name]) < minimum
+        }
+        summary = {
+            "metrics": {k: float(v) for k, v in result.metrics.items()},
+            "n_rows": result.n_rows,
+            "breached": breached,
+            **_file_tag(tags),
+        }
+        outcome = "breach" if breached else "ok"
+        record = self._record("validation", scope, outcome, version, summary, key, started)
+        write = OutboxWrite("validation_run", payload, key)
+        return ValidationOutcome(result, record, write, time.monotonic() - t0, breached, minimums)

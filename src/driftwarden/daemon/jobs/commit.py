@@ -1,0 +1,127 @@
+"""Where a check's outcome goes, in the one order that makes a crash harmless.
+
+1. queue the MLflow writes in the outbox (keyed by the check: a redo queues nothing twice);
+2. record the checks in the ledger (with the file's outcome, in one transaction);
+3. publish: the event, the metrics, the alert rules, and a breach to remediation;
+4. move the file (and note the move in the ledger).
+
+A crash before 2 redoes the check; after 2 it only finishes the move. File jobs, window
+checks and scheduled validations all go through ``Commit``; nothing else writes a check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from driftwarden.daemon.jobs.alerting import AlertFeed
+from driftwarden.daemon.jobs.checks import DriftOutcome, OutboxWrite, ValidationOutcome
+from driftwarden.events import Event, Publish
+from driftwarden.observability.metrics import Metrics
+from driftwarden.outbox.queue import Outbox
+from driftwarden.state import Ledger
+
+Outcome = DriftOutcome | ValidationOutcome
+# Called with the trigger ('drift', 'validation') and what breached (remediation listens).
+OnBreach = Callable[[str, dict[str, Any]], None]
+
+
+class Commit:
+    """Stores and announces one model's check outcomes."""
+
+    def __init__(
+        self,
+        model: str,
+        outbox: Outbox,
+        ledger: Ledger,
+        metrics: Metrics,
+        alerts: AlertFeed,
+        on_breach: OnBreach,
+        publish: Publish,
+        wake_writer: Callable[[], None],
+    ) -> None:
+        self.model = model
+        self.outbox = outbox
+        self.ledger = ledger
+        self.metrics = metrics
+        self.alerts = alerts
+        self.on_breach = on_breach
+        self._publish = publish
+        self.wake_writer = wake_writer
+
+    def file(
+        self,
+        file_id: int,
+        outcomes: Sequence[Outcome],
+        *,
+        has_target: bool,
+        checked: Event,
+        move: Callable[[], None],
+    ) -> None:
+        """A dropped file's checks: queued, recorded with the file, announced, then the move."""
+        self._queue(outcomes)
+        result: dict[str, Any] = {}
+        for outcome in outcomes:
+            if isinstance(outcome, DriftOutcome):
+                result.update(outcome.record.summary)
+            else:
+                result["validation"] = outcome.record.summary["metrics"]
+        self.ledger.finish_file(
+            file_id,
+            "done",
+            result=result,
+            has_target=has_target,
+            checks=[o.record for o in outcomes],
+        )
+        self._announce(outcomes, checked)
+        self.metrics.observe_file("processed")
+        move()
+        self.wake_writer()
+
+    def check(self, outcome: Outcome, checked: Event) -> None:
+        """A check over recent drops (window drift, scheduled validation): queued, recorded, announced."""
+        self._queue([outcome])
+        self.ledger.record_check(outcome.record)
+        self._announce([outcome], checked)
+        self.wake_writer()
+
+    def _queue(self, outcomes: Sequence[Outcome]) -> None:
+        for outcome in outcomes:
+            write: OutboxWrite = outcome.write
+            if write.report is not None:
+                path, text = write.report
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            self.outbox.enqueue(write.kind, write.payload, write.key)
+
+    def _announce(self, outcomes: Sequence[Outcome], checked: Event) -> None:
+        self._publish(checked)
+        for outcome in outcomes:
+            if isinstance(outcome, DriftOutcome):
+                self._drift(outcome)
+            else:
+                self._validation(outcome)
+
+    def _drift(self, outcome: DriftOutcome) -> None:
+        self.metrics.observe_drift_result(self.model, outcome.result)
+        self.metrics.observe_check(self.model, "drift", outcome.record.outcome, outcome.duration)
+        detail = {
+            "drifted_features": list(outcome.result.drifted_features),
+            "scope": outcome.record.scope,
+            "outbox_key": outcome.record.outbox_key,
+        }
+        self.alerts.drift(bool(outcome.result.dataset_drift), detail)
+        if outcome.result.dataset_drift:
+            self.on_breach("drift", detail)
+
+    def _validation(self, outcome: ValidationOutcome) -> None:
+        values = {k: float(v) for k, v in outcome.result.metrics.items()}
+        self.metrics.observe_validation(self.model, values, outcome.record.model_version)
+        self.metrics.observe_check(
+            self.model, "validation", outcome.record.outcome, outcome.duration
+        )
+        self.alerts.validation(values, outcome.minimums)
+        if outcome.breached:
+            self.on_breach(
+                "validation", {"breached": outcome.breached, "scope": outcome.record.scope}
+            )

@@ -1,0 +1,132 @@
+"""One model's parts, built together: what is in force for it, its checks, its worker, its retrains.
+
+The model's name is an explicit parameter of every part (on every metric, alert, ledger row
+and MLflow run), so a daemon can later keep several models, one keeper each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from driftwarden.alerts.rules import AlertRules
+from driftwarden.config.model import Settings
+from driftwarden.daemon.intake.files import NameFilter
+from driftwarden.daemon.intake.reference import ReferenceHolder
+from driftwarden.daemon.jobs.alerting import AlertFeed, AlertOutlet
+from driftwarden.daemon.jobs.checks import Checker
+from driftwarden.daemon.jobs.commit import Commit
+from driftwarden.daemon.jobs.file_job import FileMoves, FileProcessor
+from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Worker
+from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
+from driftwarden.daemon.jobs.retrain import RetrainRunner
+from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
+from driftwarden.events import Publish
+from driftwarden.observability.http import HealthState
+from driftwarden.observability.metrics import Metrics
+from driftwarden.outbox.queue import Outbox
+from driftwarden.state import Ledger
+from driftwarden.tracking.access import MlflowAccess
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What the model's parts share with the rest of the daemon."""
+
+    config: Callable[[], Settings]
+    ledger: Ledger
+    outbox: Outbox
+    metrics: Metrics
+    health: HealthState
+    mlflow: MlflowAccess
+    outlet: AlertOutlet
+    names: Callable[[], NameFilter]
+    wake_writer: Callable[[], None]
+    publish: Publish
+
+
+@dataclass(frozen=True)
+class Keeper:
+    """One model's parts (the worker and the retrain runner are lifecycle components)."""
+
+    model: str
+    reference: ReferenceHolder
+    production: ModelHolder
+    alerts: AlertFeed
+    checker: Checker
+    files: FileProcessor
+    windows: WindowChecks
+    registry: RegistryWatcher
+    retrain: RetrainRunner
+    jobs: JobQueue
+    requests: Requests
+    worker: Worker
+
+
+def build_keeper(
+    model: str, shared: Shared, requests: Requests, reports_dir: Path, reference_dir: Path
+) -> Keeper:
+    """Every part of ``model``, each complete at construction."""
+    s = shared
+    reference = ReferenceHolder(model, s.publish)
+    production = ModelHolder()
+    rules = AlertRules(s.config().alerts, model, s.metrics)
+    alerts = AlertFeed(rules, s.ledger, s.outlet, s.publish)
+    retrain = RetrainRunner(
+        model, s.config, s.ledger, s.mlflow, s.metrics, alerts, requests, s.publish
+    )
+    checker = Checker(model, s.config, reference, production, reports_dir)
+    commit = Commit(
+        model, s.outbox, s.ledger, s.metrics, alerts, retrain.request, s.publish, s.wake_writer
+    )
+    moves = FileMoves(s.ledger, s.names, s.config, s.metrics, s.publish)
+    files = FileProcessor(model, s.ledger, reference, checker, commit, moves, s.publish)
+    windows = WindowChecks(model, s.ledger, checker, commit, s.publish)
+    registry = RegistryWatcher(
+        model, s.config, s.mlflow, s.ledger, s.metrics, production, reference,
+        reference_dir, requests, s.publish,
+    )  # fmt: skip
+    worker = _worker(model, shared, requests.jobs, files, windows, registry, alerts)
+    return Keeper(
+        model, reference, production, alerts, checker, files, windows, registry, retrain,
+        requests.jobs, requests, worker,
+    )  # fmt: skip
+
+
+def _worker(
+    model: str,
+    shared: Shared,
+    jobs: JobQueue,
+    files: FileProcessor,
+    windows: WindowChecks,
+    registry: RegistryWatcher,
+    alerts: AlertFeed,
+) -> Worker:
+    """The model's worker: one job at a time, by kind."""
+
+    def failed(job: Job, exc: BaseException) -> None:
+        kind = CHECK_KIND_OF.get(job.kind)
+        if kind is not None:
+            shared.metrics.observe_check(model, kind, "error")
+
+    def file(job: Job) -> None:
+        assert job.path is not None
+        files.handle(job.path)
+
+    def poll(job: Job) -> None:
+        registry.poll()
+
+    return Worker(
+        "jobs",
+        jobs,
+        handlers={
+            "file": file,
+            "window_drift": lambda job: windows.drift(),
+            "validation": lambda job: windows.validation(job.reason),
+            "registry_poll": poll,
+            "alert_tick": lambda job: alert_tick(alerts, shared.ledger, shared.outbox),
+        },
+        on_error=failed,
+        on_turn=lambda: shared.health.heartbeat("jobs"),
+    )

@@ -1,0 +1,217 @@
+"""Building the daemon's parts from a validated config, each complete when built.
+
+``assemble`` opens the state, restores what the last run left (alert state, the production
+version gauge, stale retrains), and builds every part; nothing starts a thread here. The
+``Daemon`` then starts the parts in ``Parts.components()`` order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from driftwarden.alerts.sinks import build_sinks
+from driftwarden.config.model import Settings
+from driftwarden.daemon.intake.intake import Intake, KeptFiles
+from driftwarden.daemon.intake.reference import load_file_reference
+from driftwarden.daemon.intake.watcher import make_watch
+from driftwarden.daemon.jobs.alerting import AlertOutlet
+from driftwarden.daemon.jobs.keeper import Keeper, Shared, build_keeper
+from driftwarden.daemon.jobs.queue import JobQueue, Requests
+from driftwarden.daemon.jobs.scheduler import Scheduler
+from driftwarden.daemon.service.lifecycle import Component
+from driftwarden.daemon.service.systemd import Notifier, StopNotice
+from driftwarden.errors import ConfigError
+from driftwarden.events import Publish
+from driftwarden.events.types import AlertsRestored, HalfDoneFilesFound, StaleRetrainsFailed
+from driftwarden.observability.http import HealthState, MetricsServer
+from driftwarden.observability.metrics import Metrics
+from driftwarden.outbox.flusher import OutboxFlusher
+from driftwarden.outbox.queue import Outbox
+from driftwarden.outbox.writer import MlflowWriter
+from driftwarden.remediation.policy import fail_stale_retrains
+from driftwarden.state import Ledger, engine_for
+from driftwarden.state.paths import state_paths
+from driftwarden.tracking.access import MlflowAccess
+
+T = TypeVar("T")
+
+# /healthz reports a part wedged when it has work waiting and made no progress this long.
+WEDGED_AFTER_SECONDS = 60.0
+
+
+class Current(Generic[T]):
+    """A value swapped whole (the settings on reload); parts read it through ``get``."""
+
+    def __init__(self, value: T) -> None:
+        self._lock = threading.Lock()
+        self._value = value
+
+    def get(self) -> T:
+        with self._lock:
+            return self._value
+
+    def set(self, value: T) -> None:
+        with self._lock:
+            self._value = value
+
+
+class Endpoint(MetricsServer):
+    """The metrics endpoint as the daemon starts it: a port in use is a config error."""
+
+    def start(self) -> None:
+        try:
+            super().start()
+        except OSError as exc:
+            raise ConfigError(
+                f"metrics: cannot listen on {self.address}:{self.port}: {exc.strerror}"
+            ) from None
+
+
+class StateStores:
+    """The state stores in the lifecycle: opened by ``assemble``, closed last."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def start(self) -> None:
+        """Opened already (the parts were built with them)."""
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def join(self, timeout: float) -> bool:
+        return True
+
+    def is_alive(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part in the lifecycle: its name (and health component), how long it may take to
+    stop, and whether ``/healthz`` watches it."""
+
+    name: str
+    component: Component
+    stop_within: float = 1.0
+    watched: bool = True
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Every part of one daemon."""
+
+    settings: Current[Settings]
+    ledger: Ledger
+    outbox: Outbox
+    metrics: Metrics
+    health: HealthState
+    http: Endpoint | None
+    outlet: AlertOutlet
+    flusher: OutboxFlusher
+    intake: Intake
+    scheduler: Scheduler
+    notifier: Notifier
+    keeper: Keeper
+    requests: Requests
+
+    def components(self) -> list[Part]:
+        """Every long-lived part, in start order (stopped in reverse)."""
+        parts = [Part("state", StateStores(self.ledger), watched=False)]
+        if self.http is not None:
+            parts.append(Part("http", self.http))
+        return [
+            *parts,
+            Part("alerts", self.outlet),
+            Part("outbox", self.flusher),
+            Part("jobs", self.keeper.worker, 5.0),  # a job still running is redone next start
+            Part("retrain", self.keeper.retrain, 1.5),  # its training run is killed first
+            Part("watcher", self.intake, 2.0),
+            Part("scheduler", self.scheduler),
+            Part("systemd", StopNotice(self.notifier), watched=False),
+        ]
+
+
+def assemble(settings: Settings, publish: Publish, wake: Callable[[], None]) -> Parts:
+    """Open the state and build every part; ``wake`` rouses the main loop (signals, new files)."""
+    settings.state.directory.mkdir(parents=True, exist_ok=True)
+    engine = engine_for(settings)
+    ledger = engine.ledger()
+    try:
+        return _build(settings, ledger, Outbox(engine.outbox(), publish), publish, wake)
+    except BaseException:
+        ledger.close()
+        raise
+
+
+def _build(
+    settings: Settings,
+    ledger: Ledger,
+    outbox: Outbox,
+    publish: Publish,
+    wake: Callable[[], None],
+) -> Parts:
+    current = Current(settings)
+    model = settings.model.name
+    paths = state_paths(settings)
+    metrics, health = Metrics(), HealthState(WEDGED_AFTER_SECONDS)
+    _recover(settings, ledger, metrics, publish)
+    health.mark_config_loaded()
+    metrics.set_pending_writes(outbox.pending())
+    http = None
+    if settings.metrics.enabled:
+        http = Endpoint(metrics, health, settings.metrics.address, settings.metrics.port)
+    outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
+    mlflow = MlflowAccess(settings)
+    writer = MlflowWriter(mlflow, publish)
+    flusher = OutboxFlusher(
+        outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox")
+    )
+    intake = Intake(make_watch(settings.watch, wake), KeptFiles(ledger, current.get), publish)
+    requests = Requests(JobQueue(), wake)
+    shared = Shared(
+        current.get, ledger, outbox, metrics, health, mlflow, outlet,
+        lambda: intake.names, flusher.wake, publish,
+    )  # fmt: skip
+    keeper = build_keeper(model, shared, requests, paths["reports"], paths["reference"] / model)
+    _restore(keeper, ledger, publish)
+    if settings.reference.source == "file":
+        keeper.reference.set(load_file_reference(settings))
+    scheduler = Scheduler(requests, settings.schedule)
+    return Parts(
+        current, ledger, outbox, metrics, health, http, outlet, flusher, intake, scheduler,
+        Notifier(), keeper, requests,
+    )  # fmt: skip
+
+
+def _generator(http: Endpoint | None) -> str | None:
+    """The link Alertmanager shows with an alert: the daemon's /metrics."""
+    return http.url + "/metrics" if http is not None else None
+
+
+def _recover(settings: Settings, ledger: Ledger, metrics: Metrics, publish: Publish) -> None:
+    """What the last run left: half-done files, retrains it left running, the version in force."""
+    model = settings.model.name
+    metrics.initialise(model)
+    half_done = ledger.processing()
+    if half_done:
+        publish(HalfDoneFilesFound(len(half_done)))
+    stale = fail_stale_retrains(ledger, Path(settings.state.directory))
+    if stale:
+        publish(StaleRetrainsFailed(stale))
+    previous = ledger.last_model_version(model)
+    if previous is not None:
+        metrics.set_production_version(model, previous["version"])
+
+
+def _restore(keeper: Keeper, ledger: Ledger, publish: Publish) -> None:
+    """Alerts that were firing when the last process stopped stay open."""
+    still_firing = ledger.firing_alerts(keeper.model)
+    if still_firing:
+        keeper.alerts.rules.restore(still_firing)
+        rules = tuple(sorted({str(a["rule"]) for a in still_firing}))
+        publish(AlertsRestored(keeper.model, rules))

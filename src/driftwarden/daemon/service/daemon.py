@@ -1,0 +1,224 @@
+"""``driftwarden run``: the daemon. The main thread owns the start order, the loop and the stop.
+
+Start: the parts in ``Parts.components()`` order (state, endpoint, alert sinks, MLflow
+writer, worker, retrain runner, watch armed before the start-up scan, scheduler, systemd),
+then the scan and ``READY=1``. The main loop sleeps until there is work (a signal, a new
+file, a requested rescan) or a deadline (the settling of noted files, the timers), then
+runs one ``tick``. Stop: the parts in reverse; a job still running at its deadline is
+redone at the next start (its ledger row says ``processing``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from driftwarden.config import load_settings, resolve_config_path
+from driftwarden.config.runnable import check_runnable
+from driftwarden.config.model import Settings
+from driftwarden.daemon.jobs.queue import Job
+from driftwarden.daemon.service.assembly import Parts, assemble
+from driftwarden.daemon.service.lifecycle import Lifecycle
+from driftwarden.daemon.service.signals import SignalFlags
+from driftwarden.daemon.service.timers import Timers
+from driftwarden.errors import UsageError
+from driftwarden.events import EventBus, log_event
+from driftwarden.events.types import DaemonReady, StopRequested
+from driftwarden.logs import setup_logging
+
+ALERT_TICK_SECONDS = 15.0
+STATUS_SECONDS = 10.0
+# The longest the main loop sleeps with nothing to do (health heartbeat, queue length).
+MAX_SLEEP_SECONDS = 1.0
+# How often files noted but not complete yet are looked at again (size/mtime settling).
+SETTLE_POLL_SECONDS = 0.2
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Entry of ``driftwarden run``: load and validate the config, then run until stopped."""
+    config_path = resolve_config_path(args.config)
+    if config_path is None:
+        raise UsageError("run needs --config FILE (or DRIFTWARDEN_CONFIG)")
+    settings = load_settings(config_path)
+    check_runnable(settings, where=str(config_path))  # what `config check` refuses, run refuses
+    log_level = getattr(args, "log_level", None)
+    log_format = getattr(args, "log_format", None)
+    setup_logging(log_level or settings.logging.level, log_format or settings.logging.format)
+    daemon = Daemon.build(settings, config_path, log_level=log_level, log_format=log_format)
+    return daemon.run()
+
+
+class Daemon:
+    """One daemon process; ``run`` blocks until SIGTERM/SIGINT and returns the exit code.
+
+    Build it with :meth:`build`. Tests and the demo subscribe to ``bus`` and drive the daemon
+    with ``start``/``tick``/``stop``, or ``run(on_started=...)`` on the main thread.
+    """
+
+    def __init__(
+        self,
+        parts: Parts,
+        config_path: Path,
+        bus: EventBus,
+        flags: SignalFlags,
+        log_overrides: tuple[str | None, str | None] = (None, None),
+    ) -> None:
+        self.parts = parts
+        self.config_path = config_path
+        self.bus = bus
+        self.flags = flags
+        self.log_overrides = log_overrides
+        self.lifecycle = Lifecycle(parts.health, bus.publish)
+        self.timers = Timers(
+            {
+                "rescan": lambda: self.settings.watch.rescan_interval_seconds,
+                "alert_tick": lambda: ALERT_TICK_SECONDS,
+                "status": lambda: STATUS_SECONDS,
+            },
+            time.monotonic(),
+        )
+        self._last_progress = -1
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        config_path: Path,
+        *,
+        bus: EventBus | None = None,
+        log_level: str | None = None,
+        log_format: str | None = None,
+    ) -> Daemon:
+        """Open the state and build every part (no thread starts); the log subscribes to ``bus``."""
+        bus = bus if bus is not None else EventBus()
+        bus.subscribe(log_event)
+        flags = SignalFlags()
+        try:
+            parts = assemble(settings, bus.publish, flags.wake)
+        except BaseException:
+            flags.close()
+            raise
+        return cls(parts, config_path, bus, flags, (log_level, log_format))
+
+    @property
+    def settings(self) -> Settings:
+        return self.parts.settings.get()
+
+    @property
+    def metrics_url(self) -> str | None:
+        return self.parts.http.url if self.parts.http is not None else None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def run(self, on_started: Callable[[Daemon], None] | None = None) -> int:
+        """Install the signal handlers, start, call ``on_started``, loop until stopped, stop."""
+        self.flags.install()
+        try:
+            self.start()
+            if on_started is not None:
+                on_started(self)
+            self.loop()
+        finally:
+            self.stop()
+            self.flags.restore()
+            self.flags.close()
+        return 0
+
+    def start(self) -> None:
+        """Start every part in order, scan the drop directories, tell systemd we are ready."""
+        for part in self.parts.components():
+            self.lifecycle.start(part.name, part.component, part.stop_within, part.watched)
+        noted = self.parts.intake.scan("start-up")  # the watch is armed: nothing slips between
+        self.parts.health.mark_scan_done()
+        settings = self.settings
+        if settings.schedule.registry_poll.enabled or settings.reference.source == "model":
+            self.request("registry_poll", "start-up")
+        dirs = ", ".join(str(p) for p in settings.watch.paths) or "(none)"
+        self.parts.notifier.ready(f"watching {dirs}")
+        self.bus.publish(DaemonReady(dirs, noted, self.metrics_url, str(settings.state.directory)))
+
+    def loop(self) -> None:
+        """The main thread: sleep until there is work or a deadline, then ``tick``."""
+        while self.flags.stop_signal is None:
+            due = self.tick(time.monotonic())
+            if self.flags.stop_signal is not None:
+                break
+            self.flags.sleep(max(0.0, due - time.monotonic()))
+        signum = self.flags.stop_signal
+        self.bus.publish(StopRequested(signal.Signals(signum).name if signum else None))
+
+    def stop(self) -> None:
+        """Stop every started part, last started first (safe after a partial start, and twice)."""
+        self.lifecycle.stop()
+
+    # ---- one turn of the main loop ------------------------------------------------------
+
+    def tick(self, now: float) -> float:
+        """Signal flags, timers, a requested rescan, completed files, liveness.
+
+        Returns the monotonic time by which the next tick is due.
+        """
+        self._signal_flags()
+        for name in self.timers.due(now):
+            self._timer(name)
+        if self.parts.requests.take_rescan():
+            self.parts.intake.scan("requested")
+            self.timers.reset("rescan", now)
+        keeper = self.parts.keeper
+        for path in self.parts.intake.due():
+            keeper.jobs.put(Job("file", path, "complete"))
+        self._liveness()
+        return self._next_due(now)
+
+    def _signal_flags(self) -> None:
+        if self.flags.reload:
+            self.flags.reload = False
+            self.reload()
+        if self.flags.poll:
+            self.flags.poll = False
+            self.request("registry_poll", "SIGUSR1")
+
+    def _timer(self, name: str) -> None:
+        if name == "rescan":
+            self.parts.intake.scan("timer")
+        elif name == "alert_tick":
+            self.request("alert_tick", "timer")
+        elif name == "status":
+            worker, outbox = self.parts.keeper.worker, self.parts.outbox
+            self.parts.notifier.status(
+                f"{worker.done} jobs done, {worker.jobs.qsize()} queued, "
+                f"{outbox.pending()} MLflow writes pending"
+            )
+
+    def _liveness(self) -> None:
+        """Health heartbeat, the queue length, and a watchdog ping when the worker turned over."""
+        worker = self.parts.keeper.worker
+        self.parts.health.heartbeat("main")
+        self.parts.health.set_pending("jobs", worker.jobs.qsize())
+        if worker.progress != self._last_progress and worker.is_alive():
+            self._last_progress = worker.progress
+            self.parts.notifier.watchdog()
+
+    def _next_due(self, now: float) -> float:
+        due = min(self.timers.next_due(), now + MAX_SLEEP_SECONDS)
+        if self.parts.intake.pending():
+            due = min(due, now + SETTLE_POLL_SECONDS)
+        interval = self.parts.notifier.watchdog_interval
+        if interval is not None:
+            due = min(due, now + interval / 2)
+        return due
+
+    # ---- requests and reloads -----------------------------------------------------------
+
+    def request(self, kind: str, reason: str) -> None:
+        """Ask for work by name: a job kind, or ``"rescan"``."""
+        self.parts.requests(kind, reason)
+
+    def reload(self) -> None:
+        """SIGHUP: apply the config file again, section by section (see ``reload.py``)."""
+        from driftwarden.daemon.service.reload import reload
+
+        reload(self)

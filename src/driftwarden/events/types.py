@@ -1,0 +1,387 @@
+"""What driftwarden reports, declared once: one frozen record per kind of event.
+
+Logs (``events.log``), the demo's narration and the tests subscribe to these through an
+``EventBus``; nobody reads log message text. Every event has a stable ``name`` (snake case
+of the class name), which is also the ``event`` field of its JSON log line. Field values
+are plain data (str, int, float, bool, tuples, mappings) so that any subscriber, in this
+process or reading the log of another, sees the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; ``name`` is set from the class name."""
+
+    name: ClassVar[str] = "event"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = _snake(cls.__name__)
+
+    def fields(self) -> dict[str, Any]:
+        """The event's fields by name, in declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# ---- the service: start, stop, reload ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaemonReady(Event):
+    watching: str
+    found_at_start: int
+    metrics_url: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class HalfDoneFilesFound(Event):
+    """Files a crash left claimed but not recorded; each is redone when seen again."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class StaleRetrainsFailed(Event):
+    """Retrains a crash left 'running' in the ledger, now marked failed."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class AlertsRestored(Event):
+    """Alerts that were firing when the last process stopped are open again."""
+
+    model: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RescanDone(Event):
+    """The drop directories were scanned; ``noted`` candidate files went to the tracker."""
+
+    noted: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class StopRequested(Event):
+    signal: str | None
+
+
+@dataclass(frozen=True)
+class StillBusyAtStop(Event):
+    """A component had not finished at its stop deadline (its work is redone at the next start)."""
+
+    component: str
+
+
+@dataclass(frozen=True)
+class DaemonStopped(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class ReloadStarted(Event):
+    config: str
+
+
+@dataclass(frozen=True)
+class ConfigReloaded(Event):
+    """A reload was applied; ``changes`` are ``key: old -> new`` lines, secrets redacted."""
+
+    config: str
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReloadRefused(Event):
+    config: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RestartNeeded(Event):
+    """A changed section that a reload does not apply; it is kept as it was until a restart."""
+
+    section: str
+    changes: tuple[str, ...]
+
+
+# ---- dropped files ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileChecked(Event):
+    """A drop was checked and recorded (``validation`` when it was labelled and a model is in force)."""
+
+    model: str
+    file: str
+    dataset_drift: bool
+    drifted_features: tuple[str, ...]
+    validation: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class FileQuarantined(Event):
+    """``outcome`` is 'refused' for entries never read (symlinks leaving, fifos, unreadable)."""
+
+    file: str
+    to: str
+    reason: str
+    outcome: str = "quarantined"
+
+
+@dataclass(frozen=True)
+class FileDuplicate(Event):
+    file: str
+    duplicate_of: int
+
+
+@dataclass(frozen=True)
+class FileRedo(Event):
+    """A file a crash left half-processed is checked again."""
+
+    file: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class FileMoveFinished(Event):
+    """A file recorded before a restart but not yet moved is moved now (not checked again)."""
+
+    file: str
+
+
+@dataclass(frozen=True)
+class FilesWaitForReference(Event):
+    """No reference is loaded yet (no production model?): drops wait in place."""
+
+    model: str
+    file: str
+
+
+# ---- scheduled checks ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowDriftChecked(Event):
+    model: str
+    files: int
+    dataset_drift: bool
+    drifted_features: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WindowDriftSkipped(Event):
+    model: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ValidationChecked(Event):
+    """A scheduled validation of the production model on recent labelled drops."""
+
+    model: str
+    version: str
+    files: int
+    reason: str
+    breached: bool
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class ValidationSkipped(Event):
+    model: str
+    reason: str
+    why: str
+
+
+# ---- the reference and the production model -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceInForce(Event):
+    model: str
+    source: str
+    data_version: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class NoProductionModel(Event):
+    model: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class ModelMoved(Event):
+    """The alias (or stage) points at another version; it is being loaded."""
+
+    model: str
+    version: str
+    previous: str | None
+    via: str
+
+
+@dataclass(frozen=True)
+class ModelInForce(Event):
+    model: str
+    version: str
+    previous: str | None
+    run_id: str
+
+
+# ---- alerts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertNotified(Event):
+    """The alert rules fired (first time or repeat) or resolved an alert; sinks deliver it."""
+
+    model: str
+    rule: str
+    alertname: str
+    status: str
+    severity: str
+    summary: str
+    repeat: bool = False
+
+
+@dataclass(frozen=True)
+class AlertDeliveryRetrying(Event):
+    sink: str
+    rule: str
+    status: str
+    attempt: int
+    error: str
+    delay: float
+
+
+@dataclass(frozen=True)
+class AlertDeliveryFailed(Event):
+    """A sink gave up on an alert (retries spent, a permanent error, or the shutdown)."""
+
+    sink: str
+    rule: str
+    status: str
+    attempt: int
+    error: str
+    at_shutdown: bool = False
+
+
+# ---- retraining ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetrainRequested(Event):
+    """A breach asks for a cycle (the cycle's lock and cooldown decide whether it trains)."""
+
+    model: str
+    trigger: str
+
+
+@dataclass(frozen=True)
+class RetrainJoined(Event):
+    """A breach found a request already waiting; recorded as skipped_running."""
+
+    model: str
+    trigger: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TrainingStarted(Event):
+    model: str
+    cycle_id: str
+    command: str
+
+
+@dataclass(frozen=True)
+class RetrainDecided(Event):
+    """Every cycle ends in one decision (``summary`` is the line ``driftwarden retrain`` prints)."""
+
+    model: str
+    cycle_id: str
+    outcome: str
+    summary: str
+    challenger_version: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RetrainCancelled(Event):
+    """The daemon's shutdown killed the training run: recorded, but no alert."""
+
+    model: str
+    cycle_id: str
+
+
+# ---- the outbox (MLflow writes) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxWritten(Event):
+    outbox_key: str
+    kind: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class OutboxAlreadyWritten(Event):
+    """A replayed write found its run in MLflow already; nothing was logged twice."""
+
+    outbox_key: str
+
+
+@dataclass(frozen=True)
+class OutboxWriteFailed(Event):
+    """A write failed for a reason other than reachability; ``parked`` once retries are spent."""
+
+    outbox_key: str
+    kind: str
+    error: str
+    parked: bool
+
+
+@dataclass(frozen=True)
+class MlflowUnreachable(Event):
+    pending: int
+    retry_in_seconds: float
+    written: int
+
+
+@dataclass(frozen=True)
+class MlflowReachable(Event):
+    pending: int
+
+
+@dataclass(frozen=True)
+class OutboxPruned(Event):
+    count: int
+
+
+# Every event type by name (for readers of JSON logs and for the tests).
+EVENTS: dict[str, type[Event]] = {}
+
+
+def _register() -> None:
+    pending = list(Event.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        EVENTS[cls.name] = cls
+        pending.extend(cls.__subclasses__())
+
+
+_register()

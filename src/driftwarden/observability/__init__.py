@@ -1,0 +1,1 @@
+"""Observability: every Prometheus metric, and the ``/metrics``, ``/healthz``, ``/readyz`` endpoint."""

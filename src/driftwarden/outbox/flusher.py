@@ -1,0 +1,140 @@
+"""The outbox's writer thread: applies queued writes in order, backs off while MLflow is down.
+
+Backoff is 1, 2, 4 … 60 s while MLflow is unreachable; old done rows are pruned hourly.
+Checks, the ledger and the metrics never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from driftwarden.events import Publish
+from driftwarden.events.types import MlflowReachable, MlflowUnreachable, OutboxPruned
+from driftwarden.observability.metrics import Metrics
+from driftwarden.outbox.queue import Outbox, Writer
+
+log = logging.getLogger(__name__)
+
+# How often the flusher deletes outbox rows done more than a week ago.
+PRUNE_INTERVAL_SECONDS = 3600.0
+
+
+class Backoff:
+    """Exponential backoff between flush attempts while MLflow is down: 1, 2, 4 … capped."""
+
+    def __init__(self, base: float = 1.0, cap: float = 60.0) -> None:
+        self.base = base
+        self.cap = cap
+        self.failures = 0
+
+    def failed(self) -> float:
+        """Record a failure; return how long to wait before the next try."""
+        self.failures += 1
+        return float(min(self.cap, self.base * 2 ** (self.failures - 1)))
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+class OutboxFlusher:
+    """A thread that flushes the outbox in order (lifecycle: start, close, join).
+
+    ``on_turn`` is called every turn of its loop (the daemon's liveness heartbeat).
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        writer: Writer,
+        metrics: Metrics,
+        publish: Publish,
+        on_turn: Callable[[], None],
+        idle_wait: float = 1.0,
+        batch: int = 20,
+    ) -> None:
+        self.outbox = outbox
+        self.writer = writer
+        self.metrics = metrics
+        self._publish = publish
+        self.on_turn = on_turn
+        self.idle_wait = idle_wait
+        self.batch = batch
+        self.backoff = Backoff(base=1.0, cap=60.0)
+        self._unreachable = False
+        self._next_prune = 0.0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="driftwarden-outbox", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New writes were queued: try soon (unless backing off)."""
+        if self.backoff.failures == 0:
+            self._wake.set()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop after the write in progress; what waits stays queued for the next start."""
+        self._stop.set()
+        self._wake.set()
+
+    def join(self, timeout: float) -> bool:
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        delay = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            self.on_turn()
+            delay = self.flush_once()
+
+    def flush_once(self) -> float:
+        """One flush attempt; returns how long to wait before the next."""
+        try:
+            self._maybe_prune()
+            pending = self.outbox.pending()
+            self.metrics.set_pending_writes(pending)
+            if pending == 0:
+                return self.idle_wait
+            done = self.outbox.flush(self.writer, max_items=self.batch)
+            pending = self.outbox.pending()
+            self.metrics.set_pending_writes(pending)
+        except Exception:
+            log.exception("outbox flush failed")
+            return self.backoff.failed()
+        if self.outbox.unreachable:
+            wait = self.backoff.failed()
+            self._unreachable = True
+            if self.backoff.failures in (1, 5) or self.backoff.failures % 20 == 0:
+                self._publish(MlflowUnreachable(pending, wait, done))
+            return wait
+        if pending and done == 0:  # a write failed (the outbox reported why); it is retried
+            return self.backoff.failed()
+        if self._unreachable and done:
+            self._publish(MlflowReachable(pending))
+            self._unreachable = False
+        self.backoff.succeeded()
+        return 0.0 if pending else self.idle_wait
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_INTERVAL_SECONDS
+        pruned = self.outbox.prune_done()
+        if pruned:
+            self._publish(OutboxPruned(pruned))

@@ -1,0 +1,97 @@
+"""The ledger's interface: which files were handled and how, every check, alert, retrain, model version.
+
+Exactly-once file handling rests on three calls: ``begin_file`` claims a file by path and
+content hash, ``finish_file`` records the outcome and its checks in one transaction,
+``mark_moved`` notes that the file left the drop directory. A row left ``processing`` by a
+crash is redone; a finished row whose file was not moved yet is only moved. Retrain state
+lives here only: the cooldown and ``driftwarden status`` read the ``retrains`` rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from driftwarden.state.records import CheckRecord, FileClaim
+
+
+class Ledger(Protocol):
+    """What every state engine's ledger offers; thread-safe, safe beside readers in other processes."""
+
+    readonly: bool
+
+    def close(self) -> None: ...
+
+    # ---- files
+    def is_kept_unchanged(self, path: str, size: int, mtime: float) -> bool: ...
+    def begin_file(
+        self, path: str, root: str, digest: str, size: int, mtime: float
+    ) -> FileClaim: ...
+    def finish_file(
+        self,
+        file_id: int,
+        status: Literal["done", "quarantined"],
+        *,
+        reason: str | None = None,
+        result: dict[str, Any] | None = None,
+        has_target: bool = False,
+        checks: list[CheckRecord] | None = None,
+    ) -> None: ...
+    def mark_moved(self, file_id: int, final_path: str) -> None: ...
+    def processing(self) -> list[dict[str, Any]]: ...
+    def get_file(self, file_id: int) -> dict[str, Any] | None: ...
+    def files(self, status: str | None = None) -> list[dict[str, Any]]: ...
+    def recent_done_files(self, limit: int, with_target: bool = False) -> list[dict[str, Any]]: ...
+    def file_counts(self) -> dict[str, int]: ...
+
+    # ---- checks
+    def record_check(self, check: CheckRecord, file_id: int | None = None) -> int: ...
+    def checks(
+        self, limit: int | None = None, file_id: int | None = None
+    ) -> list[dict[str, Any]]: ...
+    def last_success_time(self) -> float | None: ...
+
+    # ---- alerts
+    def record_alert(
+        self,
+        model: str,
+        rule: str,
+        status: str,
+        severity: str | None = None,
+        summary: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> int: ...
+    def alerts(self, limit: int = 20) -> list[dict[str, Any]]: ...
+    def firing_alerts(self, model: str) -> list[dict[str, Any]]: ...
+
+    # ---- retrains
+    def record_retrain(
+        self,
+        model: str,
+        reason: str,
+        trigger: str | None = None,
+        status: str = "running",
+        detail: dict[str, Any] | None = None,
+    ) -> int: ...
+    def finish_retrain(
+        self,
+        retrain_id: int,
+        status: str,
+        *,
+        run_id: str | None = None,
+        candidate_version: str | None = None,
+        champion_version: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+    def last_retrain(
+        self, model: str | None = None, finished_only: bool = False
+    ) -> dict[str, Any] | None: ...
+    def skipped_retrains_since(self, model: str, after_id: int = 0) -> int: ...
+    def retrain_running(self, model: str | None = None) -> dict[str, Any] | None: ...
+    def last_training_activity(self, model: str) -> float | None: ...
+    def fail_stale_retrains(self, reason: str = "daemon restarted while it ran") -> int: ...
+
+    # ---- model versions
+    def record_model_version(
+        self, model: str, version: str, run_id: str | None, source: str
+    ) -> bool: ...
+    def last_model_version(self, model: str | None = None) -> dict[str, Any] | None: ...
