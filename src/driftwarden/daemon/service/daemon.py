@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from driftwarden.config import load_settings, resolve_config_path
-from driftwarden.config.runnable import check_runnable
 from driftwarden.config.model import Settings
+from driftwarden.config.runnable import check_runnable
 from driftwarden.daemon.jobs.queue import Job
 from driftwarden.daemon.service.assembly import Parts, assemble
 from driftwarden.daemon.service.lifecycle import Lifecycle

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from driftwarden.alerts.sinks import build_sinks
 from driftwarden.config import load_settings
-from driftwarden.config.runnable import check_runnable
 from driftwarden.config.load import redacted_dict
 from driftwarden.config.model import Settings
+from driftwarden.config.runnable import check_runnable
 from driftwarden.daemon.intake.reference import Reference, load_file_reference
 from driftwarden.daemon.intake.watcher import make_watch
 from driftwarden.errors import ConfigError
