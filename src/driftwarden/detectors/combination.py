@@ -31,8 +31,9 @@ def cauchy_combination(p_values: np.ndarray) -> float:
     p = np.minimum(p_values, CAUCHY_MAX_P)
     if np.any(p <= 0.0):
         return 0.0
-    terms = np.where(p < _TINY_P, 1.0 / (np.pi * p), np.tan((0.5 - p) * np.pi))
-    statistic = float(np.mean(terms))
+    with np.errstate(over="ignore"):  # a subnormal p gives an infinite term: p = 0 below
+        terms = np.where(p < _TINY_P, 1.0 / (np.pi * p), np.tan((0.5 - p) * np.pi))
+        statistic = float(np.mean(terms))
     return float(math.atan2(1.0, statistic) / math.pi)  # = 1/2 - arctan(T)/π, no cancellation
 
 
@@ -43,7 +44,8 @@ def harmonic_mean_combination(p_values: np.ndarray) -> float:
     if np.any(p_values <= 0.0):
         return 0.0
     count = p_values.size
-    inverse_mean = float(np.mean(1.0 / p_values))
+    with np.errstate(over="ignore"):  # a subnormal p: an infinite mean, p = 0 below
+        inverse_mean = float(np.mean(1.0 / p_values))
     location, scale = math.log(count) + 0.874, math.pi / 2.0
     return float(min(landau.sf((inverse_mean - location) / scale), 1.0))
 

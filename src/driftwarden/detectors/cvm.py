@@ -43,7 +43,12 @@ EXACT_MAX = 20  # scipy's 'auto': exact when both samples have at most this many
 
 @dataclass(frozen=True)
 class CvmOutcome:
-    """Statistic ``T``, p-value and how it was computed (``exact`` or ``asymp``)."""
+    """Statistic ``T``, p-value and how it was computed.
+
+    ``method``: ``exact``, ``asymp``, ``asymp-ties``, ``binary`` (see the module
+    docstring), or ``constant`` when every value in both samples is the same (no
+    evidence: T = 0, p = 1; scipy would report a number from its tie-blind formula).
+    """
 
     statistic: float
     p_value: float
@@ -109,6 +114,8 @@ def cvm_sorted(
     n, m = int(ref_sorted.size), int(cur_sorted.size)
     if n < 2 or m < 2:
         raise ValueError(f"Cramer-von Mises needs at least 2 values per sample, got {n} and {m}")
+    if ref_sorted[0] == ref_sorted[-1] == cur_sorted[0] == cur_sorted[-1]:
+        return CvmOutcome(0.0, 1.0, "constant")  # one value in all: no evidence
     ref_below = _untied_ranks(ref_sorted, cur_sorted, fence)
     if ref_below is not None:
         if max(n, m) <= EXACT_MAX:
