@@ -76,7 +76,7 @@ ORACLE_ALPHA = 0.01
 
 # Trials per (pool, batch band, reference band) cell: clean, each shift scenario, and the
 # informational 0.02 sd shift.
-MODES = {"quick": (6, 2, 1), "full": (150, 25, 10)}
+MODES = {"quick": (6, 2, 1), "full": (80, 15, 6)}
 HELD_OUT_SHARE = 0.4  # held-out pools get this share of the trials
 
 
@@ -444,8 +444,11 @@ def main() -> None:
     started = time.perf_counter()
     trials: list[Trial] = []
     with ProcessPoolExecutor(max_workers=args.workers) as executor:
-        for part in executor.map(run_job, jobs):
+        for done, part in enumerate(executor.map(run_job, jobs), start=1):
             trials.extend(part)
+            if done % 10 == 0 or done == len(jobs):
+                elapsed = time.perf_counter() - started
+                print(f"  {done}/{len(jobs)} cells, {elapsed:.0f} s", file=sys.stderr, flush=True)
     wall = time.perf_counter() - started
     tuning = [t for t in trials if not t.held_out]
     held_out = [t for t in trials if t.held_out]
@@ -488,6 +491,8 @@ def main() -> None:
     )
     print_band_table("HELD-OUT POOLS (not used for the selection)", held_out, rows)
     print_cross_table(trials)
+    print_scenario_table(trials, "defaults")
+    print_scenario_table(trials, "ks+bh 0.05")
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
         f"\nruntime {wall:.0f} s wall, {cpu.ru_utime + cpu.ru_stime:.0f} s CPU in {args.workers} "
@@ -501,6 +506,33 @@ def main() -> None:
 
 def _grid_name(cfg: DriftConfig) -> str:
     return f"{cfg.numeric_test} {cfg.dataset_rule} {cfg.alpha}"
+
+
+def print_scenario_table(trials: list[Trial], name: str) -> None:
+    """Found (clean: alarmed) per scenario and batch band, then per pool over all sizes."""
+    index = NAMES.index(name)
+    scenarios = list(SCENARIOS)
+    print(f"\n{name}: share found per scenario (clean and 0.02 sd: share alarmed), all pools")
+    print(f"{'batch rows':>11} " + " ".join(f"{s:>14}" for s in scenarios))
+    for band in range(len(BATCH_BANDS)):
+        subset = [t for t in trials if band_of(t.m) == band]
+        print(
+            f"{band_label(band):>11} "
+            + " ".join(f"{_found(subset, s, index):>14}" for s in scenarios)
+        )
+    print(f"{'pool':>13} " + " ".join(f"{s:>14}" for s in scenarios))
+    for pool in dict.fromkeys(t.pool for t in trials):
+        subset = [t for t in trials if t.pool == pool]
+        print(f"{pool:>13} " + " ".join(f"{_found(subset, s, index):>14}" for s in scenarios))
+
+
+def _found(trials: list[Trial], scenario: str, index: int) -> str:
+    codes = [int(t.codes[index]) for t in trials if t.scenario == scenario]
+    if not codes:
+        return "-"
+    alarmed = scenario == "clean" or scenario in TRIVIAL
+    hits = sum(c > 0 for c in codes) if alarmed else sum(c == 2 for c in codes)
+    return f"{100 * hits / len(codes):.1f}% ({len(codes)})"
 
 
 def print_cross_table(trials: list[Trial]) -> None:

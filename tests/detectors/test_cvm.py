@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, cramervonmises_2samp
 
 from driftwarden.detectors.cvm import cvm_sorted
-from driftwarden.detectors.ks import make_fence
 from tests.support.hypothesis_profiles import examples
 
 
@@ -98,16 +97,6 @@ def test_ties_keep_the_level(values: int) -> None:
         at_5 += p < 0.05
         at_1 += p < 0.01
     assert at_5 <= 70 and at_1 <= 20
-
-
-def test_fence_gives_the_same_answer() -> None:
-    rng = np.random.default_rng(5)
-    ref = np.sort(rng.normal(size=100_000))
-    untied = np.sort(rng.normal(0.05, size=3000))
-    tied = np.sort(np.concatenate([untied, ref[:10]]))
-    fence = make_fence(ref)
-    assert cvm_sorted(ref, untied, fence) == cvm_sorted(ref, untied)
-    assert cvm_sorted(ref, tied, fence) == cvm_sorted(ref, tied)
 
 
 def test_too_few_values_are_an_error() -> None:

@@ -86,15 +86,12 @@ def _terms(block: Counts, n: int, m: int) -> float:
     return float(np.sum(numerator / (b_mid * (total - b_mid) - total * at / 4.0))) / total
 
 
-def ad_sorted(
-    ref_sorted: np.ndarray, cur_sorted: np.ndarray, fence: np.ndarray | None = None
-) -> AdOutcome:
+def ad_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> AdOutcome:
     """The test on sorted finite samples (at least 4 values in all).
 
     Args:
         ref_sorted: the reference, sorted (prepared once).
         cur_sorted: the current batch, sorted.
-        fence: ``ks.make_fence(ref_sorted)`` for a large reference (faster searches).
 
     Raises:
         ValueError: an empty sample, or fewer than 4 values in all (no variance).
@@ -107,7 +104,7 @@ def ad_sorted(
     if ref_sorted[0] == ref_sorted[-1] == cur_sorted[0] == cur_sorted[-1]:
         return AdOutcome(0.0, 1.0, "constant")
     total = float(n + m)
-    pooled = pooled_counts(ref_sorted, cur_sorted, fence)
+    pooled = pooled_counts(ref_sorted, cur_sorted)
     inner = _terms(pooled.reference, n, m) + _terms(pooled.current, n, m)
     a2akn = inner * (1.0 / n + 1.0 / m) * (total - 1.0) / total
     sigma2 = sigma_squared(n, m)

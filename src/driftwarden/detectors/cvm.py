@@ -98,15 +98,12 @@ def _ecdf_terms(block: Counts, n: int, m: int) -> float:
     return float(np.sum((block.ref_at + block.cur_at) * (f - g) ** 2))
 
 
-def cvm_sorted(
-    ref_sorted: np.ndarray, cur_sorted: np.ndarray, fence: np.ndarray | None = None
-) -> CvmOutcome:
+def cvm_sorted(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> CvmOutcome:
     """The test on sorted finite samples of at least 2 values each.
 
     Args:
         ref_sorted: the reference, sorted (prepared once).
         cur_sorted: the current batch, sorted.
-        fence: ``ks.make_fence(ref_sorted)`` for a large reference (faster searches).
 
     Raises:
         ValueError: a sample with fewer than 2 values (as scipy).
@@ -116,14 +113,14 @@ def cvm_sorted(
         raise ValueError(f"Cramer-von Mises needs at least 2 values per sample, got {n} and {m}")
     if ref_sorted[0] == ref_sorted[-1] == cur_sorted[0] == cur_sorted[-1]:
         return CvmOutcome(0.0, 1.0, "constant")  # one value in all: no evidence
-    ref_below = _untied_ranks(ref_sorted, cur_sorted, fence)
+    ref_below = _untied_ranks(ref_sorted, cur_sorted)
     if ref_below is not None:
         if max(n, m) <= EXACT_MAX:
             result = cramervonmises_2samp(ref_sorted, cur_sorted, method="exact")
             return CvmOutcome(float(result.statistic), float(result.pvalue), "exact")
         statistic = rank_statistic(n, m, ref_below)
         return CvmOutcome(statistic, cvm_p_value(statistic, n, m), "asymp")
-    pooled = pooled_counts(ref_sorted, cur_sorted, fence)
+    pooled = pooled_counts(ref_sorted, cur_sorted)
     total = n + m
     statistic = (
         float(n)
@@ -139,12 +136,10 @@ def cvm_sorted(
     return CvmOutcome(statistic, cvm_p_value(statistic, n, m, mean, variance), "asymp-ties")
 
 
-def _untied_ranks(
-    ref_sorted: np.ndarray, cur_sorted: np.ndarray, fence: np.ndarray | None
-) -> np.ndarray | None:
+def _untied_ranks(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> np.ndarray | None:
     """Reference values below each current value, or None when the pooled sample has ties."""
     if has_ties(ref_sorted) or has_ties(cur_sorted):
         return None
-    left = count_below(ref_sorted, cur_sorted, "left", fence)
-    right = count_below(ref_sorted, cur_sorted, "right", fence)
+    left = count_below(ref_sorted, cur_sorted, "left")
+    right = count_below(ref_sorted, cur_sorted, "right")
     return left if bool(np.array_equal(left, right)) else None

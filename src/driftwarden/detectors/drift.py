@@ -47,8 +47,8 @@ class TwoSampleOutcome(Protocol):
 # (plug-ins by name; one module per test).
 NUMERIC_TESTS: dict[str, Callable[[NumericColumn, np.ndarray], TwoSampleOutcome]] = {
     "ks": lambda column, current: ks_sorted(column.sorted, current, column.fence),
-    "ad": lambda column, current: ad_sorted(column.sorted, current, column.fence),
-    "cvm": lambda column, current: cvm_sorted(column.sorted, current, column.fence),
+    "ad": lambda column, current: ad_sorted(column.sorted, current),
+    "cvm": lambda column, current: cvm_sorted(column.sorted, current),
 }
 
 
