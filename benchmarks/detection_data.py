@@ -247,12 +247,20 @@ def subpopulation(pool: Pool, cell: Cell, size: int, rng: np.random.Generator) -
     return _take(pool, cell, eligible, size, rng), name
 
 
+def rare_class_shares(pool: Pool) -> tuple[float, float]:
+    """(the rarest class's share of the pool, its share in a class-mix batch)."""
+    _, counts = np.unique(pool.labels, return_counts=True)
+    base = counts.min() / counts.sum()
+    return float(base), float(min(2 * base, 0.9))
+
+
 def class_mix(pool: Pool, cell: Cell, size: int, rng: np.random.Generator) -> Batch | None:
-    """The rarest class's share doubles (capped at 90%); the other classes fill the rest."""
+    """The rarest class's share doubles (capped at 90%); each row is of that class with that
+    probability (so the count is binomial), the other classes fill the rest."""
     classes, counts = np.unique(pool.labels, return_counts=True)
     rare = classes[np.argmin(counts)]
-    share = min(2 * counts.min() / counts.sum(), 0.9)
-    n_rare = round(share * size)
+    _, share = rare_class_shares(pool)
+    n_rare = int(rng.binomial(size, share))
     labels = pool.labels[cell.source]
     rare_rows, other_rows = cell.source[labels == rare], cell.source[labels != rare]
     if cell.rule == "disjoint" and (rare_rows.size < n_rare or other_rows.size < size - n_rare):

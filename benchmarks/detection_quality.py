@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import pickle
 import resource
 import sys
 import time
@@ -48,13 +49,24 @@ from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import binom, norm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from detection_data import REAL, SCENARIOS, SHIFT_SD, SUBTLE, TRIVIAL, draw_cell, load_pools
+from detection_data import (
+    REAL,
+    SCENARIOS,
+    SHIFT_SD,
+    SUBTLE,
+    TRIVIAL,
+    Pool,
+    draw_cell,
+    load_pools,
+    rare_class_shares,
+)
 
 from driftwarden.config.model import DriftConfig
 from driftwarden.detectors import PreparedReference, check_drift
@@ -69,7 +81,7 @@ BATCH_BANDS = ((40, 99), (100, 249), (250, 999), (1000, 5000))
 REFERENCE_BANDS = ((100, 399), (400, 1999), (2000, 9999), (10_000, 50_000))
 TESTS = ("ks", "ad", "cvm")
 RULES = ("features", "cauchy", "harmonic_mean")
-ALPHAS = (0.002, 0.003, 0.005, 0.007, 0.01)
+ALPHAS = (0.003, 0.005, 0.006, 0.007, 0.008, 0.01)
 CHECK_EVERY = 20
 FA_GOAL, REAL_GOAL, SUBTLE_GOAL = 0.01, 0.97, 0.50
 ORACLE_ALPHA = 0.01
@@ -82,7 +94,7 @@ HELD_OUT_SHARE = 0.4  # held-out pools get this share of the trials
 
 def configs() -> dict[str, DriftConfig]:
     """Every rule judged per batch, by name."""
-    out: dict[str, DriftConfig] = {"defaults": DriftConfig()}
+    out: dict[str, DriftConfig] = {}
     for test in TESTS:
         for rule in RULES:
             for alpha in ALPHAS:
@@ -97,17 +109,35 @@ def configs() -> dict[str, DriftConfig]:
     out["any p<0.05"] = DriftConfig(
         numeric_test="ks", dataset_rule="features", alpha=0.05, correction="none", **no_floor
     )
+    # The size-dependent knobs, on the defaults of the simulating run.
     base = DriftConfig().model_dump()
-    out["defaults, no floor"] = DriftConfig(**{**base, **no_floor})
-    out["defaults, floor from 1000 rows"] = DriftConfig(**{**base, "effect_floor_min_rows": 1000})
-    out["defaults, alpha/sqrt above 1000 rows"] = DriftConfig(
+    name = _grid_name(DriftConfig())
+    out[f"{name}, no floor"] = DriftConfig(**{**base, **no_floor})
+    out[f"{name}, floor from 1000 rows"] = DriftConfig(**{**base, "effect_floor_min_rows": 1000})
+    out[f"{name}, alpha/sqrt above 1000 rows"] = DriftConfig(
         **{**base, "alpha_reference_rows": 1000}
     )
     return out
 
 
+def _grid_name(cfg: DriftConfig) -> str:
+    return f"{cfg.numeric_test} {cfg.dataset_rule} {cfg.alpha}"
+
+
 CONFIGS = configs()
 NAMES = list(CONFIGS)
+
+
+def default_name() -> str:
+    """The rule that equals ``DriftConfig()`` (the defaults when the tables are printed)."""
+    current = DriftConfig().model_dump()
+    for name, cfg in CONFIGS.items():
+        if cfg.model_dump() == current:
+            return name
+    raise SystemExit("DriftConfig() is none of the simulated rules; rerun the simulation")
+
+
+DEFAULT = default_name()
 
 
 @dataclass
@@ -123,6 +153,7 @@ class Trial:
     codes: np.ndarray  # per NAMES
     known: np.ndarray  # per TESTS: the moved column's own p < ORACLE_ALPHA
     agrees: bool | None  # check_drift(DriftConfig()) equals the fast path (checked batches only)
+    oracle: float  # the oracle's power for this batch's scenario and sizes (nan for clean)
 
 
 def _features(
@@ -179,7 +210,7 @@ def judge(
         named = _named(features, [*verdict.drifted, *verdict.likely_sources])
         if verdict.dataset_drift:
             codes[index] = 2 if moved is None or moved in named else 1
-        if name == "defaults":
+        if name == DEFAULT:
             default_view = (verdict.dataset_drift, named)
     known = np.zeros(len(TESTS), dtype=bool)
     if moved is not None:
@@ -187,6 +218,24 @@ def judge(
             hit = next((f for f in by_test[test] if f.feature == moved), None)
             known[t] = hit is not None and hit.p_value is not None and hit.p_value < ORACLE_ALPHA
     return codes, known, default_view
+
+
+def oracle_power(pool: Pool, scenario: str, n_ref: int, m: int) -> float:
+    """Power of the most powerful level-1% test that knows exactly what changed.
+
+    A moved column: the one-sided z-test of that shift for a Gaussian column with known
+    variance, ``Φ(d sqrt(n m / (n + m)) - z_0.99)``. A class mix: the one-sided binomial
+    test of the rare class's count in the batch, knowing every row's class and the pool's
+    share (no test that sees only the features can know more). A subpopulation: 1.
+    """
+    if scenario in SHIFT_SD:
+        z = norm.ppf(1 - ORACLE_ALPHA)
+        return float(norm.cdf(SHIFT_SD[scenario] * math.sqrt(n_ref * m / (n_ref + m)) - z))
+    if scenario == "class mix":
+        base, share = rare_class_shares(pool)
+        critical = binom.isf(ORACLE_ALPHA, m, base) + 1  # P(count >= critical) <= 1% under H0
+        return float(binom.sf(critical - 1, m, share))
+    return 1.0 if scenario == "subpopulation" else math.nan
 
 
 def _log_uniform(rng: np.random.Generator, low: int, high: int) -> int:
@@ -248,6 +297,7 @@ def run_job(job: Job) -> list[Trial]:
                     codes,
                     known,
                     agrees,
+                    oracle_power(pool, scenario, n_ref, len(batch)),
                 )
             )
     return trials
@@ -305,20 +355,15 @@ def rates(trials: list[Trial], index: int) -> dict[str, tuple[int, int]]:
 
 
 def oracle(trials: list[Trial], scenarios: tuple[str, ...]) -> float:
-    """Mean power of the Gaussian known-column level-1% test over these trials' sizes."""
-    z = norm.ppf(1 - ORACLE_ALPHA)
-    powers = [
-        norm.cdf(SHIFT_SD[t.scenario] * math.sqrt(t.n_ref * t.m / (t.n_ref + t.m)) - z)
-        for t in trials
-        if t.scenario in scenarios
-    ]
+    """Mean oracle power over these trials (``oracle_power``)."""
+    powers = [t.oracle for t in trials if t.scenario in scenarios]
     return float(np.mean(powers)) if powers else math.nan
 
 
 def print_band_table(title: str, trials: list[Trial], rows: list[str]) -> None:
     print(f"\n{title}")
     header = (
-        f"{'batch rows':>11} {'rule':34} {'false alarms (clean)':>22} {'real shifts found':>22} "
+        f"{'batch rows':>11} {'rule':42} {'false alarms (clean)':>22} {'real shifts found':>22} "
         f"{'subtle found':>22} {'named':>6} {'0.02 sd':>7}"
     )
     print(header)
@@ -339,20 +384,20 @@ def print_band_table(title: str, trials: list[Trial], rows: list[str]) -> None:
             hits_t, n_t = r.get("trivial", (0, 0))
             trivial = f"{100 * hits_t / n_t:5.1f}%" if n_t else "  n/a"
             print(
-                f"{band_label(band):>11} {name:34} {cell('fa'):>22} {cell('real'):>22} "
+                f"{band_label(band):>11} {_label(name):42} {cell('fa'):>22} {cell('real'):>22} "
                 f"{cell('subtle'):>22} {named:>6} {trivial:>7}"
             )
         test_index = TESTS.index(DriftConfig().numeric_test)
         known_subtle = _mean([t.known[test_index] for t in subset if t.scenario in SUBTLE])
         known_real = _mean([t.known[test_index] for t in subset if t.scenario == "moved 0.5 sd"])
-        oracle_real = "0.5 sd: " + _pct(oracle(subset, ("moved 0.5 sd",)))
+        oracle_real = f"{_pct(oracle(subset, REAL))} (mix {_pct(oracle(subset, ('class mix',)))})"
         print(
-            f"{'':>11} {'oracle (Gaussian, known column, 1%)':34} {'':>22} "
+            f"{'':>11} {'oracle (knows what changed, 1%)':42} {'':>22} "
             f"{oracle_real:>22} {_pct(oracle(subset, SUBTLE)):>22}"
         )
         known_text = "0.5 sd: " + _pct(known_real)
         print(
-            f"{'':>11} {'default test, known column, p<1%':34} {'':>22} "
+            f"{'':>11} {'default test, known column, p<1%':42} {'':>22} "
             f"{known_text:>22} {_pct(known_subtle):>22}"
         )
         n_refs = [t.n_ref for t in subset]
@@ -360,6 +405,10 @@ def print_band_table(title: str, trials: list[Trial], rows: list[str]) -> None:
             f"{'':>11} ({len(subset)} batches; references {min(n_refs):,}-{max(n_refs):,} rows; "
             f"scenario mix: {_mix(subset)})"
         )
+
+
+def _label(name: str) -> str:
+    return f"defaults ({name})" if name == DEFAULT else name
 
 
 def _mean(values: list[bool]) -> float:
@@ -377,9 +426,12 @@ def _mix(trials: list[Trial]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
-def select(trials: list[Trial]) -> list[tuple[float, str, list[tuple[float, float, float]]]]:
-    """Grid rules ranked by mean power over bands (real and subtle equally), among those
-    whose false-alarm rate is at most 1% in every band."""
+def grid(trials: list[Trial]) -> list[tuple[bool, float, str, list[tuple[float, float, float]]]]:
+    """Every grid rule: (passes, score, name, per band (FA, real, subtle)), best first.
+
+    A rule passes when its false-alarm rate is at most 1% in every band; the score is the
+    mean over bands of (real + subtle) / 2. The selected rule is the best passing one.
+    """
     ranked = []
     for name in NAMES:
         if name.split(" ")[0] not in TESTS or name.count(" ") != 2:
@@ -392,42 +444,16 @@ def select(trials: list[Trial]) -> list[tuple[float, str, list[tuple[float, floa
                 r[k][0] / r[k][1] if r.get(k, (0, 0))[1] else 0.0 for k in ("fa", "real", "subtle")
             ]
             per_band.append((values[0], values[1], values[2]))
-        if all(fa <= FA_GOAL for fa, _, _ in per_band):
-            score = float(np.mean([(real + subtle) / 2 for _, real, subtle in per_band]))
-            ranked.append((score, name, per_band))
-    ranked.sort(reverse=True)
+        passes = all(fa <= FA_GOAL for fa, _, _ in per_band)
+        score = float(np.mean([(real + subtle) / 2 for _, real, subtle in per_band]))
+        ranked.append((passes, score, name, per_band))
+    ranked.sort(key=lambda row: (not row[0], -row[1]))
     return ranked
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a few minutes instead of about an hour"
-    )
-    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    mode = "quick" if args.quick else "full"
-    null_trials, shift_trials, trivial_trials = MODES[mode]
-    pools, notes = load_pools()
-    cfg = DriftConfig()
-    print(f"mode {mode}; {os.cpu_count()} cores, {args.workers} worker processes")
-    print(
-        f"driftwarden defaults: numeric_test={cfg.numeric_test} dataset_rule={cfg.dataset_rule} "
-        f"alpha={cfg.alpha} correction={cfg.correction} floor={cfg.effect_size_floor} "
-        f"({cfg.numeric_effect}; from {cfg.effect_floor_min_rows} rows) "
-        f"alpha_reference_rows={cfg.alpha_reference_rows}"
-    )
-    print(
-        "pools (tuning): "
-        + ", ".join(f"{p.name} {p.rows}x{p.frame.shape[1]}" for p in pools if not p.held_out)
-    )
-    print(
-        "pools (held out): "
-        + ", ".join(f"{p.name} {p.rows}x{p.frame.shape[1]}" for p in pools if p.held_out)
-    )
-    for note in notes:
-        print(f"  left out: {note}")
+def simulate(args: argparse.Namespace, pools: list[Pool]) -> tuple[list[Trial], float, float]:
+    """All trials of the mode, in parallel: (trials, wall seconds, CPU seconds)."""
+    null_trials, shift_trials, trivial_trials = MODES["quick" if args.quick else "full"]
     jobs = []
     for index, pool in enumerate(pools):
         share = HELD_OUT_SHARE if pool.held_out else 1.0
@@ -449,7 +475,70 @@ def main() -> None:
             if done % 10 == 0 or done == len(jobs):
                 elapsed = time.perf_counter() - started
                 print(f"  {done}/{len(jobs)} cells, {elapsed:.0f} s", file=sys.stderr, flush=True)
-    wall = time.perf_counter() - started
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return trials, time.perf_counter() - started, cpu.ru_utime + cpu.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="a few minutes instead of about an hour"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", type=Path, help="also write the raw trials here (pickle)")
+    parser.add_argument(
+        "--load", type=Path, help="print the tables from trials saved by --save; simulate nothing"
+    )
+    args = parser.parse_args()
+    pools, notes = load_pools()
+    if args.load:
+        with args.load.open("rb") as handle:
+            saved = pickle.load(handle)  # our own file, written by --save
+        if saved["names"] != NAMES:
+            raise SystemExit(f"{args.load}: saved with other rules; rerun the simulation")
+        trials, wall, cpu, mode, workers = (
+            saved["trials"],
+            saved["wall"],
+            saved["cpu"],
+            saved["mode"],
+            saved["workers"],
+        )
+    else:
+        mode, workers = ("quick" if args.quick else "full"), args.workers
+        trials, wall, cpu = simulate(args, pools)
+        if args.save:
+            with args.save.open("wb") as handle:
+                payload = {"names": NAMES, "trials": trials, "wall": wall, "cpu": cpu}
+                pickle.dump({**payload, "mode": mode, "workers": workers}, handle)
+    report(trials, pools, notes, mode)
+    print(
+        f"\nruntime {wall:.0f} s wall, {cpu:.0f} s CPU in {workers} processes on "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"goals: false alarms <= {100 * FA_GOAL:.0f}%; real shifts >= {100 * REAL_GOAL:.0f}%; "
+        f"subtle >= {100 * SUBTLE_GOAL:.0f}% (found = alarm and the moved column named)"
+    )
+
+
+def report(trials: list[Trial], pools: list[Pool], notes: list[str], mode: str) -> None:
+    """Every table, from the trials."""
+    cfg = DriftConfig()
+    print(f"mode {mode}; {os.cpu_count()} cores")
+    print(
+        f"driftwarden defaults: numeric_test={cfg.numeric_test} dataset_rule={cfg.dataset_rule} "
+        f"alpha={cfg.alpha} correction={cfg.correction} floor={cfg.effect_size_floor} "
+        f"({cfg.numeric_effect}; from {cfg.effect_floor_min_rows} rows) "
+        f"alpha_reference_rows={cfg.alpha_reference_rows}"
+    )
+    for held_out, label in ((False, "tuning"), (True, "held out")):
+        listed = ", ".join(
+            f"{p.name} {p.rows}x{p.frame.shape[1]}" for p in pools if p.held_out == held_out
+        )
+        print(f"pools ({label}): {listed}")
+    for note in notes:
+        print(f"  left out: {note}")
     tuning = [t for t in trials if not t.held_out]
     held_out = [t for t in trials if t.held_out]
     checked = [t.agrees for t in trials if t.agrees is not None]
@@ -462,57 +551,43 @@ def main() -> None:
         parts = []
         for rule in ("disjoint", "iid"):
             subset = [t for t in trials if band_of(t.m) == band and t.rule == rule]
-            for name in ("defaults", "ks+bh 0.05"):
+            for name in (DEFAULT, "ks+bh 0.05"):
                 hits, n = rates(subset, NAMES.index(name)).get("fa", (0, 0))
-                parts.append(f"{rule} {name} {fmt(wilson(hits, n), n)} (n={n})")
+                parts.append(f"{rule} {_label(name)} {fmt(wilson(hits, n), n)} (n={n})")
         print(f"  {band_label(band):>11}: " + "; ".join(parts))
-    ranked = select(tuning)
+    ranked = grid(tuning)
     print(
-        "\nselection on the tuning pools: the grid rules with false alarms <= 1% in every band, "
-        "ranked by mean over bands of (real + subtle) / 2; per band FA/real/subtle"
+        "\nselection on the tuning pools: every grid rule, per band FA/real/subtle %; "
+        "passing = false alarms <= 1% in every band; ranked by mean over bands of "
+        "(real + subtle) / 2"
     )
-    for score, name, per_band in ranked[:12]:
+    for passes, score, name, per_band in ranked:
         detail = "  ".join(
-            f"{100 * fa:.1f}/{100 * real:.0f}/{100 * subtle:.0f}" for fa, real, subtle in per_band
+            f"{100 * fa:4.1f}/{100 * real:4.1f}/{100 * subtle:4.1f}"
+            for fa, real, subtle in per_band
         )
-        print(f"  {score:.3f}  {name:28} {detail}")
-    if ranked and ranked[0][1] != _grid_name(cfg):
-        print(
-            f"  NOTE: the selected rule is '{ranked[0][1]}', the defaults are '{_grid_name(cfg)}'"
-        )
-    rows = ["defaults", "old defaults", "ks+bh 0.05", "any p<0.05"]
-    knobs = [
-        "defaults, no floor",
-        "defaults, floor from 1000 rows",
-        "defaults, alpha/sqrt above 1000 rows",
-    ]
+        print(f"  {'pass' if passes else 'FAIL'} {score:.4f}  {name:28} {detail}")
+    selected = next((name for passes, _, name, _ in ranked if passes), None)
+    if selected is not None and selected != _grid_name(cfg):
+        print(f"  NOTE: the selected rule is '{selected}', the defaults are '{_grid_name(cfg)}'")
+    rows = [DEFAULT, "old defaults", "ks+bh 0.05", "any p<0.05"]
+    knobs = [name for name in NAMES if ", " in name]
     print_band_table(
         "TUNING POOLS (per batch-size band; 95% Wilson intervals)", tuning, rows + knobs
     )
     print_band_table("HELD-OUT POOLS (not used for the selection)", held_out, rows)
     print_cross_table(trials)
-    print_scenario_table(trials, "defaults")
+    print_scenario_table(trials, DEFAULT)
     print_scenario_table(trials, "ks+bh 0.05")
-    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(
-        f"\nruntime {wall:.0f} s wall, {cpu.ru_utime + cpu.ru_stime:.0f} s CPU in {args.workers} "
-        f"processes on {os.cpu_count()} cores"
-    )
-    print(
-        f"goals: false alarms <= {100 * FA_GOAL:.0f}%; real shifts >= {100 * REAL_GOAL:.0f}%; "
-        f"subtle >= {100 * SUBTLE_GOAL:.0f}% (found = alarm and the moved column named)"
-    )
-
-
-def _grid_name(cfg: DriftConfig) -> str:
-    return f"{cfg.numeric_test} {cfg.dataset_rule} {cfg.alpha}"
 
 
 def print_scenario_table(trials: list[Trial], name: str) -> None:
     """Found (clean: alarmed) per scenario and batch band, then per pool over all sizes."""
     index = NAMES.index(name)
     scenarios = list(SCENARIOS)
-    print(f"\n{name}: share found per scenario (clean and 0.02 sd: share alarmed), all pools")
+    print(
+        f"\n{_label(name)}: share found per scenario (clean and 0.02 sd: share alarmed), all pools"
+    )
     print(f"{'batch rows':>11} " + " ".join(f"{s:>14}" for s in scenarios))
     for band in range(len(BATCH_BANDS)):
         subset = [t for t in trials if band_of(t.m) == band]
@@ -536,8 +611,11 @@ def _found(trials: list[Trial], scenario: str, index: int) -> str:
 
 
 def print_cross_table(trials: list[Trial]) -> None:
-    print("\ndefaults by batch band x reference band (all pools): false alarms / real / subtle")
-    index = NAMES.index("defaults")
+    print(
+        f"\n{_label(DEFAULT)} by batch band x reference band (all pools): "
+        "false alarms / real / subtle"
+    )
+    index = NAMES.index(DEFAULT)
     header = f"{'batch rows':>11} " + " ".join(
         f"{f'ref {lo:,}-{hi:,}':>24}" for lo, hi in REFERENCE_BANDS
     )
