@@ -49,6 +49,12 @@ def render_table(result: DriftResult, reference: str, current: str) -> str:
         f"current   {escape_controls(current)}: {result.n_current} rows, version {result.current_version}",
         "",
     ]
+    if result.dataset_p_value is not None:  # a combining dataset rule
+        combined = f"all columns combined ({result.dataset_rule}): p {_num(result.dataset_p_value)}"
+        if result.dataset_drift_reason == "combined":
+            sources = ", ".join(result.likely_sources)
+            combined += f"; no column is significant alone, likely source: {sources}"
+        lines.insert(1, combined)
     rows = [["feature", "test", "statistic", "p-value", "p (corr.)", "effect", "drifted", "note"]]
     for f in result.features:
         rows.append(

@@ -263,7 +263,10 @@ class DriftConfig(Section):
     data they raise a dataset-level alarm on at most 1% of batches.
     """
 
-    numeric_test: Literal["ks"] = Field("ks", description="Test for numeric columns")
+    numeric_test: Literal["ks", "ad", "cvm"] = Field(
+        "ks",
+        description="Test for numeric columns: 'ks' (Kolmogorov-Smirnov), 'ad' (Anderson-Darling), 'cvm' (Cramer-von Mises)",
+    )
     categorical_test: Literal["chi2"] = Field("chi2", description="Test for categorical columns")
     alpha: float = Field(0.005, gt=0, lt=1, description="Significance level after correction")
     correction: Literal["none", "bonferroni", "holm", "bh"] = Field(
@@ -292,6 +295,20 @@ class DriftConfig(Section):
         ge=0,
         le=1,
         description="Dataset drift when at least one feature drifted and the drifted share reaches this (0: any feature)",
+    )
+    dataset_rule: Literal["features", "cauchy", "harmonic_mean"] = Field(
+        "features",
+        description="'features': dataset drift only through drifted features; 'cauchy' / 'harmonic_mean': also when all columns' p-values combined (valid under dependence) fall below alpha",
+    )
+    alpha_reference_rows: int | None = Field(
+        None,
+        ge=1,
+        description="Batches larger than this are held to alpha * sqrt(alpha_reference_rows / rows) (default: alpha at every size)",
+    )
+    effect_floor_min_rows: int = Field(
+        0,
+        ge=0,
+        description="The effect-size floors apply to batches of at least this many rows (0: always)",
     )
     columns: list[str] | None = Field(
         None, description="Only these columns (default: all but target)"
