@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from driftwarden.detectors.columns_pool import map_columns, worker_count
+
 _SEED = np.uint64(0x345678)
 _MULT = np.uint64(1000003)
 _FINAL = np.uint64(97531)
@@ -45,7 +47,10 @@ class StreamingDataVersion:
 
     def add(self, batch: pd.Series) -> None:
         """The next rows of the current column."""
-        hashed = pd.util.hash_pandas_object(batch, index=False).to_numpy(np.uint64)
+        self.add_hashes(column_hashes(batch))
+
+    def add_hashes(self, hashed: np.ndarray) -> None:
+        """The next rows of the current column, already hashed (``column_hashes``)."""
         end = self._filled + hashed.size
         rows = self._rows[self._filled : end]
         rows ^= hashed
@@ -74,3 +79,28 @@ class StreamingDataVersion:
             self._digest = digest.hexdigest()[:16]
             self._rows = np.empty(0, dtype=np.uint64)
         return self._digest
+
+
+def column_hashes(values: pd.Series) -> np.ndarray:
+    """pandas' per-row hash of one column (what ``hash_pandas_object`` folds)."""
+    return pd.util.hash_pandas_object(values, index=False).to_numpy(np.uint64)
+
+
+def frame_version(frame: pd.DataFrame, workers: int | None = None) -> str:
+    """``data_version(frame)``, hashing a few columns at a time on threads.
+
+    Hashing numbers is numpy arithmetic that releases the GIL; columns are hashed
+    ``workers`` at a time and folded in order, so the extra memory is one uint64 per
+    row and per worker.
+    """
+    count = worker_count() if workers is None else max(workers, 1)
+    version = StreamingDataVersion(len(frame), frame.shape[1])
+    columns = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    for start in range(0, len(columns), count):
+        chunk = columns[start : start + count]
+        hashed = map_columns(column_hashes, chunk, values=len(frame) * len(chunk), workers=count)
+        for values in hashed:
+            version.start_column()
+            version.add_hashes(values)
+            version.end_column()
+    return version.hexdigest(list(frame.columns), list(frame.dtypes))
