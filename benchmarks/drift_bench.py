@@ -10,13 +10,18 @@ Data: a 1,000,000-row reference and a 200,000-row current batch with 20 numeric 
 (normal, lognormal, uniform, integer-valued with many ties; one with 1% NaN) and 5
 categorical ones; 5 columns are shifted in the current batch.
 
-Steps: the scipy loop (the baseline); driftwarden's one-shot check (prepares the
-reference in the same call; what ``driftwarden check`` computes); preparing the reference
-once; a warm check against the prepared reference; the last two also on one thread (the
+Steps: the scipy loop (the baseline; its frames read by ``read_frame`` as every other
+step's, so peak RSS differences are the computation's); driftwarden's one-shot check
+(prepares the reference in the same call; what ``driftwarden check`` computes);
+preparing the reference once; a warm check against the reference prepared in the same
+process (which then holds the reference frame and its sorted copy); a warm check against
+the reference loaded from the prepared store (what a restarted daemon holds: no
+reference frame, the sorted values memory-mapped); each also on one thread (the
 scheduling before this round); and the whole ``driftwarden check`` command as a process
-(reading, hashing the data versions, checking, printing) against a process that reads
-the same files and runs the loop. ``--before REV`` adds the same steps for the code of
-another git revision (e.g. ``--before main``), measured in the same run.
+(reading, hashing the data versions, checking, printing) against the seed's script as a
+process (``pd.read_parquet`` of both files, then the loop). ``--before REV`` adds the
+same steps for the code of another git revision (e.g. ``--before main``), measured in
+the same run.
 
 Run: ``.venv/bin/python benchmarks/drift_bench.py`` (``--repeat 7`` for steadier
 medians, ``--rows 200000 --batch 40000`` for a quick look). The machine's load
@@ -114,7 +119,7 @@ def _features(result: Any) -> dict[str, list[float | None]]:
     return {f.feature: [f.statistic, f.p_value] for f in result.features}
 
 
-def run_step(step: str, ref_path: str, cur_path: str, repeat: int) -> dict[str, Any]:
+def run_step(step: str, ref_path: str, cur_path: str, repeat: int, store: str) -> dict[str, Any]:
     """Read the files, repeat the step's computation, report times, peak RSS and results."""
     import inspect
 
@@ -122,12 +127,22 @@ def run_step(step: str, ref_path: str, cur_path: str, repeat: int) -> dict[str, 
     from driftwarden.data.read import read_frame
     from driftwarden.detectors import PreparedReference, check_drift, check_frames
 
-    reference, current = read_frame(ref_path), read_frame(cur_path)
+    current = read_frame(cur_path)
+    # A restarted daemon has the store, not the reference frame: that step never reads it.
+    reference = None if step.startswith("check_stored") else read_frame(ref_path)
     cfg = DriftConfig()
     threaded = "workers" in inspect.signature(check_drift).parameters
     one = {"workers": 1} if threaded else {}
     if step.endswith("_1thread") and not threaded:
         return {"skipped": "this revision has no thread pool"}
+    if step.startswith(("store", "check_stored")) and not threaded:
+        return {"skipped": "this revision has no prepared store"}
+    if step == "store":  # not measured: writes the prepared reference for check_stored
+        from driftwarden.data.prepared_store import PreparedStore
+
+        prepared = PreparedReference.from_frame(reference, cfg)
+        PreparedStore(store).save("bench", prepared, {"bench": True})
+        return {"skipped": "setup"}
     kwargs = one if step.endswith("_1thread") else {}
     work: Callable[[], Any]
     if step == "loop":
@@ -136,6 +151,12 @@ def run_step(step: str, ref_path: str, cur_path: str, repeat: int) -> dict[str, 
         work = lambda: _features(check_frames(reference, current, cfg, **kwargs))  # noqa: E731
     elif step.startswith("prepare"):
         work = lambda: PreparedReference.from_frame(reference, cfg, **kwargs) and None  # noqa: E731
+    elif step.startswith("check_stored"):
+        from driftwarden.data.prepared_store import PreparedStore
+
+        loaded = PreparedStore(store).load("bench", {"bench": True}, verify="quick")
+        assert loaded is not None, "the store step should have written it"
+        work = lambda: _features(check_drift(loaded, current, cfg, **kwargs))  # noqa: E731
     elif step.startswith("check"):
         prepared = PreparedReference.from_frame(reference, cfg)
         work = lambda: _features(check_drift(prepared, current, cfg, **kwargs))  # noqa: E731
@@ -197,10 +218,10 @@ def _export(rev: str, into: Path) -> Path:
     return into / "src"
 
 
+# The seed's script as a user writes it: pandas' own Parquet reader, then the loop.
 LOOP_PROCESS = (
-    "import sys; sys.path.insert(0, {bench!r}); import drift_bench as b; "
-    "from driftwarden.data.read import read_frame; "
-    "b.scipy_loop(read_frame({ref!r}), read_frame({cur!r}))"
+    "import sys; sys.path.insert(0, {bench!r}); import drift_bench as b; import pandas as pd; "
+    "b.scipy_loop(pd.read_parquet({ref!r}), pd.read_parquet({cur!r}))"
 )
 
 
@@ -213,9 +234,10 @@ def main() -> None:
     parser.add_argument("--before", help="also measure this git revision's code (e.g. main)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--files", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        print(json.dumps(run_step(args.step, *args.files, args.repeat)))
+        print(json.dumps(run_step(args.step, *args.files, args.repeat, args.store)))
         return
 
     print(f"cores: {os.cpu_count()} (this process may use {len(os.sched_getaffinity(0))})")
@@ -230,7 +252,7 @@ def main() -> None:
         if args.before:
             versions.append((f" [{args.before}]", _export(args.before, Path(tmp))))
         steps = ["loop", "one_shot", "one_shot_1thread", "prepare", "prepare_1thread"]
-        steps += ["check", "check_1thread"]
+        steps += ["check", "check_1thread", "store", "check_stored", "check_stored_1thread"]
         rows: list[tuple[str, list[float], float]] = []
         results: dict[str, Any] = {}
         for label, src in versions:
@@ -238,6 +260,7 @@ def main() -> None:
                 if step == "loop" and label:
                     continue
                 command = [sys.executable, __file__, "--step", step, "--files", *files]
+                command += ["--store", str(Path(tmp, "store" + label.strip(" []")))]
                 report = json.loads(_child([*command, "--repeat", str(args.repeat)], _env(src)))
                 if "skipped" in report:
                     continue

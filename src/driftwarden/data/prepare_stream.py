@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from driftwarden.config.model import DriftConfig
+from driftwarden.data.lean_parquet import release_arrow_memory
 from driftwarden.data.parquet_columns import BATCH_ROWS, ParquetColumns
 from driftwarden.data.version_stream import StreamingDataVersion
 from driftwarden.detectors.base import clean_numeric, is_numeric_column, null_count
@@ -96,6 +97,7 @@ def prepare_parquet(
             if kept is not None:
                 prepared[name] = kept
         reader.close()
+    release_arrow_memory()  # the batches' pages, cached by Arrow's allocator
     profiles = {name: profiles[name] for name in tested}  # from_frame's order
     prepared = {name: prepared[name] for name in tested if name in prepared}
     data_version = None

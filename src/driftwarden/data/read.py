@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from driftwarden.data.lean_parquet import LEAN_PARQUET
+from driftwarden.data.lean_parquet import read_parquet
 from driftwarden.errors import InputFileError
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -41,7 +41,7 @@ def read_frame(path: str | os.PathLike[str], max_bytes: int | None = None) -> pd
         if suffix == ".csv":
             frame = pd.read_csv(p, encoding="utf-8", low_memory=False)
         else:
-            frame = pd.read_parquet(p, **LEAN_PARQUET)
+            frame = read_parquet(p)
     except UnicodeDecodeError as exc:
         raise InputFileError(
             p, f"not UTF-8 text (byte {exc.start}): expected a UTF-8 CSV"
