@@ -283,9 +283,9 @@ def part_load(work: Path, rows: int, repeat: int) -> None:
         )
     for label, runs in (("today", memory), ("quick", quick), ("full", full)):
         starts = [r["imports"] + r["ready"] for r in runs]
-        print(_row(f"  {label}: imports + ready (from process start)", starts, 0))
+        print(_row(f"  {label}: imports + ready (from process start)", starts, None))
         print(
-            _row(f"  {label}: then check a {BATCH_ROWS:,}-row batch", [r["check"] for r in runs], 0)
+            _row(f"  {label}: then check a {BATCH_ROWS:,}-row batch", [r["check"] for r in runs], None)
         )
     print(f"results identical (in memory, quick, full): {same}")
     shutil.rmtree(store)

@@ -161,9 +161,16 @@ def _wrong_header(store: PreparedStore, key: str) -> None:
         (_wrong_header, "expected <"),
     ],
 )
+@pytest.mark.parametrize("mmap_min", [1 << 12, prepared_store.MMAP_MIN_BYTES])
 def test_corrupt_stores_are_reported_not_trusted_and_never_raise(
-    store: PreparedStore, reference: PreparedReference, damage: object, expected: str
+    store: PreparedStore,
+    reference: PreparedReference,
+    damage: object,
+    expected: str,
+    mmap_min: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(prepared_store, "MMAP_MIN_BYTES", mmap_min)  # mapped or read arrays
     store.save("k", reference, FINGERPRINT)
     damage(store, "k")  # type: ignore[operator]
     read = store.read("k", FINGERPRINT, verify="full")
