@@ -162,13 +162,14 @@ def run_step(step: str, ref_path: str, cur_path: str, repeat: int, store: str) -
         work = lambda: _features(check_drift(prepared, current, cfg, **kwargs))  # noqa: E731
     else:
         raise SystemExit(f"unknown step {step}")
-    times, value = [], None
+    times, cpu, value = [], [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         value = work()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)  # all threads: the work, not the wait
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"times": times, "rss_mib": rss, "result": value}
+    return {"times": times, "cpu": cpu, "rss_mib": rss, "result": value}
 
 
 # --- the driver -----------------------------------------------------------------------
@@ -254,6 +255,7 @@ def main() -> None:
         steps = ["loop", "one_shot", "one_shot_1thread", "prepare", "prepare_1thread"]
         steps += ["check", "check_1thread", "store", "check_stored", "check_stored_1thread"]
         rows: list[tuple[str, list[float], float]] = []
+        cpu: dict[str, float] = {}
         results: dict[str, Any] = {}
         for label, src in versions:
             for step in steps:
@@ -265,6 +267,7 @@ def main() -> None:
                 if "skipped" in report:
                     continue
                 rows.append((step + label, report["times"], report["rss_mib"]))
+                cpu[step + label] = statistics.median(report["cpu"])
                 results[step + label] = report["result"]
             cli = [sys.executable, "-m", "driftwarden.cli", "check", *files, "--format", "json"]
             runs = [_wall_and_rss(cli, _env(src)) for _ in range(args.processes)]
@@ -293,15 +296,18 @@ def main() -> None:
         f"reference {args.rows:,} rows, current {args.batch:,} rows, 20 numeric + 5 categorical "
         f"columns; shifted: {', '.join(SHIFTED)}"
     )
-    print(f"{'step':44} {'median s':>9} {'min-max s':>15} {'speed-up':>9} {'peak RSS MiB':>13}")
+    header = f"{'step':44} {'median s':>9} {'min-max s':>15} {'speed-up':>9} {'CPU s':>7}"
+    print(f"{header} {'peak RSS MiB':>13}")
     for name, times, rss in rows:
         median = statistics.median(times)
         base = loop_process if "(process)" in name else loop_median
         spread = f"{min(times):.3f}-{max(times):.3f}"
         ratio = "" if name.startswith("prepare") else f"{base / median:.1f}x"
-        print(f"{name:44} {median:>9.3f} {spread:>15} {ratio:>9} {rss:>13.0f}")
-    print("(compute steps: median of the repetitions in one process, ratio against the loop's;")
-    print(" process rows: whole-process wall time, ratio against the read + loop process)")
+        used = f"{cpu[name]:.3f}" if name in cpu else ""
+        print(f"{name:44} {median:>9.3f} {spread:>15} {ratio:>9} {used:>7} {rss:>13.0f}")
+    print("(compute steps: median wall time of the repetitions in one process, ratio against the")
+    print(" loop's; CPU s: median CPU time of all the step's threads, the work done whatever the")
+    print(" load; process rows: whole-process wall time, ratio against the seed script's process)")
 
     loop = results["loop"]
     for name in [n for n in results if n.startswith(("one_shot", "check"))]:
