@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -49,9 +50,9 @@ def test_round_trip_is_identical_and_big_arrays_are_memory_mapped(
         assert_same_reference(loaded, reference)
         column = loaded.column("x")
         assert isinstance(column, NumericColumn)
-        assert isinstance(column.sorted.base, np.memmap)  # read from the page cache on use
+        assert isinstance(column.sorted.base, mmap.mmap)  # read from the page cache on use
         assert type(column.sorted) is np.ndarray and not column.sorted.flags.writeable
-        assert not isinstance(column.edges.base, np.memmap)  # small: read into memory
+        assert not isinstance(column.edges.base, mmap.mmap)  # small: read into memory
         names = [n for n in reference.tested if reference.profiles[n].numeric]
         assert np.array_equal(loaded.mmd_sample(names), reference.mmd_sample(names), equal_nan=True)
         current = mixed_frame(5000, seed=2)
