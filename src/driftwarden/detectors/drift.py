@@ -23,6 +23,7 @@ from driftwarden.detectors.base import (
     clean_numeric,
 )
 from driftwarden.detectors.chi2 import chi2_test
+from driftwarden.detectors.columns_pool import map_columns
 from driftwarden.detectors.cvm import cvm_sorted
 from driftwarden.detectors.effect import binned_proportions, normalised_wasserstein, psi
 from driftwarden.detectors.ks import ks_sorted
@@ -184,6 +185,7 @@ def check_drift(
     current: pd.DataFrame,
     cfg: DriftConfig,
     current_version: str | None = None,
+    workers: int | None = None,
 ) -> DriftResult:
     """Test a batch against a prepared reference.
 
@@ -192,6 +194,8 @@ def check_drift(
         current: the batch.
         cfg: the ``[drift]`` settings (alpha, correction, floors, dataset rule, MMD).
         current_version: the batch's data version, copied into the result.
+        workers: threads for the per-column tests (default: the cores this process may
+            use); the result is the same for any count.
 
     Returns:
         One ``DriftResult``: schema findings, a ``FeatureResult`` per tested column present
@@ -217,11 +221,14 @@ def check_drift(
         ),
     ]
     present = set(current.columns)
-    features = [
-        _test_one(reference, name, current[name], cfg)
-        for name in reference.tested
-        if name in present
-    ]
+    batch = [(name, current[name]) for name in reference.tested if name in present]
+    rows = len(current) + (reference.n_rows if reference.lazy else 0)
+    features = map_columns(
+        lambda item: _test_one(reference, item[0], item[1], cfg),
+        batch,
+        values=rows * len(batch),
+        workers=workers,
+    )
     verdict = _apply_verdicts(features, cfg, len(current))
     sources = [features[i].feature for i in verdict.likely_sources]
     features.sort(key=_rank)
@@ -258,7 +265,8 @@ def check_frames(
     target: str | None = None,
     reference_version: str | None = None,
     current_version: str | None = None,
+    workers: int | None = None,
 ) -> DriftResult:
     """One-shot check of two frames; prepares the reference column by column, keeping nothing."""
     prepared = PreparedReference.one_shot(reference, cfg, target, reference_version)
-    return check_drift(prepared, current, cfg, current_version)
+    return check_drift(prepared, current, cfg, current_version, workers)
