@@ -7,6 +7,7 @@ misspelled key is an error naming the key, not a silently ignored setting.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,9 +21,38 @@ class Section(BaseModel):
 
 
 Seconds = Annotated[float, Field(gt=0)]
-ValidationMetric = Literal["accuracy", "f1", "precision", "recall"]
+ValidationMetric = Literal["accuracy", "f1", "precision", "recall", "mae", "rmse", "r2"]
+Direction = Literal["higher", "lower"]
 RetrainTrigger = Literal["drift", "validation"]
 SinkName = Literal["log", "webhook", "alertmanager"]
+
+
+# Which metrics belong to which task, and which way is better (error metrics: lower).
+CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "precision", "recall")
+REGRESSION_METRICS: tuple[str, ...] = ("mae", "rmse", "r2")
+LOWER_IS_BETTER = frozenset({"mae", "rmse"})
+# Words that mark a run metric as an error or a loss (``test_rmse``, ``val_loss``, ``mae``).
+_ERROR_WORDS = frozenset(
+    {"mae", "mse", "rmse", "msle", "rmsle", "mape", "smape", "mad", "loss", "logloss", "error",
+     "err", "deviance"}
+)  # fmt: skip
+
+
+def metric_direction(name: str) -> Direction:
+    """``lower`` for error metrics (``mae``, ``rmse``, run metrics like ``test_rmse`` or
+    ``val_loss``), ``higher`` for everything else (``accuracy``, ``r2``, ``test_score``)."""
+    words = {w for w in re.split(r"[^0-9a-z]+", name.lower()) if w}
+    return "lower" if name in LOWER_IS_BETTER or words & _ERROR_WORDS else "higher"
+
+
+def is_better(value: float, other: float, direction: str) -> bool:
+    """``value`` strictly better than ``other`` in ``direction``."""
+    return value < other if direction == "lower" else value > other
+
+
+def task_metrics(task: str) -> tuple[str, ...]:
+    """The validation metrics that make sense for a model of this task."""
+    return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
 
 
 def _default_validation_metrics() -> list[ValidationMetric]:
@@ -260,14 +290,25 @@ class DriftConfig(Section):
 
 
 class ValidationConfig(Section):
-    """Production-model validation on labelled data."""
+    """Production-model validation on labelled data.
+
+    A classifier always gets ``accuracy`` and a regressor always ``mae``, ``rmse`` and
+    ``r2``; ``metrics`` adds F1, precision and recall for classifiers. Higher-is-better
+    metrics have minimums, error metrics (``mae``, ``rmse``) maximums.
+    """
 
     metrics: list[ValidationMetric] = Field(
-        default_factory=_default_validation_metrics, description="Metrics to compute and export"
+        default_factory=_default_validation_metrics,
+        description="Metrics to compute and export (a regressor always gets mae, rmse and r2)",
     )
     minimums: dict[str, float] = Field(
         default_factory=lambda: {"accuracy": 0.8},
-        description="Breach when a metric is below its minimum",
+        description="Breach when a metric is below its minimum (accuracy, f1, precision, "
+        "recall, r2); the default applies to classifiers only",
+    )
+    maximums: dict[str, float] = Field(
+        default_factory=dict,
+        description="Breach when an error metric (mae, rmse) is above its maximum",
     )
     f1_average: Literal["macro", "weighted", "micro", "binary"] = Field(
         "macro", description="Averaging for F1/precision/recall"
@@ -277,22 +318,115 @@ class ValidationConfig(Section):
     )
 
     @model_validator(mode="after")
-    def _minimums_are_metrics(self) -> ValidationConfig:
-        unknown = sorted(set(self.minimums) - set(self.metrics))
+    def _limits_are_metrics(self) -> ValidationConfig:
+        allowed = set(self.metrics) | set(REGRESSION_METRICS)
+        unknown = sorted((set(self.minimums) | set(self.maximums)) - allowed)
         if unknown:
             raise ValueError(
-                f"minimums name metrics not in validation.metrics: {unknown}; allowed: {sorted(self.metrics)}"
+                f"minimums/maximums name metrics not in validation.metrics: {unknown}; "
+                f"allowed: {sorted(allowed)}"
             )
+        for name in self.minimums:
+            if name in LOWER_IS_BETTER:
+                raise ValueError(
+                    f"minimums.{name}: {name} is an error metric (lower is better); "
+                    f"set validation.maximums.{name} instead"
+                )
+        for name in self.maximums:
+            if name not in LOWER_IS_BETTER:
+                raise ValueError(
+                    f"maximums.{name}: {name} is higher-is-better; "
+                    f"set validation.minimums.{name} instead"
+                )
         return self
+
+    def breaches(self, metrics: dict[str, float]) -> dict[str, tuple[float, float]]:
+        """Metrics past their limit: name -> (value, limit); names not computed are skipped."""
+        out = {
+            name: (metrics[name], limit)
+            for name, limit in self.minimums.items()
+            if name in metrics and metrics[name] < limit
+        }
+        out.update(
+            (name, (metrics[name], limit))
+            for name, limit in self.maximums.items()
+            if name in metrics and metrics[name] > limit
+        )
+        return out
+
+
+class EstimationConfig(Section):
+    """Label-free performance estimation from the model's outputs.
+
+    Classifiers: confidence-based (CBPE, calibrated on the labelled evaluation set);
+    regressors: a loss model (DLE). The ``iw-`` methods weight the evaluation set towards
+    each batch (a domain classifier) and correct the estimate with its weighted residuals,
+    so the estimate holds under covariate shift; ``auto`` picks them.
+    """
+
+    enabled: bool = Field(True, description="Estimate the performance of every drop")
+    reference: str = Field(
+        "model",
+        min_length=1,
+        description="Labelled evaluation data the model did not train on: 'model' (the "
+        "held-out split logged with the production model's run) or a CSV/Parquet path",
+    )
+    artifact_path: str = Field(
+        "test_data",
+        min_length=1,
+        description="Artifact folder of the model's run that holds its held-out split",
+    )
+    method: Literal["auto", "cbpe", "iw-cbpe", "dle", "iw-dle"] = Field(
+        "auto",
+        description="'auto': iw-cbpe for classifiers, iw-dle for regressors; 'cbpe'/'dle': "
+        "the plain methods without importance weighting",
+    )
+    prediction_column: str = Field(
+        "prediction",
+        min_length=1,
+        description="Column with the predicted class or value, when a drop carries the outputs",
+    )
+    proba_prefix: str = Field(
+        "proba_",
+        min_length=1,
+        description="Class probability columns are named <proba_prefix><class>",
+    )
+    interval_level: float = Field(
+        0.95, gt=0.5, lt=1, description="Coverage of the interval around each estimate"
+    )
+    min_reference_rows: int = Field(
+        100, ge=10, description="Fewest labelled evaluation rows an estimate is made from"
+    )
+    seed: int = Field(0, ge=0, description="Seed for folds and interval draws (reproducible)")
+
+    @property
+    def reference_path(self) -> Path | None:
+        """The evaluation file, or None for ``reference = "model"``."""
+        return None if self.reference == "model" else Path(self.reference)
+
+    def method_for(self, task: str) -> str:
+        """The estimator to use for a model of ``task`` (resolves ``auto``)."""
+        if self.method != "auto":
+            return self.method
+        return "iw-dle" if task == "regression" else "iw-cbpe"
 
 
 class PromotionConfig(Section):
     """The champion/challenger gate."""
 
-    metric: Literal["accuracy", "f1"] = Field("accuracy", description="Holdout metric that decides")
+    metric: ValidationMetric = Field(
+        "accuracy",
+        description="Holdout metric that decides (regression: rmse unless set); "
+        "error metrics (mae, rmse) are better when lower",
+    )
     min_improvement: float = Field(
         0.0, ge=0, description="Challenger must beat the champion by more than this"
     )
+
+    @property
+    def direction(self) -> Direction:
+        """``lower`` for error metrics: the challenger must have the smaller error."""
+        return metric_direction(self.metric)
 
 
 class RetrainConfig(Section):
@@ -330,9 +464,23 @@ class RetrainConfig(Section):
     )
     register_metric: str = Field("test_score", description="Run metric the registration rule reads")
     register_threshold: float = Field(
-        0.8, description="A run qualifies when register_metric > this"
+        0.8,
+        description="A run qualifies when register_metric is better than this "
+        "(> for higher-is-better, < for lower-is-better)",
+    )
+    register_direction: Literal["auto", "higher", "lower"] = Field(
+        "auto",
+        description="Which way register_metric is better; 'auto': lower for error-like names "
+        "(mae, rmse, mse, loss, error), else higher",
     )
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+    @property
+    def register_better(self) -> Direction:
+        """The resolved direction of ``register_metric``."""
+        if self.register_direction == "auto":
+            return metric_direction(self.register_metric)
+        return self.register_direction
 
     @model_validator(mode="after")
     def _project_when_enabled(self) -> RetrainConfig:
@@ -427,6 +575,7 @@ class Settings(Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    estimation: EstimationConfig = Field(default_factory=EstimationConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
@@ -443,6 +592,41 @@ class Settings(Section):
                         f"mlflow.{key} must not be set in the file; use MLFLOW_TRACKING_{key.upper()}"
                     )
         return value
+
+    @model_validator(mode="after")
+    def _metrics_fit_the_task(self) -> Settings:
+        """Validation limits, the promotion metric and the estimator must suit ``model.task``.
+
+        Keys the file did not set take the task's default: a regressor gets no accuracy
+        minimum and the gate compares RMSE.
+        """
+        task = self.model.task
+        fitting = set(task_metrics(task))
+        validation, promotion = self.validation, self.retrain.promotion
+        if task == "regression" and "minimums" not in validation.model_fields_set:
+            validation.minimums = {}
+        for key in ("minimums", "maximums"):
+            wrong = sorted(set(getattr(validation, key)) - fitting)
+            if wrong:
+                raise ValueError(
+                    f"validation.{key}: {wrong} cannot be computed for model.task = {task!r}; "
+                    f"its metrics are {sorted(fitting)}"
+                )
+        if task == "regression" and "metric" not in promotion.model_fields_set:
+            promotion.metric = "rmse"
+        if promotion.metric not in fitting:
+            raise ValueError(
+                f"retrain.promotion.metric: {promotion.metric!r} cannot be computed for "
+                f"model.task = {task!r}; use one of {sorted(fitting)}"
+            )
+        method = self.estimation.method
+        suits = {"cbpe": "classification", "iw-cbpe": "classification"}.get(method, "regression")
+        if method != "auto" and suits != task:
+            raise ValueError(
+                f"estimation.method: {method!r} estimates {suits} models, but model.task = "
+                f"{task!r}; use 'auto' or one for {task}"
+            )
+        return self
 
     @property
     def tracking_uri(self) -> str:

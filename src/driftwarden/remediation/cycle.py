@@ -272,12 +272,12 @@ def _cycle(
         return
 
     best, seen = candidates.best_candidate(
-        client, run_ids, cfg.register_metric, cfg.register_threshold
+        client, run_ids, cfg.register_metric, cfg.register_threshold, cfg.register_better
     )
     if best is None:
         decision.outcome = "rejected"
         decision.reason = (
-            f"no run of this cycle passed metrics.{cfg.register_metric} > {cfg.register_threshold:g}"
+            f"no run of this cycle passed {candidates.rule_text(cfg.register_metric, cfg.register_threshold, cfg.register_better)}"
             f" (seen: {seen})"
         )
         return
