@@ -27,6 +27,7 @@ from driftwarden.detectors.estimation.interval import normal_interval, weighted_
 from driftwarden.detectors.estimation.metrics import regression_metrics
 from driftwarden.detectors.estimation.outputs import RegressorOutputs
 from driftwarden.detectors.estimation.result import EstimationResult
+from driftwarden.detectors.estimation.threads import one_thread
 from driftwarden.detectors.estimation.weights import DomainWeights, domain_weights, uniform
 
 
@@ -85,13 +86,14 @@ class LossModelEstimator:
         self._models: list[tuple[HistGradientBoostingRegressor, HistGradientBoostingRegressor]] = []
         oof_abs, oof_sq = np.empty(self._rows), np.empty(self._rows)
         splits = KFold(min(self.folds, self._rows), shuffle=True, random_state=self.seed)
-        for train, test in splits.split(x):
-            pair = (
-                _loss_regressor(self.seed).fit(x[train], self._abs[train]),
-                _loss_regressor(self.seed).fit(x[train], self._sq[train]),
-            )
-            oof_abs[test], oof_sq[test] = self._predict(pair, x[test])
-            self._models.append(pair)
+        with one_thread():
+            for train, test in splits.split(x):
+                pair = (
+                    _loss_regressor(self.seed).fit(x[train], self._abs[train]),
+                    _loss_regressor(self.seed).fit(x[train], self._sq[train]),
+                )
+                oof_abs[test], oof_sq[test] = self._predict(pair, x[test])
+                self._models.append(pair)
         self._oof_abs, self._oof_sq = oof_abs, oof_sq
         # Tail weight of the errors given the loss model: E[e^4] / E[L_sq^2] (3 for normal errors).
         self._kurtosis = max(float(np.sum(self._sq**2) / max(np.sum(oof_sq**2), 1e-300)), 1.0)
@@ -130,17 +132,18 @@ class LossModelEstimator:
         n = outputs.rows
         x = self._inputs(outputs, features if self._encoder is not None else None)
         domain = self._weights(x)
-        if domain.applied:
-            w = domain.weights
-            pair = (
-                _loss_regressor(self.seed).fit(self._ref_x, self._abs, sample_weight=w),
-                _loss_regressor(self.seed).fit(self._ref_x, self._sq, sample_weight=w),
-            )
-            loss_abs, loss_sq = self._predict(pair, x)
-        else:
-            predictions = [self._predict(pair, x) for pair in self._models]
-            loss_abs = np.mean([p[0] for p in predictions], axis=0)
-            loss_sq = np.mean([p[1] for p in predictions], axis=0)
+        with one_thread():
+            if domain.applied:
+                w = domain.weights
+                pair = (
+                    _loss_regressor(self.seed).fit(self._ref_x, self._abs, sample_weight=w),
+                    _loss_regressor(self.seed).fit(self._ref_x, self._sq, sample_weight=w),
+                )
+                loss_abs, loss_sq = self._predict(pair, x)
+            else:
+                predictions = [self._predict(pair, x) for pair in self._models]
+                loss_abs = np.mean([p[0] for p in predictions], axis=0)
+                loss_sq = np.mean([p[1] for p in predictions], axis=0)
         # The estimate's own uncertainty: the scatter of the evaluation set's true losses
         # around the cross-fitted loss model (weighted towards the batch).
         residuals = np.column_stack([self._abs - self._oof_abs, self._sq - self._oof_sq])

@@ -16,6 +16,8 @@ from scipy.stats import mannwhitneyu
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 
+from driftwarden.detectors.estimation.threads import one_thread
+
 # Domain probabilities are clipped here, so no single row's odds exceed 19.
 _CLIP = 0.05
 # The domain classifier's evaluation-vs-batch separation must be this significant
@@ -85,10 +87,11 @@ def domain_weights(
     oof = np.empty(y.size)
     models = []
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(x, y):
-        model = _classifier(seed).fit(x[train], y[train])
-        oof[test] = model.predict_proba(x[test])[:, 1]
-        models.append(model)
+    with one_thread():
+        for train, test in splitter.split(x, y):
+            model = _classifier(seed).fit(x[train], y[train])
+            oof[test] = model.predict_proba(x[test])[:, 1]
+            models.append(model)
     ref_scores, cur_scores = oof[y == 0], oof[y == 1]
     test = mannwhitneyu(cur_scores, ref_scores, alternative="greater")
     auc = float(test.statistic) / (ref_scores.size * cur_scores.size)
@@ -99,7 +102,8 @@ def domain_weights(
     prob[ref_fit] = ref_scores
     rest = np.setdiff1d(np.arange(n_ref), ref_fit)
     if rest.size:  # rows left out of the fit: every fold model is out of fold for them
-        prob[rest] = np.mean([m.predict_proba(reference[rest])[:, 1] for m in models], axis=0)
+        with one_thread():
+            prob[rest] = np.mean([m.predict_proba(reference[rest])[:, 1] for m in models], axis=0)
     prob = np.clip(prob, _CLIP, 1.0 - _CLIP)
     # The odds times the fitted sizes' ratio is the density ratio p_batch(x) / p_eval(x).
     # (No class weights: scikit-learn bins weighted samples with a slow weighted percentile.)
