@@ -319,6 +319,10 @@ class ValidationConfig(Section):
 
     @model_validator(mode="after")
     def _limits_are_metrics(self) -> ValidationConfig:
+        if "minimums" not in self.model_fields_set and not set(self.metrics) & set(
+            CLASSIFICATION_METRICS
+        ):
+            self.minimums = {}  # the accuracy default is for classifiers
         allowed = set(self.metrics) | set(REGRESSION_METRICS)
         unknown = sorted((set(self.minimums) | set(self.maximums)) - allowed)
         if unknown:
