@@ -97,6 +97,11 @@ class LossModelEstimator:
         self._oof_abs, self._oof_sq = oof_abs, oof_sq
         # Tail weight of the errors given the loss model: E[e^4] / E[L_sq^2] (3 for normal errors).
         self._kurtosis = max(float(np.sum(self._sq**2) / max(np.sum(oof_sq**2), 1e-300)), 1.0)
+        # How much more |e| scatters around the loss model than the model's own per-row
+        # variance (L_sq - L_abs^2) says: shrunken loss models understate it.
+        implied = float(np.sum(np.clip(oof_sq - oof_abs**2, 0.0, None)))
+        observed = float(np.sum((self._abs - oof_abs) ** 2))
+        self._spread = max(observed / max(implied, 1e-300), 1.0)
         self.reference = regression_metrics(truth, outputs.predicted)
         return self
 
@@ -151,7 +156,7 @@ class LossModelEstimator:
         mae = float(loss_abs.mean())
         mse = float(loss_sq.mean())
         # The batch's own sampling variance of the mean absolute and mean squared error.
-        var_abs = float(np.sum(np.clip(loss_sq - loss_abs**2, 0.0, None))) / n**2
+        var_abs = self._spread * float(np.sum(np.clip(loss_sq - loss_abs**2, 0.0, None))) / n**2
         var_sq = float(np.sum((self._kurtosis - 1.0) * loss_sq**2)) / n**2
         mae_low, mae_high = normal_interval(mae, var_abs + estimate_cov[0, 0], self.level)
         mse_low, mse_high = normal_interval(mse, var_sq + estimate_cov[1, 1], self.level)

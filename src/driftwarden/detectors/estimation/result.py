@@ -7,8 +7,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftwarden.config.model import LOWER_IS_BETTER
+
 # Metrics where a lower value is better; every other estimated metric is higher-is-better.
-ERROR_METRICS = frozenset({"mae", "rmse"})
+ERROR_METRICS = LOWER_IS_BETTER
 
 
 def _finite(value: float) -> float | None:
