@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 
 from driftwarden.config import load_settings
-from driftwarden.config.model import (
-    EstimationConfig,
-    RetrainConfig,
-    Settings,
-    ValidationConfig,
-    is_better,
-    metric_direction,
-)
+from driftwarden.config.metrics import is_better, metric_direction
+from driftwarden.config.model import EstimationConfig, RetrainConfig, Settings, ValidationConfig
 from driftwarden.errors import ConfigError
 
 

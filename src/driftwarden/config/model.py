@@ -7,11 +7,19 @@ misspelled key is an error naming the key, not a silently ignored setting.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from driftwarden.config.metrics import (
+    CLASSIFICATION_METRICS,
+    LOWER_IS_BETTER,
+    REGRESSION_METRICS,
+    Direction,
+    metric_direction,
+    task_metrics,
+)
 
 
 class Section(BaseModel):
@@ -22,37 +30,8 @@ class Section(BaseModel):
 
 Seconds = Annotated[float, Field(gt=0)]
 ValidationMetric = Literal["accuracy", "f1", "precision", "recall", "mae", "rmse", "r2"]
-Direction = Literal["higher", "lower"]
 RetrainTrigger = Literal["drift", "validation"]
 SinkName = Literal["log", "webhook", "alertmanager"]
-
-
-# Which metrics belong to which task, and which way is better (error metrics: lower).
-CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "precision", "recall")
-REGRESSION_METRICS: tuple[str, ...] = ("mae", "rmse", "r2")
-LOWER_IS_BETTER = frozenset({"mae", "rmse"})
-# Words that mark a run metric as an error or a loss (``test_rmse``, ``val_loss``, ``mae``).
-_ERROR_WORDS = frozenset(
-    {"mae", "mse", "rmse", "msle", "rmsle", "mape", "smape", "mad", "loss", "logloss", "error",
-     "err", "deviance"}
-)  # fmt: skip
-
-
-def metric_direction(name: str) -> Direction:
-    """``lower`` for error metrics (``mae``, ``rmse``, run metrics like ``test_rmse`` or
-    ``val_loss``), ``higher`` for everything else (``accuracy``, ``r2``, ``test_score``)."""
-    words = {w for w in re.split(r"[^0-9a-z]+", name.lower()) if w}
-    return "lower" if name in LOWER_IS_BETTER or words & _ERROR_WORDS else "higher"
-
-
-def is_better(value: float, other: float, direction: str) -> bool:
-    """``value`` strictly better than ``other`` in ``direction``."""
-    return value < other if direction == "lower" else value > other
-
-
-def task_metrics(task: str) -> tuple[str, ...]:
-    """The validation metrics that make sense for a model of this task."""
-    return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
 
 
 def _default_validation_metrics() -> list[ValidationMetric]:
@@ -364,8 +343,8 @@ class EstimationConfig(Section):
 
     Classifiers: confidence-based (CBPE, calibrated on the labelled evaluation set);
     regressors: a loss model (DLE). The ``iw-`` methods weight the evaluation set towards
-    each batch (a domain classifier) and correct the estimate with its weighted residuals,
-    so the estimate holds under covariate shift; ``auto`` picks them.
+    each batch (a domain classifier) before calibrating or fitting the loss model, so the
+    estimate holds under covariate shift; ``auto`` picks them.
     """
 
     enabled: bool = Field(True, description="Estimate the performance of every drop")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from driftwarden.config.model import is_better
+from driftwarden.config.metrics import is_better
 
 RUN_NAME_PREFIX = "driftwarden-retrain-"
 

@@ -26,7 +26,8 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from driftwarden.config.model import Direction, Settings, metric_direction
+from driftwarden.config.metrics import Direction, metric_direction
+from driftwarden.config.model import Settings
 from driftwarden.detectors.validation import sort_labels
 from driftwarden.errors import InputFileError
 from driftwarden.tracking.models import load_model_version, predict

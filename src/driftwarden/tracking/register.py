@@ -21,7 +21,8 @@ import os
 from mlflow.tracking import MlflowClient
 
 from driftwarden.config import load_settings
-from driftwarden.config.model import Direction, RetrainConfig, metric_direction
+from driftwarden.config.metrics import Direction, metric_direction
+from driftwarden.config.model import RetrainConfig
 from driftwarden.errors import Finding, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.tracking.client import configure_mlflow

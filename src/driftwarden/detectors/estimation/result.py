@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from driftwarden.config.model import LOWER_IS_BETTER
+from driftwarden.config.metrics import LOWER_IS_BETTER
 
 # Metrics where a lower value is better; every other estimated metric is higher-is-better.
 ERROR_METRICS = LOWER_IS_BETTER
