@@ -190,6 +190,8 @@ def _resolve_paths(
             setattr(settings.watch, name, absolute(value))
     if settings.reference.path is not None:
         settings.reference.path = absolute(settings.reference.path)
+    if settings.estimation.reference_path is not None:
+        settings.estimation.reference = str(absolute(settings.estimation.reference_path))
     if settings.retrain.project_uri and "://" not in settings.retrain.project_uri:
         local = absolute(Path(settings.retrain.project_uri))
         if local.exists():
