@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.events.types import MlflowReachable, MlflowUnreachable, OutboxPruned
 from driftwarden.observability.metrics import Metrics
@@ -42,7 +43,8 @@ class Backoff:
 class OutboxFlusher:
     """A thread that flushes the outbox in order (lifecycle: start, close, join).
 
-    ``on_turn`` is called every turn of its loop (the daemon's liveness heartbeat).
+    ``on_turn`` is called every turn of its loop (the daemon's liveness heartbeat);
+    ``on_state_error`` hears when the outbox store cannot be written (the state disk is full).
     """
 
     def __init__(
@@ -54,12 +56,14 @@ class OutboxFlusher:
         on_turn: Callable[[], None],
         idle_wait: float = 1.0,
         batch: int = 20,
+        on_state_error: Callable[[StateUnavailable], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.writer = writer
         self.metrics = metrics
         self._publish = publish
         self.on_turn = on_turn
+        self.on_state_error = on_state_error
         self.idle_wait = idle_wait
         self.batch = batch
         self.backoff = Backoff(base=1.0, cap=60.0)
@@ -113,6 +117,10 @@ class OutboxFlusher:
             done = self.outbox.flush(self.writer, max_items=self.batch)
             pending = self.outbox.pending()
             self.metrics.set_pending_writes(pending)
+        except StateUnavailable as exc:  # the outbox itself cannot be written (a full disk)
+            if self.on_state_error is not None:
+                self.on_state_error(exc)
+            return self.backoff.failed()
         except Exception:
             log.exception("outbox flush failed")
             return self.backoff.failed()

@@ -22,11 +22,13 @@ from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
 from driftwarden.daemon.jobs.retrain import RetrainRunner
 from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.observability.http import HealthState
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state import Ledger
+from driftwarden.state.watch import StateWatch
 from driftwarden.tracking.access import MlflowAccess
 
 
@@ -44,6 +46,7 @@ class Shared:
     names: Callable[[], NameFilter]
     wake_writer: Callable[[], None]
     publish: Publish
+    state: StateWatch
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,17 @@ def _worker(
     """The model's worker: one job at a time, by kind."""
 
     def failed(job: Job, exc: BaseException) -> None:
+        if isinstance(exc, StateUnavailable):  # not the check's fault: the state disk's
+            shared.state.failed(exc)
+            return
         kind = CHECK_KIND_OF.get(job.kind)
         if kind is not None:
             shared.metrics.observe_check(model, kind, "error")
 
     def file(job: Job) -> None:
         assert job.path is not None
+        if not shared.state.writable:
+            return  # nothing claimed: the scan after the state is back finds the file again
         files.handle(job.path)
 
     def poll(job: Job) -> None:
@@ -125,7 +133,9 @@ def _worker(
             "window_drift": lambda job: windows.drift(),
             "validation": lambda job: windows.validation(job.reason),
             "registry_poll": poll,
-            "alert_tick": lambda job: alert_tick(alerts, shared.ledger, shared.outbox),
+            "alert_tick": lambda job: alert_tick(
+                alerts, shared.ledger, shared.outbox, shared.state.reason
+            ),
         },
         on_error=failed,
         on_turn=lambda: shared.health.heartbeat("jobs"),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from driftwarden.state.records import OutboxItem
 from driftwarden.state.sqlite.connect import connect_readonly
+from driftwarden.state.sqlite.errors import translated
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -48,18 +49,20 @@ class SqliteOutbox:
             finally:
                 conn.close()
             return
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 30000")
+        # On a full disk even a read fails here (opening a WAL file creates its -shm).
+        with translated(self.path):
             if not self._ready:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-                self._ready = True
-            yield conn
-        finally:
-            conn.close()
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                conn.execute("PRAGMA busy_timeout = 30000")
+                if not self._ready:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.executescript(_SCHEMA)
+                    self._ready = True
+                yield conn
+            finally:
+                conn.close()
 
     def _count(self, status: str) -> int:
         with self._connect() as conn:
