@@ -161,6 +161,11 @@ LINES: dict[type[ev.Event], LogLine] = {
         INFO, "driftwarden.outbox", lambda e: "MLflow reachable again; flushing the outbox"
     ),
     ev.OutboxPruned: LogLine(INFO, "driftwarden.outbox", lambda e: "pruned old outbox rows"),
+    ev.OutboxDeadWritesDone: LogLine(
+        INFO,
+        "driftwarden.outbox",
+        lambda e: f"{e.done} parked MLflow write(s) written on a retry; {e.dead} still parked",
+    ),
     ev.StateNotWritable: LogLine(
         ERROR,
         "driftwarden.state",

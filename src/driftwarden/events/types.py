@@ -372,6 +372,14 @@ class OutboxPruned(Event):
     count: int
 
 
+@dataclass(frozen=True)
+class OutboxDeadWritesDone(Event):
+    """Parked MLflow writes, tried again, were written (``dead``: how many stay parked)."""
+
+    done: int
+    dead: int
+
+
 # ---- the state (ledger, outbox) ----------------------------------------------------------
 
 

@@ -92,13 +92,32 @@ class SqliteOutbox:
         return None if row[0] is None else float(row[0])
 
     def peek(self, limit: int) -> list[OutboxItem]:
+        return self._items("pending", limit)
+
+    def peek_dead(self, limit: int) -> list[OutboxItem]:
+        return self._items("dead", limit)
+
+    def _items(self, status: str, limit: int) -> list[OutboxItem]:
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT id, key, kind, payload, created_at, attempts FROM outbox"
-                " WHERE status = 'pending' ORDER BY id LIMIT ?",
-                (limit,),
+                " WHERE status = ? ORDER BY id LIMIT ?",
+                (status, limit),
             ).fetchall()
         return [OutboxItem(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+
+    def revive(self, keys: list[str] | None) -> int:
+        where, params = "status = 'dead'", tuple[str, ...]()
+        if keys is not None:
+            where += f" AND key IN ({', '.join('?' * len(keys))})"
+            params = tuple(keys)
+        if keys == []:
+            return 0
+        with self._connect() as conn:
+            cursor = conn.execute(
+                f"UPDATE outbox SET status = 'pending', attempts = 0 WHERE {where}", params
+            )
+            return int(cursor.rowcount)
 
     def mark_done(self, item_id: int, at: float) -> None:
         with self._connect() as conn:
