@@ -17,6 +17,7 @@ from driftwarden.daemon.intake.reference import ReferenceHolder
 from driftwarden.daemon.jobs.alerting import AlertFeed, AlertOutlet
 from driftwarden.daemon.jobs.checks import Checker
 from driftwarden.daemon.jobs.commit import Commit
+from driftwarden.daemon.jobs.deadline import job_deadline_seconds
 from driftwarden.daemon.jobs.file_job import FileMoves, FileProcessor
 from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Worker
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
@@ -139,4 +140,6 @@ def _worker(
         },
         on_error=failed,
         on_turn=lambda: shared.health.heartbeat("jobs"),
+        deadline_of=job_deadline_seconds,
+        on_job=lambda until: shared.health.allow_quiet("jobs", until),
     )

@@ -215,11 +215,13 @@ class Daemon:
         )
 
     def _liveness(self) -> None:
-        """Health heartbeat, the queue length, and a watchdog ping when the worker turned over."""
+        """Health heartbeat, the queue length, and a watchdog ping when the worker turned over
+        or its job is still within the job's own deadline (a large file takes minutes)."""
         worker = self.parts.keeper.worker
         self.parts.health.heartbeat("main")
         self.parts.health.set_pending("jobs", worker.jobs.qsize())
-        if worker.progress != self._last_progress and worker.is_alive():
+        turned = worker.progress != self._last_progress
+        if (turned or worker.within_deadline()) and worker.is_alive():
             self._last_progress = worker.progress
             self.parts.notifier.watchdog()
 
