@@ -34,9 +34,10 @@ COMMANDS: dict[str, str] = {
     "config check": "driftwarden.commands.config_check:config_check_command",
     "hooks install": "driftwarden.commands.hooks:hooks_install_command",
     "estimate": "driftwarden.commands.estimate:estimate_command",
+    "outbox retry": "driftwarden.commands.outbox:outbox_retry_command",
 }
 # command groups -> the namespace attribute that holds the subcommand's name
-_GROUPS = {"config": "config_command", "hooks": "hooks_command"}
+_GROUPS = {"config": "config_command", "hooks": "hooks_command", "outbox": "outbox_command"}
 
 
 def _config_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -236,6 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
         "model_version_alias.created|deleted, signed with the secret in $<hooks.secret_env>.",
     )
     _config_arg(ph, required=True)
+
+    p = sub.add_parser("outbox", help="the MLflow writes waiting in the outbox")
+    outbox_sub = p.add_subparsers(dest="outbox_command", metavar="SUBCOMMAND", required=True)
+    po = outbox_sub.add_parser(
+        "retry",
+        help="queue MLflow writes parked as dead again (all, or by key)",
+        description="Queue writes parked after repeated failures again, with fresh attempts; "
+        "the running daemon writes them on its next turn. Exit 1 when a KEY was not parked.",
+    )
+    _config_arg(po, required=True)
+    po.add_argument("keys", nargs="*", metavar="KEY", help="outbox keys of parked writes")
+    po.add_argument("--all", action="store_true", help="every parked write")
     return parser
 
 

@@ -58,6 +58,14 @@ class MlflowUnavailable(RecoverableError):
     exit_code = 3
 
 
+class StateUnavailable(RecoverableError):
+    """The daemon's state cannot be written now: a full disk, an I/O error, a file system gone
+    read-only. Raised by a state engine (and by writes of state files); the daemon then takes
+    no file until a probe finds the state writable again, and nothing is lost meanwhile."""
+
+    exit_code = 3
+
+
 class OptionalDependencyMissing(DriftwardenError):
     """An optional extra (e.g. torch for MMD) is needed but not installed."""
 

@@ -28,6 +28,8 @@ PRODUCT_SAMPLES = {
     "driftwarden_alerts_total",
     "driftwarden_last_success_timestamp_seconds",
     "driftwarden_mlflow_pending_writes",
+    "driftwarden_mlflow_dead_writes",
+    "driftwarden_state_writable",
 }
 
 DRIFT_RESULT = {

@@ -372,6 +372,40 @@ class OutboxPruned(Event):
     count: int
 
 
+@dataclass(frozen=True)
+class OutboxDeadWritesDone(Event):
+    """Parked MLflow writes, tried again, were written (``dead``: how many stay parked)."""
+
+    done: int
+    dead: int
+
+
+# ---- the state (ledger, outbox) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateNotWritable(Event):
+    """The state cannot be written (a full disk): no file is taken until it can."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class StateWritableAgain(Event):
+    """The state can be written again; the drop directories are scanned and files flow."""
+
+    unavailable_seconds: float
+
+
+@dataclass(frozen=True)
+class StateWaitAtStart(Event):
+    """``run`` found the state not writable: it waits (serving health) instead of exiting."""
+
+    reason: str
+    retry_in_seconds: float
+    metrics_url: str | None
+
+
 # Every event type by name (for readers of JSON logs and for the tests).
 EVENTS: dict[str, type[Event]] = {}
 

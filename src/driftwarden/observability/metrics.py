@@ -29,6 +29,8 @@ ALERT_RULES = (
     "stale",
     "retrain_failed",
     "mlflow_pending_writes",
+    "mlflow_dead_writes",
+    "state_not_writable",
 )
 
 
@@ -119,6 +121,19 @@ class Metrics:
         self.mlflow_pending_writes = Gauge(
             "driftwarden_mlflow_pending_writes", "MLflow writes waiting in the outbox", registry=r
         )
+        # gauge: MLflow writes parked as dead (failed for good; `driftwarden outbox retry`).
+        self.mlflow_dead_writes = Gauge(
+            "driftwarden_mlflow_dead_writes",
+            "MLflow writes parked after failing for good",
+            registry=r,
+        )
+        # gauge: 1 while the state (ledger, outbox) can be written, 0 while it cannot (a full
+        # disk): no file is taken then, and files wait in the drop directories.
+        self.state_writable = Gauge(
+            "driftwarden_state_writable",
+            "1 if the daemon's state can be written, 0 if not (files wait)",
+            registry=r,
+        )
 
     # -- helpers that keep label values bounded and series consistent ----------------------
 
@@ -136,6 +151,8 @@ class Metrics:
         self.dataset_drift.labels(model=model)
         self.drifted_features.labels(model=model)
         self.mlflow_pending_writes.set(0)
+        self.mlflow_dead_writes.set(0)
+        self.state_writable.set(1)
 
     def observe_check(
         self,
@@ -214,6 +231,12 @@ class Metrics:
 
     def set_pending_writes(self, pending: int) -> None:
         self.mlflow_pending_writes.set(pending)
+
+    def set_dead_writes(self, dead: int) -> None:
+        self.mlflow_dead_writes.set(dead)
+
+    def set_state_writable(self, writable: bool) -> None:
+        self.state_writable.set(1 if writable else 0)
 
 
 def _check_label(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -72,6 +72,9 @@ class MlflowWriter:
         except MlflowUnavailable:
             raise
         except Exception as exc:
+            # A store that refused writes (read-only for a while) keeps pooled connections
+            # opened read-only: drop them, so that the retry after the outage can write.
+            self.mlflow.refresh_connections()
             raise unavailable_or_raise(exc) from exc
         if run_id is not None:
             self._publish(OutboxWritten(key, kind, run_id))

@@ -21,6 +21,11 @@ class Ledger(Protocol):
 
     def close(self) -> None: ...
 
+    def probe(self) -> None:
+        """Write something small; raises ``StateUnavailable`` while the ledger cannot be written
+        (a full disk). Every write of an engine raises it for that cause, never its own error."""
+        ...
+
     # ---- files
     def is_kept_unchanged(self, path: str, size: int, mtime: float) -> bool: ...
     def begin_file(

@@ -135,6 +135,15 @@ def predict(
         raise InputFileError(
             where, f"does not match the signature of {model.label}: {_first_line(exc)}"
         ) from None
+    except (ValueError, TypeError) as exc:
+        # The model's own refusal (sklearn: "Input X contains NaN", values it cannot cast):
+        # bad values in the file, not a failed check to retry.
+        column, what = _unpredictable_column(features)
+        raise InputFileError(
+            where,
+            f"the model {model.label} cannot predict on {what}: {_first_line(exc)}",
+            field=column,
+        ) from None
     return np.asarray(predictions).ravel()
 
 
@@ -189,6 +198,22 @@ def raw_model(model: ProductionModel) -> Any:
         return model.model.get_raw_model()
     except (AttributeError, NotImplementedError):
         return None
+
+
+def _unpredictable_column(features: pd.DataFrame) -> tuple[str | None, str]:
+    """The first column with values a model commonly refuses (missing, infinite, text),
+    and what they are; (None, "these values") when none stands out."""
+    for column in features.columns:
+        values = features[column]
+        if values.isna().any():
+            return str(column), f"missing values ({int(values.isna().sum())} rows)"
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            infinite = int(np.isinf(values.to_numpy(dtype="float64")).sum())
+            if infinite:
+                return str(column), f"infinite values ({infinite} rows)"
+        elif not pd.api.types.is_bool_dtype(values):
+            return str(column), "non-numeric values"
+    return None, "these values"
 
 
 _FLOATS = {"double": "float64", "float": "float32"}

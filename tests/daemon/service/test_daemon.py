@@ -36,9 +36,12 @@ def test_the_parts_start_in_order_and_stop_in_reverse(tmp_path: Path, start_daem
     assert started == [
         "state", "http", "alerts", "outbox", "jobs", "retrain", "watcher", "scheduler", "systemd",
     ]  # fmt: skip
-    health = running.parts.health.health()
     watched = {"http", "alerts", "outbox", "jobs", "retrain", "watcher", "scheduler"}
-    assert set(health.components) == watched | {"main"}  # "main": the loop's heartbeat
+    deadline = time.monotonic() + 30  # "main": the loop's heartbeat, from its first tick on,
+    while "main" not in running.parts.health.health().components:  # which follows on_started
+        assert time.monotonic() < deadline, "the main loop never beat"
+        time.sleep(0.05)
+    assert set(running.parts.health.health().components) == watched | {"main"}
     running.stop()
     assert running.daemon.lifecycle.names == []
     assert isinstance(running.events.events[-1], ev.DaemonStopped)

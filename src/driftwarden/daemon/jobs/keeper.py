@@ -17,16 +17,19 @@ from driftwarden.daemon.intake.reference import ReferenceHolder
 from driftwarden.daemon.jobs.alerting import AlertFeed, AlertOutlet
 from driftwarden.daemon.jobs.checks import Checker
 from driftwarden.daemon.jobs.commit import Commit
+from driftwarden.daemon.jobs.deadline import job_deadline_seconds
 from driftwarden.daemon.jobs.file_job import FileMoves, FileProcessor
 from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Worker
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
 from driftwarden.daemon.jobs.retrain import RetrainRunner
 from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.observability.http import HealthState
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state import Ledger
+from driftwarden.state.watch import StateWatch
 from driftwarden.tracking.access import MlflowAccess
 
 
@@ -44,6 +47,7 @@ class Shared:
     names: Callable[[], NameFilter]
     wake_writer: Callable[[], None]
     publish: Publish
+    state: StateWatch
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,17 @@ def _worker(
     """The model's worker: one job at a time, by kind."""
 
     def failed(job: Job, exc: BaseException) -> None:
+        if isinstance(exc, StateUnavailable):  # not the check's fault: the state disk's
+            shared.state.failed(exc)
+            return
         kind = CHECK_KIND_OF.get(job.kind)
         if kind is not None:
             shared.metrics.observe_check(model, kind, "error")
 
     def file(job: Job) -> None:
         assert job.path is not None
+        if not shared.state.writable:
+            return  # nothing claimed: the scan after the state is back finds the file again
         files.handle(job.path)
 
     def poll(job: Job) -> None:
@@ -125,8 +134,12 @@ def _worker(
             "window_drift": lambda job: windows.drift(),
             "validation": lambda job: windows.validation(job.reason),
             "registry_poll": poll,
-            "alert_tick": lambda job: alert_tick(alerts, shared.ledger, shared.outbox),
+            "alert_tick": lambda job: alert_tick(
+                alerts, shared.ledger, shared.outbox, shared.state.reason
+            ),
         },
         on_error=failed,
         on_turn=lambda: shared.health.heartbeat("jobs"),
+        deadline_of=job_deadline_seconds,
+        on_job=lambda until: shared.health.allow_quiet("jobs", until),
     )

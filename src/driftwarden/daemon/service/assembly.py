@@ -34,7 +34,9 @@ from driftwarden.outbox.queue import Outbox
 from driftwarden.outbox.writer import MlflowWriter
 from driftwarden.remediation.policy import fail_stale_retrains
 from driftwarden.state import Ledger, engine_for
+from driftwarden.state.availability import state_file_writes
 from driftwarden.state.paths import state_paths
+from driftwarden.state.watch import StateWatch
 from driftwarden.tracking.access import MlflowAccess
 
 T = TypeVar("T")
@@ -118,6 +120,7 @@ class Parts:
     notifier: Notifier
     keeper: Keeper
     requests: Requests
+    state: StateWatch
 
     def components(self) -> list[Part]:
         """Every long-lived part, in start order (stopped in reverse)."""
@@ -138,7 +141,8 @@ class Parts:
 
 def assemble(settings: Settings, publish: Publish, wake: Callable[[], None]) -> Parts:
     """Open the state and build every part; ``wake`` rouses the main loop (signals, new files)."""
-    settings.state.directory.mkdir(parents=True, exist_ok=True)
+    with state_file_writes(settings.state.directory):  # a full disk: StateUnavailable
+        settings.state.directory.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings)
     ledger = engine.ledger()
     try:
@@ -162,6 +166,10 @@ def _build(
     _recover(settings, ledger, metrics, publish)
     health.mark_config_loaded()
     metrics.set_pending_writes(outbox.pending())
+    metrics.set_dead_writes(outbox.dead())
+    state = StateWatch(
+        settings.state.directory, lambda: _probe(ledger, outbox), metrics, health, publish
+    )
     http = None
     if settings.metrics.enabled:
         http = Endpoint(metrics, health, settings.metrics.address, settings.metrics.port)
@@ -169,13 +177,14 @@ def _build(
     mlflow = MlflowAccess(settings)
     writer = MlflowWriter(mlflow, publish)
     flusher = OutboxFlusher(
-        outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox")
-    )
+        outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
+        on_state_error=state.failed,
+    )  # fmt: skip
     intake = Intake(make_watch(settings.watch, wake), KeptFiles(ledger, current.get), publish)
     requests = Requests(JobQueue(), wake)
     shared = Shared(
         current.get, ledger, outbox, metrics, health, mlflow, outlet,
-        lambda: intake.names, flusher.wake, publish,
+        lambda: intake.names, flusher.wake, publish, state,
     )  # fmt: skip
     keeper = build_keeper(model, shared, requests, paths["reports"], paths["reference"] / model)
     _restore(keeper, ledger, publish)
@@ -184,8 +193,14 @@ def _build(
     scheduler = Scheduler(requests, settings.schedule)
     return Parts(
         current, ledger, outbox, metrics, health, http, outlet, flusher, intake, scheduler,
-        Notifier(), keeper, requests,
+        Notifier(), keeper, requests, state,
     )  # fmt: skip
+
+
+def _probe(ledger: Ledger, outbox: Outbox) -> None:
+    """A write to the ledger and an open of the outbox (what a full disk stops first)."""
+    ledger.probe()
+    outbox.pending()
 
 
 def _generator(http: Endpoint | None) -> str | None:

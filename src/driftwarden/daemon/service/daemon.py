@@ -23,8 +23,9 @@ from driftwarden.daemon.jobs.queue import Job
 from driftwarden.daemon.service.assembly import Parts, assemble
 from driftwarden.daemon.service.lifecycle import Lifecycle
 from driftwarden.daemon.service.signals import SignalFlags
+from driftwarden.daemon.service.state_wait import build_when_state_writable
 from driftwarden.daemon.service.timers import Timers
-from driftwarden.errors import UsageError
+from driftwarden.errors import StateUnavailable, UsageError
 from driftwarden.events import EventBus, log_event
 from driftwarden.events.types import DaemonReady, StopRequested
 from driftwarden.logs import setup_logging
@@ -47,8 +48,11 @@ def run_command(args: argparse.Namespace) -> int:
     log_level = getattr(args, "log_level", None)
     log_format = getattr(args, "log_format", None)
     setup_logging(log_level or settings.logging.level, log_format or settings.logging.format)
-    daemon = Daemon.build(settings, config_path, log_level=log_level, log_format=log_format)
-    return daemon.run()
+    daemon = build_when_state_writable(  # a full state disk: wait for it, do not crash-loop
+        lambda: Daemon.build(settings, config_path, log_level=log_level, log_format=log_format),
+        settings,
+    )
+    return 0 if daemon is None else daemon.run()
 
 
 class Daemon:
@@ -159,19 +163,30 @@ class Daemon:
     def tick(self, now: float) -> float:
         """Signal flags, timers, a requested rescan, completed files, liveness.
 
-        Returns the monotonic time by which the next tick is due.
+        Returns the monotonic time by which the next tick is due. While the state cannot be
+        written (a full disk) no file is handed out: they wait in the drop directories, and
+        once the state is writable again a scan finds every one of them.
         """
         self._signal_flags()
+        try:
+            self._work(now)
+        except StateUnavailable as exc:  # the main loop outlives a full disk
+            self.parts.state.failed(exc)
+        self._liveness()
+        return self._next_due(now)
+
+    def _work(self, now: float) -> None:
         for name in self.timers.due(now):
             self._timer(name)
-        if self.parts.requests.take_rescan():
-            self.parts.intake.scan("requested")
+        state = self.parts.state.poll(now)
+        if self.parts.requests.take_rescan() or state == "recovered":
+            self.parts.intake.scan("state writable again" if state == "recovered" else "requested")
             self.timers.reset("rescan", now)
+        if state == "unavailable":
+            return
         keeper = self.parts.keeper
         for path in self.parts.intake.due():
             keeper.jobs.put(Job("file", path, "complete"))
-        self._liveness()
-        return self._next_due(now)
 
     def _signal_flags(self) -> None:
         if self.flags.reload:
@@ -187,24 +202,35 @@ class Daemon:
         elif name == "alert_tick":
             self.request("alert_tick", "timer")
         elif name == "status":
-            worker, outbox = self.parts.keeper.worker, self.parts.outbox
-            self.parts.notifier.status(
-                f"{worker.done} jobs done, {worker.jobs.qsize()} queued, "
-                f"{outbox.pending()} MLflow writes pending"
-            )
+            self.parts.notifier.status(self._status_line())
+
+    def _status_line(self) -> str:
+        """systemd's STATUS=: jobs done and queued, MLflow writes pending, a full state disk."""
+        worker, problem = self.parts.keeper.worker, self.parts.state.reason
+        if problem is not None:
+            return f"state not writable, taking no file: {problem}"
+        return (
+            f"{worker.done} jobs done, {worker.jobs.qsize()} queued, "
+            f"{self.parts.outbox.pending()} MLflow writes pending"
+        )
 
     def _liveness(self) -> None:
-        """Health heartbeat, the queue length, and a watchdog ping when the worker turned over."""
+        """Health heartbeat, the queue length, and a watchdog ping when the worker turned over
+        or its job is still within the job's own deadline (a large file takes minutes)."""
         worker = self.parts.keeper.worker
         self.parts.health.heartbeat("main")
         self.parts.health.set_pending("jobs", worker.jobs.qsize())
-        if worker.progress != self._last_progress and worker.is_alive():
+        turned = worker.progress != self._last_progress
+        if (turned or worker.within_deadline()) and worker.is_alive():
             self._last_progress = worker.progress
             self.parts.notifier.watchdog()
 
     def _next_due(self, now: float) -> float:
         due = min(self.timers.next_due(), now + MAX_SLEEP_SECONDS)
-        if self.parts.intake.pending():
+        probe = self.parts.state.next_probe()
+        if probe is not None:  # files wait for the state: no settling to watch meanwhile
+            due = min(due, probe)
+        elif self.parts.intake.pending():
             due = min(due, now + SETTLE_POLL_SECONDS)
         interval = self.parts.notifier.watchdog_interval
         if interval is not None:

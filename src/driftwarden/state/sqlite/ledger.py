@@ -10,12 +10,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, Literal
 
 from driftwarden.state.records import CheckRecord, FileClaim
 from driftwarden.state.sqlite.connect import connect_readonly
+from driftwarden.state.sqlite.errors import translated
 from driftwarden.state.sqlite.schema import migrate
 
 
@@ -36,39 +37,72 @@ class SqliteLedger:
     def open(
         cls, path: Path, readonly: bool = False, busy_timeout_ms: int = 10_000
     ) -> SqliteLedger:
-        """Open (and for writers create/migrate) the ledger at ``path``."""
+        """Open (and for writers create/migrate) the ledger at ``path``.
+
+        A writer's open on a full disk (or a read-only file system) raises ``StateUnavailable``.
+        """
         if readonly:
             conn = connect_readonly(path)
-        else:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            return cls(conn, path, readonly)
+        with translated(path):
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            migrate(conn)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
         return cls(conn, path, readonly)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
+    def _translated(self) -> AbstractContextManager[None]:
+        """A writer's sqlite errors that mean "cannot write now" become ``StateUnavailable``;
+        ``driftwarden status`` (read-only) sees sqlite's own errors."""
+        return nullcontext() if self.readonly else translated(self.path)
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE takes the write lock up front."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        """One write transaction; BEGIN IMMEDIATE takes the write lock up front.
+
+        On a full disk sqlite may have rolled the transaction back already (and a failed
+        COMMIT leaves it open): the connection is left outside any transaction either way.
+        """
+        with self._lock, self._translated():
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):  # the first error is the one to report
+                        conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, self._translated():
             return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    def probe(self) -> None:
+        """Write one small row (raises ``StateUnavailable`` while the ledger cannot be written).
+
+        The daemon calls this while its state is unavailable, to find out when it is back.
+        """
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('write_probe', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (repr(time.time()),),
+            )
 
     # ---- files ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ through it unchanged). Add a migration at the end; never edit one that has shipp
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 
 V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -126,10 +127,12 @@ def migrate(conn: sqlite3.Connection) -> int:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(version),),
             )
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # sqlite may have rolled back already (a full disk)
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return found
 
 
