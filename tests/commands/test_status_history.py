@@ -168,6 +168,9 @@ def test_model_limit_and_since_select_the_history(
 
     document = status_json(config, capsys, "--model", "other")
     assert [c["model"] for c in document["last_checks"]] == ["other"]
+    # A model the ledger knows is no typo, even when --since leaves none of its checks.
+    document = status_json(config, capsys, "--model", "other", "--since", "2030-01-01")
+    assert document["last_checks"] == [] and document["model_in_ledger"] is True
 
 
 @pytest.mark.parametrize(

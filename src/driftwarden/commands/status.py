@@ -59,6 +59,7 @@ def collect_status(settings: Settings, query: HistoryQuery | None = None) -> dic
         "query": query.to_dict(),
         "last_checks": [],
         "more_checks": False,
+        "model_in_ledger": False,
         "firing_alerts": [],
         "production_model": None,
         "last_retrain": None,
@@ -93,6 +94,10 @@ def _ledger_status(
     try:
         status["files"] = ledger.file_counts()
         status["last_checks"], status["more_checks"] = _checks(ledger, settings, query)
+        # Known to the ledger even when --since leaves none of its checks in the answer.
+        status["model_in_ledger"] = bool(
+            status["last_checks"] or ledger.checks(model=model, limit=1)
+        )
         status["firing_alerts"] = _firing_alerts(ledger, model)
         version = ledger.last_model_version(model)
         if version is not None:
@@ -228,7 +233,7 @@ def history_query(args: argparse.Namespace, settings: Settings, now: float) -> H
 def _refuse_unknown_model(settings: Settings, status: dict[str, Any]) -> None:
     """A ``--model`` that is neither configured nor in the ledger is a typo, not an empty history."""
     model = status["model"]
-    if model == settings.model.name or status["last_checks"]:
+    if model == settings.model.name or status["model_in_ledger"]:
         return
     raise UsageError(
         f"--model {model!r}: no such model in {status['ledger']} or the config"
