@@ -57,7 +57,8 @@ def test_demo_once_shows_drift_retrain_promotion_and_where_to_look(tmp_path: Pat
     # Where to look.
     # After --once the endpoint is gone: its samples are shown, and no URL that would be dead.
     assert re.search(r"metrics: +read before the daemon stopped", out), out
-    assert not re.search(r"http://127\.0\.0\.1:\d+/metrics", out), out
+    closing = out.split("Where to look:", 1)[1]
+    assert not re.search(r"http://127\.0\.0\.1:\d+/metrics", closing), closing
     assert 'driftwarden_production_model_version{model="driftwarden-demo"} 2.0' in out
     store = f"sqlite:///{workdir / 'state' / 'mlflow.db'}"
     assert f"ui --backend-store-uri {store}" in out
