@@ -76,3 +76,17 @@ def test_the_report_has_its_context_and_status_follows_it_into_mlflow(
     local = client.download_artifacts(written.run_id, REPORT_ARTIFACT, str(tmp_path))
     logged = Path(local).read_text(encoding="utf-8")
     assert f"<dd>runs:/{written.run_id}</dd>" in logged and PENDING_RUN not in logged
+
+
+def test_a_window_report_names_its_drops_and_counts_past_five() -> None:
+    from driftwarden.daemon.jobs.checks import _source
+
+    assert _source("file", {"driftwarden.file": "b.csv"}) == "b.csv"
+    assert _source("window", {"driftwarden.window_files": "a.csv,b.csv"}) == (
+        "window of 2 drops: a.csv, b.csv"
+    )
+    many = ",".join(f"d{i}.csv" for i in range(12))
+    assert _source("window", {"driftwarden.window_files": many}) == (
+        "window of 12 drops: d0.csv, d1.csv, d2.csv, d3.csv, d4.csv +7 more"
+    )
+    assert _source("schedule", {}) == "schedule"

@@ -61,6 +61,8 @@ class ValidationOutcome:
 
 # Tags that say what was checked; the ledger keeps them in the check's summary.
 SOURCE_TAGS = ("driftwarden.file", "driftwarden.window_files")
+# A window's drops the report names before "+N more" (a window may hold hundreds).
+SOURCE_NAMES = 5
 
 
 def _file_tag(tags: Mapping[str, str]) -> dict[str, str]:
@@ -72,9 +74,10 @@ def _source(scope: str, tags: Mapping[str, str]) -> str:
     if tags.get("driftwarden.file"):
         return tags["driftwarden.file"]
     names = [n for n in tags.get("driftwarden.window_files", "").split(",") if n]
-    if names:
-        return f"{scope} of {len(names)} drops: {', '.join(names)}"
-    return scope
+    if not names:
+        return scope
+    more = f" +{len(names) - SOURCE_NAMES} more" if len(names) > SOURCE_NAMES else ""
+    return f"{scope} of {len(names)} drops: {', '.join(names[:SOURCE_NAMES])}{more}"
 
 
 def _feature_record(result: DriftResult, cap: int) -> tuple[tuple[dict[str, Any], ...], int]:
