@@ -184,9 +184,7 @@ def test_every_dashboard_query_is_valid_promql(prometheus: PrometheusServer) -> 
     empty = []
     for expr in exprs:
         concrete = (
-            expr.replace("$model", ".*")
-            .replace("$__rate_interval", "1m")
-            .replace("$__range", "1h")
+            expr.replace("$model", ".*").replace("$__rate_interval", "1m").replace("$__range", "1h")
         )
         if not prometheus.query(concrete):  # raises ValueError on a PromQL error
             empty.append(expr)
