@@ -314,4 +314,5 @@ def ui_command(settings: Settings, port: int = 5000) -> str:
     command = [mlflow_executable(), "ui", "--backend-store-uri", settings.tracking_uri]
     if settings.mlflow.artifact_location:
         command += ["--default-artifact-root", settings.mlflow.artifact_location]
-    return shlex.join([*command, "--host", "127.0.0.1", "--port", str(port)])
+    # One worker: one person browses the demo's store (the default starts four).
+    return shlex.join([*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"])
