@@ -184,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="what the ledger knows")
     _config_arg(p, required=True)
+    p.add_argument("--model", metavar="NAME", help="the model whose checks (default: model.name)")
+    p.add_argument(
+        "--limit", metavar="N", type=int, default=10, help="at most N checks (default: 10)"
+    )
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="checks since then: 2026-01-31, 2026-01-31T12:00Z (UTC unless an offset is"
+        " given) or an age such as 30m, 2h, 7d",
+    )
     _format_arg(p)
 
     p = sub.add_parser(

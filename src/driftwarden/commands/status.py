@@ -1,8 +1,9 @@
 """``driftwarden status``: what the ledger knows, read while the daemon may be writing.
 
-Files by outcome, the last checks and their verdicts, the production model version, the
-last retrain and the MLflow writes waiting in the outbox. Opens the ledger and the outbox
-read-only, so it never blocks or changes the running daemon and needs no write access.
+Files by outcome, the checks (``--model``, ``--limit``, ``--since``; ``status_checks``) with
+their verdicts, MLflow runs and reports, the alerts firing, the production model version,
+the last retrain and the MLflow writes waiting in the outbox. Opens the ledger and the
+outbox read-only, so it never blocks or changes the running daemon and needs no write access.
 """
 
 from __future__ import annotations
@@ -14,14 +15,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+from driftwarden.commands.status_checks import (
+    DEFAULT_LIMIT,
+    HistoryQuery,
+    Links,
+    check_document,
+    check_lines,
+    iso,
+    parse_limit,
+    parse_since,
+)
 from driftwarden.config import load_settings, resolve_config_path
 from driftwarden.config.model import Settings
 from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.redact import printable_lines
-from driftwarden.state import StateEngine, engine_for
+from driftwarden.state import Ledger, StateEngine, engine_for
+from driftwarden.state.paths import state_paths
 
-LAST_CHECKS = 10
+LAST_CHECKS = DEFAULT_LIMIT
 
 
 class StateFileError(DriftwardenError):
@@ -33,17 +45,22 @@ class StateFileError(DriftwardenError):
         super().__init__(f"{path}: cannot read the state database: {exc}")
 
 
-def collect_status(settings: Settings) -> dict[str, Any]:
+def collect_status(settings: Settings, query: HistoryQuery | None = None) -> dict[str, Any]:
     """The status document (also what ``--format json`` prints)."""
     engine = engine_for(settings)
     where, exists = engine.describe(), engine.exists()
-    model = settings.model.name
+    query = query or HistoryQuery(settings.model.name)
+    model = query.model
     status: dict[str, Any] = {
         "state_directory": str(settings.state.directory),
         "model": model,
         "ledger": where["ledger"],
         "files": {},
+        "query": query.to_dict(),
         "last_checks": [],
+        "more_checks": False,
+        "model_in_ledger": False,
+        "firing_alerts": [],
         "production_model": None,
         "last_retrain": None,
         "retrain_running_since": None,
@@ -51,7 +68,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     }
     if exists["ledger"]:
         try:
-            _ledger_status(status, engine, model)
+            _ledger_status(status, engine, settings, query)
         except sqlite3.Error as exc:
             raise StateFileError(Path(where["ledger"]), exc) from None
     if exists["outbox"]:
@@ -69,11 +86,19 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     return status
 
 
-def _ledger_status(status: dict[str, Any], engine: StateEngine, model: str) -> None:
+def _ledger_status(
+    status: dict[str, Any], engine: StateEngine, settings: Settings, query: HistoryQuery
+) -> None:
+    model = query.model
     ledger = engine.ledger(readonly=True)
     try:
         status["files"] = ledger.file_counts()
-        status["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS)]
+        status["last_checks"], status["more_checks"] = _checks(ledger, settings, query)
+        # Known to the ledger even when --since leaves none of its checks in the answer.
+        status["model_in_ledger"] = bool(
+            status["last_checks"] or ledger.checks(model=model, limit=1)
+        )
+        status["firing_alerts"] = _firing_alerts(ledger, model)
         version = ledger.last_model_version(model)
         if version is not None:
             status["production_model"] = {
@@ -107,26 +132,30 @@ def _ledger_status(status: dict[str, Any], engine: StateEngine, model: str) -> N
 
 
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return iso(ts)
 
 
-def _check(row: dict[str, Any]) -> dict[str, Any]:
-    summary = row.get("summary") or {}
-    verdict = row["outcome"]
-    if row["kind"] == "drift" and summary.get("drifted_features"):
-        verdict += f" ({', '.join(summary['drifted_features'][:5])})"
-    if row["kind"] == "validation" and summary.get("metrics"):
-        verdict += " (" + ", ".join(f"{k}={v:.3f}" for k, v in summary["metrics"].items()) + ")"
-    return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "scope": row["scope"],
-        "file": summary.get("driftwarden.file"),
-        "outcome": row["outcome"],
-        "verdict": verdict,
-        "model_version": row["model_version"],
-        "at": _iso(row["finished_at"]),
-    }
+def _checks(
+    ledger: Ledger, settings: Settings, query: HistoryQuery
+) -> tuple[list[dict[str, Any]], bool]:
+    """The model's checks the query asks for, newest first, and whether there are more."""
+    rows = ledger.checks(limit=query.limit + 1, model=query.model, since=query.since)
+    links = Links(settings.tracking_uri, state_paths(settings)["reports"])
+    return [check_document(row, links) for row in rows[: query.limit]], len(rows) > query.limit
+
+
+def _firing_alerts(ledger: Ledger, model: str) -> list[dict[str, Any]]:
+    """Alerts whose last notification was 'firing' (from the ledger's alert rows)."""
+    return [
+        {
+            "rule": alert["rule"],
+            "key": alert["key"] or None,
+            "summary": alert["summary"],
+            "since": _iso(alert["started_at"]),
+            "last_sent": _iso(alert["last_sent"]),
+        }
+        for alert in ledger.firing_alerts(model)
+    ]
 
 
 def render_text(status: dict[str, Any]) -> str:
@@ -161,12 +190,55 @@ def render_text(status: dict[str, Any]) -> str:
         + (f" (oldest {outbox['oldest_age_seconds']}s)" if outbox["oldest_age_seconds"] else "")
         + (f", dead {outbox['dead']}" if outbox["dead"] else "")
     )
-    lines.append("last checks:" if status["last_checks"] else "last checks: none")
-    for check in status["last_checks"]:
-        where = check["file"] or check["scope"]
-        lines.append(f"  {check['at']}  {check['kind']:<10} {where:<30} {check['verdict']}")
+    lines.extend(_alert_lines(status["firing_alerts"]))
+    lines.extend(_check_section(status))
     # File and column names come from uploaders: no newline or ESC of theirs reaches the terminal.
     return printable_lines(lines)
+
+
+def _alert_lines(alerts: list[dict[str, Any]]) -> list[str]:
+    if not alerts:
+        return ["alerts firing: none"]
+    lines = [f"alerts firing: {len(alerts)}"]
+    for alert in alerts:
+        rule = alert["rule"] + (f" ({alert['key']})" if alert["key"] else "")
+        lines.append(f"  {rule} since {alert['since']}: {alert['summary']}")
+    return lines
+
+
+def _check_section(status: dict[str, Any]) -> list[str]:
+    """The checks the query selected, with a header that says which and whether more exist."""
+    query = status["query"]
+    since = f" since {query['since']}" if query["since"] else ""
+    if not status["last_checks"]:
+        return [f"checks{since}: none"]
+    shown = len(status["last_checks"])
+    more = f"; more with --limit {query['limit'] * 2}" if status["more_checks"] else ""
+    lines = [f"checks{since}, newest first ({shown} shown{more}):"]
+    for check in status["last_checks"]:
+        lines.extend(check_lines(check))
+    return lines
+
+
+def history_query(args: argparse.Namespace, settings: Settings, now: float) -> HistoryQuery:
+    """``--model``, ``--limit`` and ``--since`` checked; a bad value is a UsageError (exit 2)."""
+    model = getattr(args, "model", None) or settings.model.name
+    limit = getattr(args, "limit", None)
+    limit = parse_limit(DEFAULT_LIMIT if limit is None else limit)
+    since_text = getattr(args, "since", None)
+    since = parse_since(since_text, now) if since_text else None
+    return HistoryQuery(model, limit, since)
+
+
+def _refuse_unknown_model(settings: Settings, status: dict[str, Any]) -> None:
+    """A ``--model`` that is neither configured nor in the ledger is a typo, not an empty history."""
+    model = status["model"]
+    if model == settings.model.name or status["model_in_ledger"]:
+        return
+    raise UsageError(
+        f"--model {model!r}: no such model in {status['ledger']} or the config"
+        f" (configured: {settings.model.name})"
+    )
 
 
 def status_command(args: argparse.Namespace) -> int:
@@ -178,7 +250,8 @@ def status_command(args: argparse.Namespace) -> int:
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )
-    status = collect_status(settings)
+    status = collect_status(settings, history_query(args, settings, time.time()))
+    _refuse_unknown_model(settings, status)
     if args.format == "json":
         print(json.dumps(status, indent=2, sort_keys=True))
     else:

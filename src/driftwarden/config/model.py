@@ -639,6 +639,12 @@ class MetricsConfig(Section):
     port: int = Field(
         9108, ge=0, le=65535, description="Port for /metrics, /healthz, /readyz (0: any free)"
     )
+    max_features: int = Field(
+        200,
+        ge=1,
+        description="Per-feature series kept per model: the drifted features first, then the"
+        " smallest p-values; the rest are counted in driftwarden_features_left_out",
+    )
 
 
 class HooksConfig(Section):

@@ -51,8 +51,21 @@ class Ledger(Protocol):
     # ---- checks
     def record_check(self, check: CheckRecord, file_id: int | None = None) -> int: ...
     def checks(
-        self, limit: int | None = None, file_id: int | None = None
-    ) -> list[dict[str, Any]]: ...
+        self,
+        limit: int | None = None,
+        file_id: int | None = None,
+        *,
+        model: str | None = None,
+        since: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first, with ``features`` / ``features_left_out`` (``records.decode_features``)
+        and ``run_id`` / ``experiment_id`` (from ``record_check_run``, else None)."""
+        ...
+
+    def record_check_run(self, outbox_key: str, run_id: str, experiment_id: str | None) -> None:
+        """The MLflow run written for a check's outbox key (may come before the check itself)."""
+        ...
+
     def last_success_time(self) -> float | None: ...
 
     # ---- alerts

@@ -162,7 +162,8 @@ def _build(
     current = Current(settings)
     model = settings.model.name
     paths = state_paths(settings)
-    metrics, health = Metrics(), HealthState(WEDGED_AFTER_SECONDS)
+    metrics = Metrics(max_features=settings.metrics.max_features)
+    health = HealthState(WEDGED_AFTER_SECONDS)
     _recover(settings, ledger, metrics, publish)
     health.mark_config_loaded()
     metrics.set_pending_writes(outbox.pending())
@@ -175,7 +176,7 @@ def _build(
         http = Endpoint(metrics, health, settings.metrics.address, settings.metrics.port)
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
-    writer = MlflowWriter(mlflow, publish)
+    writer = MlflowWriter(mlflow, publish, ledger.record_check_run)
     flusher = OutboxFlusher(
         outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
         on_state_error=state.failed,

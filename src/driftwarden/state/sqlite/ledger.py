@@ -14,10 +14,14 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from pathlib import Path
 from typing import Any, Literal
 
-from driftwarden.state.records import CheckRecord, FileClaim
+from driftwarden.state.records import CheckRecord, FileClaim, decode_features, encode_features
 from driftwarden.state.sqlite.connect import connect_readonly
 from driftwarden.state.sqlite.errors import translated
-from driftwarden.state.sqlite.schema import migrate
+from driftwarden.state.sqlite.schema import SCHEMA_VERSION, migrate, version_of
+
+# The schema version that added per-feature numbers and check runs (a read-only ledger
+# written by an older daemon has neither; it reads as if no check had them).
+HISTORY_SCHEMA = 3
 
 
 def _json(value: object) -> str | None:
@@ -27,10 +31,13 @@ def _json(value: object) -> str | None:
 class SqliteLedger:
     """Thread-safe access to the ledger database (one connection guarded by a lock)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, readonly: bool, schema: int = SCHEMA_VERSION
+    ) -> None:
         self._conn = conn
         self.path = path
         self.readonly = readonly
+        self.schema = schema  # the file's version: a reader does not migrate
         self._lock = threading.RLock()
 
     @classmethod
@@ -45,7 +52,7 @@ class SqliteLedger:
             conn = connect_readonly(path)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            return cls(conn, path, readonly)
+            return cls(conn, path, readonly, version_of(conn))
         with translated(path):
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -58,7 +65,7 @@ class SqliteLedger:
             except BaseException:
                 conn.close()
                 raise
-        return cls(conn, path, readonly)
+        return cls(conn, path, readonly, SCHEMA_VERSION)
 
     def close(self) -> None:
         with self._lock:
@@ -225,7 +232,8 @@ class SqliteLedger:
     def _insert_check(conn: sqlite3.Connection, check: CheckRecord, file_id: int | None) -> int:
         cursor = conn.execute(
             "INSERT INTO checks (kind, scope, file_id, model, model_version, outcome, summary,"
-            " outbox_key, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " outbox_key, started_at, finished_at, features)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 check.kind,
                 check.scope,
@@ -237,6 +245,7 @@ class SqliteLedger:
                 check.outbox_key,
                 check.started_at,
                 check.finished_at,
+                encode_features(check.features, check.features_left_out),
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -246,18 +255,61 @@ class SqliteLedger:
         with self._write() as conn:
             return self._insert_check(conn, check, file_id)
 
-    def checks(self, limit: int | None = None, file_id: int | None = None) -> list[dict[str, Any]]:
-        """Checks, newest first."""
-        sql, params = "SELECT * FROM checks", ()  # type: tuple[str, tuple[Any, ...]]
-        if file_id is not None:
-            sql, params = sql + " WHERE file_id = ?", (file_id,)
-        sql += " ORDER BY id DESC"
+    def checks(
+        self,
+        limit: int | None = None,
+        file_id: int | None = None,
+        *,
+        model: str | None = None,
+        since: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Checks, newest first; ``model`` and ``since`` (finished at or after) narrow them.
+
+        Each row has ``summary`` (a dict), ``features`` (per-feature numbers, a list of dicts),
+        ``features_left_out``, and ``run_id`` / ``experiment_id`` once the outbox wrote the
+        check's MLflow run (else None).
+        """
+        history = self.schema >= HISTORY_SCHEMA
+        sql = (
+            "SELECT c.*, r.run_id AS run_id, r.experiment_id AS experiment_id FROM checks c"
+            " LEFT JOIN check_runs r ON r.outbox_key = c.outbox_key"
+            if history
+            else "SELECT c.* FROM checks c"
+        )
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("c.file_id = ?", file_id),
+            ("c.model = ?", model),
+            ("c.finished_at >= ?", since),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.id DESC"
         if limit is not None:
-            sql, params = sql + " LIMIT ?", (*params, limit)
-        rows = self._rows(sql, params)
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._rows(sql, tuple(params))
         for row in rows:
             row["summary"] = json.loads(row["summary"]) if row["summary"] else {}
+            row["features"], row["features_left_out"] = decode_features(row.get("features"))
+            row.setdefault("run_id", None)
+            row.setdefault("experiment_id", None)
         return rows
+
+    def record_check_run(self, outbox_key: str, run_id: str, experiment_id: str | None) -> None:
+        """Note the MLflow run the outbox wrote for the check with ``outbox_key`` (idempotent)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO check_runs (outbox_key, run_id, experiment_id, written_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (outbox_key) DO UPDATE SET"
+                " run_id = excluded.run_id, experiment_id = excluded.experiment_id,"
+                " written_at = excluded.written_at",
+                (outbox_key, run_id, experiment_id, time.time()),
+            )
 
     def last_success_time(self) -> float | None:
         """Unix time of the newest check that did not fail (None before the first)."""

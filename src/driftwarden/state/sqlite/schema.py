@@ -92,7 +92,22 @@ UPDATE retrains SET training_started_at = started_at
     AND (finished_at IS NULL OR finished_at > started_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# v3: history for ``driftwarden status``. Each check keeps its per-feature numbers
+# (``records.encode_features``: compact JSON, at most metrics.max_features features), and the
+# MLflow run the outbox wrote for a check is noted by outbox key (the writer may finish
+# before the check is recorded, so it is a table of its own, not a column of ``checks``).
+V3 = """
+ALTER TABLE checks ADD COLUMN features TEXT;
+CREATE INDEX IF NOT EXISTS checks_model_finished ON checks (model, finished_at);
+CREATE TABLE IF NOT EXISTS check_runs (
+    outbox_key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    experiment_id TEXT,
+    written_at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
