@@ -1,4 +1,4 @@
-"""Every numeric test by name: in the result, MLflow metrics and Prometheus exactly like KS."""
+"""Every numeric test by name: in the result, report, MLflow metrics and Prometheus like KS."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from driftwarden.alerts.metrics import Metrics
+from driftwarden.commands.check import render_table
 from driftwarden.config.model import DriftConfig
 from driftwarden.detectors import PreparedReference, check_drift
 from driftwarden.detectors.ad import ad_sorted
 from driftwarden.detectors.cvm import cvm_sorted
 from driftwarden.detectors.drift import NUMERIC_TESTS
 from driftwarden.detectors.ks import ks_sorted
+from driftwarden.detectors.report import format_number, render_html
 
 DIRECT = {"ks": ks_sorted, "ad": ad_sorted, "cvm": cvm_sorted}
 
@@ -32,7 +34,7 @@ def test_an_unknown_test_lists_the_valid_ones() -> None:
 
 
 @pytest.mark.parametrize("test", sorted(NUMERIC_TESTS))
-def test_each_test_reaches_result_mlflow_and_prometheus(test: str) -> None:
+def test_each_test_reaches_result_report_mlflow_and_prometheus(test: str) -> None:
     rng = np.random.default_rng(0)
     ref = pd.DataFrame({"x": rng.normal(size=3000), "y": rng.normal(size=3000)})
     cur = pd.DataFrame({"x": rng.normal(0.4, size=300), "y": rng.normal(size=300)})
@@ -47,6 +49,13 @@ def test_each_test_reaches_result_mlflow_and_prometheus(test: str) -> None:
         direct.method,
     )
     assert result.drifted_features == ["x"]
+    page = render_html(result)
+    assert (
+        f"<td class='l'>x</td><td class='l'>{test}</td><td>{format_number(direct.statistic)}</td>"
+        in page
+    )
+    table_rows = [line.split() for line in render_table(result, "r", "c").splitlines()]
+    assert ["x", test, format_number(direct.statistic)] in [row[:3] for row in table_rows]
     metrics = result.to_mlflow_metrics()
     assert metrics["feature.x.p_value"] == direct.p_value
     registry = CollectorRegistry()
