@@ -65,3 +65,22 @@ def test_each_test_reaches_result_report_mlflow_and_prometheus(test: str) -> Non
     assert (
         registry.get_sample_value("driftwarden_feature_drift_statistic", labels) == direct.statistic
     )
+
+
+def test_switching_the_numeric_test_replaces_the_prometheus_series() -> None:
+    """A config reload from ks to ad leaves no stale ``test="ks"`` series behind."""
+    rng = np.random.default_rng(1)
+    ref = pd.DataFrame({"x": rng.normal(size=500)})
+    cur = pd.DataFrame({"x": rng.normal(size=100)})
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    for test in ("ks", "ad"):
+        cfg = DriftConfig(numeric_test=test)  # type: ignore[arg-type]
+        metrics.observe_drift_result(
+            "m", check_drift(PreparedReference.from_frame(ref, cfg), cur, cfg)
+        )
+    ks = {"model": "m", "feature": "x", "test": "ks"}
+    ad = {"model": "m", "feature": "x", "test": "ad"}
+    assert registry.get_sample_value("driftwarden_feature_drift_p_value", ks) is None
+    assert registry.get_sample_value("driftwarden_feature_drift_p_value", ad) is not None
+    assert registry.get_sample_value("driftwarden_feature_drift_statistic", ad) is not None
