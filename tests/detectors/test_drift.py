@@ -111,9 +111,10 @@ def test_dataset_share_rule() -> None:
     ref = pd.DataFrame({f"x{i}": rng.normal(size=2000) for i in range(4)})
     cur = pd.DataFrame({f"x{i}": rng.normal(size=2000) for i in range(4)})
     cur["x0"] += 1.0
-    assert _check(ref, cur, dataset_drift_share=0.0).dataset_drift
-    assert _check(ref, cur, dataset_drift_share=0.25).dataset_drift
-    result = _check(ref, cur, dataset_drift_share=0.5)
+    # The share applies to drifted features; a combining rule can fire without any.
+    assert _check(ref, cur, dataset_rule="features", dataset_drift_share=0.0).dataset_drift
+    assert _check(ref, cur, dataset_rule="features", dataset_drift_share=0.25).dataset_drift
+    result = _check(ref, cur, dataset_rule="features", dataset_drift_share=0.5)
     assert result.drifted_features == ["x0"] and not result.dataset_drift
 
 

@@ -1,4 +1,4 @@
-"""Every numeric test by name: in the result, MLflow metrics and Prometheus exactly like KS."""
+"""Every numeric test by name: in the result, report, MLflow metrics and Prometheus like KS."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
+from driftwarden.commands.check import render_table
 from driftwarden.config.model import DriftConfig
 from driftwarden.detectors import PreparedReference, check_drift
 from driftwarden.detectors.ad import ad_sorted
 from driftwarden.detectors.cvm import cvm_sorted
 from driftwarden.detectors.drift import NUMERIC_TESTS
 from driftwarden.detectors.ks import ks_sorted
+from driftwarden.detectors.report import format_number, render_html
 from driftwarden.observability.metrics import Metrics
 
 DIRECT = {"ks": ks_sorted, "ad": ad_sorted, "cvm": cvm_sorted}
@@ -32,7 +34,7 @@ def test_an_unknown_test_lists_the_valid_ones() -> None:
 
 
 @pytest.mark.parametrize("test", sorted(NUMERIC_TESTS))
-def test_each_test_reaches_result_mlflow_and_prometheus(test: str) -> None:
+def test_each_test_reaches_result_report_mlflow_and_prometheus(test: str) -> None:
     rng = np.random.default_rng(0)
     ref = pd.DataFrame({"x": rng.normal(size=3000), "y": rng.normal(size=3000)})
     cur = pd.DataFrame({"x": rng.normal(0.4, size=300), "y": rng.normal(size=300)})
@@ -47,6 +49,13 @@ def test_each_test_reaches_result_mlflow_and_prometheus(test: str) -> None:
         direct.method,
     )
     assert result.drifted_features == ["x"]
+    page = render_html(result)
+    assert (
+        f"<td class='l'>x</td><td class='l'>{test}</td><td>{format_number(direct.statistic)}</td>"
+        in page
+    )
+    table_rows = [line.split() for line in render_table(result, "r", "c").splitlines()]
+    assert ["x", test, format_number(direct.statistic)] in [row[:3] for row in table_rows]
     metrics = result.to_mlflow_metrics()
     assert metrics["feature.x.p_value"] == direct.p_value
     registry = CollectorRegistry()
@@ -56,3 +65,22 @@ def test_each_test_reaches_result_mlflow_and_prometheus(test: str) -> None:
     assert (
         registry.get_sample_value("driftwarden_feature_drift_statistic", labels) == direct.statistic
     )
+
+
+def test_switching_the_numeric_test_replaces_the_prometheus_series() -> None:
+    """A config reload from ks to ad leaves no stale ``test="ks"`` series behind."""
+    rng = np.random.default_rng(1)
+    ref = pd.DataFrame({"x": rng.normal(size=500)})
+    cur = pd.DataFrame({"x": rng.normal(size=100)})
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    for test in ("ks", "ad"):
+        cfg = DriftConfig(numeric_test=test)  # type: ignore[arg-type]
+        metrics.observe_drift_result(
+            "m", check_drift(PreparedReference.from_frame(ref, cfg), cur, cfg)
+        )
+    ks = {"model": "m", "feature": "x", "test": "ks"}
+    ad = {"model": "m", "feature": "x", "test": "ad"}
+    assert registry.get_sample_value("driftwarden_feature_drift_p_value", ks) is None
+    assert registry.get_sample_value("driftwarden_feature_drift_p_value", ad) is not None
+    assert registry.get_sample_value("driftwarden_feature_drift_statistic", ad) is not None

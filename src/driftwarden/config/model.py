@@ -277,7 +277,7 @@ class DriftConfig(Section):
         description="Test for numeric columns: 'ks' (Kolmogorov-Smirnov), 'ad' (Anderson-Darling), 'cvm' (Cramer-von Mises)",
     )
     categorical_test: Literal["chi2"] = Field("chi2", description="Test for categorical columns")
-    alpha: float = Field(0.005, gt=0, lt=1, description="Significance level after correction")
+    alpha: float = Field(0.007, gt=0, lt=1, description="Significance level after correction")
     correction: Literal["none", "bonferroni", "holm", "bh"] = Field(
         "bh", description="Multiple-testing correction across features"
     )
@@ -306,7 +306,7 @@ class DriftConfig(Section):
         description="Dataset drift when at least one feature drifted and the drifted share reaches this (0: any feature)",
     )
     dataset_rule: Literal["features", "cauchy", "harmonic_mean"] = Field(
-        "features",
+        "harmonic_mean",
         description="'features': dataset drift only through drifted features; 'cauchy' / 'harmonic_mean': also when all columns' p-values combined (valid under dependence) fall below alpha",
     )
     alpha_reference_rows: int | None = Field(

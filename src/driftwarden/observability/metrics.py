@@ -58,7 +58,7 @@ class Metrics:
             "driftwarden_build_info", "driftwarden build information", ["version"], registry=r
         )
         self.build_info.labels(version=__version__).set(1)
-        # gauge: last test statistic per feature (KS D, chi-square statistic, MMD^2).
+        # gauge: last test statistic per feature (KS D, AD, CvM, chi-square statistic, MMD^2).
         self.feature_drift_statistic = Gauge(
             "driftwarden_feature_drift_statistic",
             "Drift test statistic of the last check, per feature",

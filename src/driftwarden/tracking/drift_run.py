@@ -26,6 +26,9 @@ def _params(result: DriftResult) -> list[Param]:
         "alpha": str(result.alpha),
         "correction": result.correction,
         "dataset_drift_share": str(result.dataset_drift_share),
+        "dataset_rule": result.dataset_rule,
+        # The tests that ran ("chi2,ks"), sorted, so that runs under different numeric tests differ.
+        "tests": ",".join(sorted({f.test for f in result.features})),
         "n_features": str(len(result.features)),
     }
     return [Param(k, v) for k, v in values.items()]
