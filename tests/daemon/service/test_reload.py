@@ -37,8 +37,13 @@ def test_every_config_section_has_a_way_to_take_effect() -> None:
         "model",
         "state",
         "metrics",
+        "hooks",
     }
-    assert {s for s, how in SECTIONS.items() if how == LIVE} == {"validation", "retrain"}
+    assert {s for s, how in SECTIONS.items() if how == LIVE} == {
+        "validation",
+        "retrain",
+        "estimation",
+    }
 
 
 def test_changes_name_old_and_new_values_with_secrets_redacted(tmp_path: Path) -> None:
@@ -86,7 +91,9 @@ def test_an_uncreatable_watch_path_is_refused_and_the_old_watch_kept(
     assert running.parts.intake.watcher is old_watcher and old_watcher.is_alive()
     assert running.daemon.settings is old_settings
     [refused] = running.events.of(ev.ReloadRefused)
-    assert f"watch.paths: cannot create/watch {tmp_path / 'a-file' / 'drop'}" in refused.reason
+    # the same rule and wording as `config check` (config/runnable.py)
+    assert f"watch.paths[0]: cannot create '{tmp_path / 'a-file' / 'drop'}'" in refused.reason
+    assert f"'{tmp_path / 'a-file'}' is not a directory" in refused.reason
     assert running.events.of(ev.ConfigReloaded) == []
     assert running.get("/healthz")[0] == 200
     # Files still flow through the old watch.

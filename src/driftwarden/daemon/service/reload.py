@@ -118,6 +118,8 @@ SECTIONS: dict[str, Prepare | Literal["live", "restart"]] = {
     "metrics": RESTART,
     "state": RESTART,
     "logging": _logging,
+    "hooks": RESTART,  # the endpoint and its secret are set up with the metrics server
+    "estimation": LIVE,  # read afresh by each estimate
 }
 
 
