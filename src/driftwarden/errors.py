@@ -58,6 +58,25 @@ class MlflowUnavailable(RecoverableError):
     exit_code = 3
 
 
+class StateUnavailable(RecoverableError):
+    """The shared state database (PostgreSQL) could not be reached; the daemon retries."""
+
+    exit_code = 3
+
+
+class LeaseLost(DriftwardenError):
+    """This instance no longer owns the model it was about to record something for.
+
+    Raised inside the transaction that would have recorded it (nothing is written): another
+    instance took the model's lease over and redoes the work.
+    """
+
+    def __init__(self, model: str, reason: str) -> None:
+        self.model = model
+        self.reason = reason
+        super().__init__(f"model {model!r}: {reason}")
+
+
 class OptionalDependencyMissing(DriftwardenError):
     """An optional extra (e.g. torch for MMD) is needed but not installed."""
 

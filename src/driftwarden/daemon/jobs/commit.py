@@ -92,7 +92,7 @@ class Commit:
                 path, text = write.report
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-            self.outbox.enqueue(write.kind, write.payload, write.key)
+            self.outbox.enqueue(write.kind, write.payload, write.key, model=self.model)
 
     def _announce(self, outcomes: Sequence[Outcome], checked: Event) -> None:
         self._publish(checked)
