@@ -39,6 +39,7 @@ SERVICE = "driftwarden.daemon"
 FILES = "driftwarden.daemon.files"
 CHECKS = "driftwarden.daemon.checks"
 REGISTRY = "driftwarden.daemon.registry"
+OWNERSHIP = "driftwarden.daemon.ownership"
 
 # event type -> its log line. An event without an entry is not logged.
 LINES: dict[type[ev.Event], LogLine] = {
@@ -161,6 +162,16 @@ LINES: dict[type[ev.Event], LogLine] = {
         INFO, "driftwarden.outbox", lambda e: "MLflow reachable again; flushing the outbox"
     ),
     ev.OutboxPruned: LogLine(INFO, "driftwarden.outbox", lambda e: "pruned old outbox rows"),
+    ev.OwnershipTaken: LogLine(
+        INFO, OWNERSHIP, lambda e: f"this instance keeps model {e.model!r} now"
+    ),
+    ev.OwnershipLost: LogLine(
+        INFO, OWNERSHIP, lambda e: f"model {e.model!r} is kept elsewhere now ({e.reason})"
+    ),
+    ev.StateUnreachable: LogLine(
+        ERROR, OWNERSHIP, lambda e: f"state database unreachable; leases not renewed: {e.error}"
+    ),
+    ev.StateReachable: LogLine(INFO, OWNERSHIP, lambda e: "state database reachable again"),
 }
 
 
