@@ -16,6 +16,7 @@ is up (the ledger would refuse its writes anyway), and taken again once the data
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -116,8 +117,15 @@ class LeaseKeeper:
 
     def _run(self, wait: float) -> None:
         while not self._stop.wait(wait):
-            wait = self.tick()
-        self._leave()
+            try:
+                wait = self.tick()
+            except Exception:  # a bug must not end the renewals; the leases run out meanwhile
+                log.exception("a lease turn failed")
+                wait = RETRY_SECONDS
+        try:
+            self._leave()
+        except Exception:
+            log.exception("giving the leases up failed; they run out by themselves")
 
     # ---- what others read ---------------------------------------------------------------
 
@@ -160,10 +168,8 @@ class LeaseKeeper:
             if held is None:
                 continue
             self._lose(model, reason)  # fences first: no write of ours after this
-            try:
+            with contextlib.suppress(StateUnavailable):  # else it runs out by itself
                 self.store.release(model, self.instance, held.epoch)
-            except StateUnavailable:
-                pass  # it runs out by itself
 
     def _renew(self, models: set[str], ttl: float, started: float) -> None:
         for model in sorted(models):
@@ -242,7 +248,5 @@ class LeaseKeeper:
     def _leave(self) -> None:
         """A clean stop: give every model up and leave, so others take over at once."""
         self._give_up(set(self.owned()), "stopping")
-        try:
+        with contextlib.suppress(StateUnavailable):  # else the membership runs out by itself
             self.store.leave(self.instance)
-        except StateUnavailable:
-            pass  # the membership runs out by itself
