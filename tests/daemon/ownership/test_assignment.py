@@ -40,12 +40,15 @@ def test_the_answer_does_not_depend_on_the_order_of_the_lists(
     assert set().union(*shares) == models and sum(map(len, shares)) == len(models)
 
 
-def test_an_instance_leaving_moves_only_its_own_models() -> None:
+def test_an_instance_leaving_moves_its_own_models_and_few_others() -> None:
     models = [f"model-{i}" for i in range(12)]
     before = assign(models, ["a", "b", "c"])
     after = assign(models, ["a", "b"])
     moved = {m for m in models if before[m] != after[m]}
-    assert moved == {m for m in models if before[m] == "c"}
+    left_behind = {m for m in models if before[m] == "c"}
+    assert moved >= left_behind
+    # the cap on every share may push a model on (here one), never a reshuffle of all
+    assert len(moved - left_behind) <= 1
 
 
 def test_no_instance_no_owner() -> None:

@@ -3,8 +3,9 @@
 Every instance computes the assignment from the same two lists (the models, the live
 instances), so they agree without talking to each other. It is rendezvous hashing with a
 cap: each model goes to the instance that ranks it highest (a hash of model and instance)
-among those still under their fair share (``floor`` or ``ceil`` of models / instances). An instance that
-joins or leaves moves only the models it must, and no instance keeps more than its share.
+among those still under their fair share (``floor`` or ``ceil`` of models / instances). An
+instance that joins or leaves moves its own models and, where a share is full, a few others
+(no reshuffle); no instance keeps more than its share.
 """
 
 from __future__ import annotations

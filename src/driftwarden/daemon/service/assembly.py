@@ -38,6 +38,7 @@ from driftwarden.state import (
     Fences,
     LeaseStore,
     Ledger,
+    OutboxStore,
     Owner,
     StateEngine,
     engine_for,
@@ -84,16 +85,20 @@ class Endpoint(MetricsServer):
 class StateStores:
     """The state stores in the lifecycle: opened by ``assemble``, closed last."""
 
-    def __init__(self, ledger: Ledger, leases: LeaseStore | None = None) -> None:
+    def __init__(
+        self, ledger: Ledger, outbox: OutboxStore | None = None, leases: LeaseStore | None = None
+    ) -> None:
         self.ledger = ledger
+        self.outbox = outbox
         self.leases = leases
 
     def start(self) -> None:
         """Opened already (the parts were built with them)."""
 
     def close(self) -> None:
-        if self.leases is not None:
-            self.leases.close()
+        for store in (self.leases, self.outbox):  # a shared engine's connection pools
+            if store is not None:
+                store.close()
         self.ledger.close()
 
     def join(self, timeout: float) -> bool:
@@ -136,7 +141,8 @@ class Parts:
     def components(self) -> list[Part]:
         """Every long-lived part, in start order (stopped in reverse)."""
         store = self.leases.store if self.leases is not None else None
-        parts = [Part("state", StateStores(self.ledger, store), watched=False)]
+        stores = StateStores(self.ledger, self.outbox.store, store)
+        parts = [Part("state", stores, watched=False)]
         if self.http is not None:
             parts.append(Part("http", self.http))
         if self.leases is not None:  # before the worker: a model not owned takes no job
