@@ -19,7 +19,7 @@ from driftwarden.config.model import Settings
 from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.redact import printable_lines
-from driftwarden.state import StateEngine, engine_for
+from driftwarden.state import StateEngine, engine_for, is_shared
 
 LAST_CHECKS = 10
 
@@ -49,6 +49,8 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "retrain_running_since": None,
         "outbox": {"pending": 0, "dead": 0, "oldest_age_seconds": None},
     }
+    if exists["ledger"] and is_shared(settings):
+        status["owners"] = _owners(engine)
     if exists["ledger"]:
         try:
             _ledger_status(status, engine, model)
@@ -106,6 +108,20 @@ def _ledger_status(status: dict[str, Any], engine: StateEngine, model: str) -> N
         ledger.close()
 
 
+def _owners(engine: StateEngine) -> dict[str, Any]:
+    """Who owns which model on a shared state (``live``: the lease has not run out)."""
+    leases = engine.leases(readonly=True)
+    try:
+        models = {
+            le.model: {"instance": le.owner, "epoch": le.epoch, "live": le.remaining > 0}
+            for le in leases.leases()
+        }
+        instances = sorted(leases.instances())
+    finally:
+        leases.close()
+    return {"models": models, "instances": instances}
+
+
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
@@ -155,6 +171,12 @@ def render_text(status: dict[str, Any]) -> str:
     lines.append("last retrain: " + text)
     if status["retrain_running_since"]:
         lines.append(f"retrain running since {status['retrain_running_since']}")
+    owners = status.get("owners")
+    if owners is not None:
+        lines.append("live instances: " + (", ".join(owners["instances"]) or "none"))
+        for name, lease in sorted(owners["models"].items()):
+            held = "" if lease["live"] else " (lease ran out)"
+            lines.append(f"owner of {name}: {lease['instance']}{held}")
     outbox = status["outbox"]
     lines.append(
         f"MLflow writes pending: {outbox['pending']}"

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from driftwarden.commands.status import collect_status, render_text
 from driftwarden.daemon.ownership.assignment import assign
 from driftwarden.daemon.ownership.leases import LeaseKeeper
 from driftwarden.data.version import file_digest
@@ -126,6 +127,10 @@ def test_one_owner_checks_and_the_other_takes_over_when_it_stops(
     instance = other.settings.state.instance_id
     assert {claimed[n] for n in second} == {instance}
     assert {claimed[n] for n in first} == {owner.settings.state.instance_id}
+    status = collect_status(other.settings)  # `driftwarden status` shows who owns what
+    assert status["owners"]["models"][MODEL]["instance"] == instance
+    assert status["owners"]["instances"] == [instance]
+    assert f"owner of {MODEL}: {instance}" in render_text(status).splitlines()
 
 
 class _Frozen:
