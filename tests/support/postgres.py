@@ -161,6 +161,18 @@ class PostgresCluster:
         if proc.returncode != 0:
             raise RuntimeError(f"pg_ctl restart failed ({proc.returncode}): {proc.stderr}")
 
+    def pause(self) -> None:
+        """Stop the server, keeping its data (an outage); ``resume`` starts it again."""
+        proc = self._pg_ctl("stop", "-m", "fast", "-w", "-t", "30")
+        if proc.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed ({proc.returncode}): {proc.stderr}")
+
+    def resume(self) -> None:
+        """Start a paused server again on the same port."""
+        proc = self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_path))
+        if proc.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed ({proc.returncode}): {proc.stderr}")
+
     # ---------------------------------------------------------------- databases
     def create_database(
         self, name: str | None = None, template: str = "template1"

@@ -19,6 +19,10 @@ from driftwarden.state.postgres.locks import AdvisoryLock
 from driftwarden.state.postgres.outbox import PostgresOutbox
 from driftwarden.state.postgres.schema import SCHEMA_VERSION, migrate, version_of
 
+# How long a call waits for a pooled connection before the database counts as unreachable.
+POOL_TIMEOUT_SECONDS = 10.0
+LEASE_POOL_TIMEOUT_SECONDS = 1.0
+
 __all__ = ["PostgresEngine", "PostgresLeases", "PostgresLedger", "PostgresOutbox"]
 
 
@@ -34,12 +38,14 @@ class PostgresEngine:
     def from_settings(cls, settings: Settings, owner: Owner) -> PostgresEngine:
         return cls(Target.from_settings(settings, f"driftwarden {owner.instance}"), owner)
 
-    def _open(self, readonly: bool, max_size: int, name: str) -> Database:
+    def _open(
+        self, readonly: bool, max_size: int, name: str, timeout: float = POOL_TIMEOUT_SECONDS
+    ) -> Database:
         if not readonly and not self._migrated:
             migrate(self.target)  # once per engine; concurrent starts wait on a lock
             self._migrated = True
         db = Database(self.target, readonly=readonly, max_size=max_size, name=name)
-        db.open()
+        db.open(timeout)
         return db
 
     def ledger(self, readonly: bool = False) -> PostgresLedger:
@@ -49,7 +55,8 @@ class PostgresEngine:
         return PostgresOutbox(self._open(readonly, 3, "outbox"))
 
     def leases(self, readonly: bool = False) -> PostgresLeases:
-        return PostgresLeases(self._open(readonly, 2, "leases"))
+        """Short waits for a connection: a lease turn must not outlast the lease it renews."""
+        return PostgresLeases(self._open(readonly, 2, "leases", LEASE_POOL_TIMEOUT_SECONDS))
 
     def retrain_lock(self, model: str) -> AdvisoryLock:
         return AdvisoryLock(self.target, "retrain", model)
