@@ -10,16 +10,20 @@ sqlite engine nothing of this is built: the one instance keeps the model.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from driftwarden.alerts.rules import AlertRules
 from driftwarden.config.model import Settings
 from driftwarden.daemon.jobs.queue import Job, JobQueue, Request
 from driftwarden.daemon.ownership.leases import LeaseKeeper, OwnershipHooks
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.observability.http import HealthState
 from driftwarden.observability.metrics import Metrics
 from driftwarden.state import Fences, LeaseStore, Ledger
+
+log = logging.getLogger(__name__)
 
 
 class OwnedJobs(JobQueue):
@@ -60,7 +64,10 @@ def takeover_hooks(
     def taken(name: str) -> None:
         if name != model:
             return
-        rules.restore(ledger.firing_alerts(model))  # sent once, by whoever owns the model
+        try:  # before any job of ours runs: an alert is sent once, by whoever owns the model
+            rules.restore(ledger.firing_alerts(model))
+        except StateUnavailable as exc:  # the files matter more; an open alert may repeat once
+            log.warning("alerts still firing not restored: %s", exc, extra={"model": model})
         request("rescan", "ownership")
         settings = config()
         if settings.schedule.registry_poll.enabled or settings.reference.source == "model":
