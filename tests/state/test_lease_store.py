@@ -32,9 +32,10 @@ def test_an_instance_takes_renews_and_gives_up_a_lease(state_site: StateSite) ->
 @pytest.mark.integration
 def test_a_live_lease_is_not_taken_and_a_run_out_one_is(pg_site: StateSite) -> None:
     leases = pg_site.leases()
-    first = leases.acquire("m", "a", 0.5)
+    first = leases.acquire("m", "a", 30.0)
     assert first is not None
     assert leases.acquire("m", "b", 30.0) is None
+    assert leases.renew("m", "a", first.epoch, 0.05) is not None  # a's last renewal, short
     wait_for(lambda: leases.leases()[0].remaining < 0, 10, "the lease to run out", 0.05)
     second = leases.acquire("m", "b", 30.0)
     assert second is not None and (second.owner, second.epoch) == ("b", 2)

@@ -27,7 +27,24 @@ def _own(leases: LeaseStore, fences: Fences, model: str, instance: str, ttl: flo
 
 
 def _run_out(leases: LeaseStore, model: str) -> None:
-    """Wait (on the database's clock) until ``model``'s lease has run out."""
+    """Let ``model``'s lease run out now (its holder renews it for a moment, as a last
+    renewal before a pause) and wait until it has on the database's clock.
+
+    The leases are taken for long: a short one could run out before the test's own writes
+    under load, which is timing luck, not the behaviour under test.
+    """
+    _last_renewal(leases, model)
+    _wait_run_out(leases, model)
+
+
+def _last_renewal(leases: LeaseStore, model: str) -> None:
+    """The holder renews ``model``'s lease one last time, for a moment."""
+    for lease in leases.leases():
+        if lease.model == model:
+            leases.renew(model, lease.owner, lease.epoch, 0.05)
+
+
+def _wait_run_out(leases: LeaseStore, model: str) -> None:
     wait_for(
         lambda: all(le.remaining < 0 for le in leases.leases() if le.model == model),
         10,
@@ -108,7 +125,7 @@ def test_a_paused_owner_cannot_commit_after_a_takeover(pg_site: StateSite) -> No
     leases = pg_site.leases()
     fences_a, fences_b = Fences(), Fences()
     a, b = pg_site.ledger("a", fences_a), pg_site.ledger("b", fences_b)
-    _own(leases, fences_a, "m", "a", 0.3)
+    _own(leases, fences_a, "m", "a", 30.0)
     claim_a = a.begin_file("/d/a.csv", "/d", "h1", 10, 1.0, model="m")
     assert claim_a.kind == "new"
     _run_out(leases, "m")  # A is "paused" and renews nothing
@@ -126,7 +143,7 @@ def test_a_paused_owner_cannot_commit_after_a_takeover(pg_site: StateSite) -> No
 
 def test_a_lease_that_ran_out_fences_even_if_nobody_took_it(pg_site: StateSite) -> None:
     leases, fences = pg_site.leases(), Fences()
-    epoch = _own(leases, fences, "m", "a", 0.3)
+    epoch = _own(leases, fences, "m", "a", 30.0)
     ledger = pg_site.ledger("a", fences)
     claim = ledger.begin_file("/d/a.csv", "/d", "h1", 10, 1.0, model="m")
     _run_out(leases, "m")
@@ -156,14 +173,15 @@ def test_a_takeover_waits_for_a_commit_already_under_way(pg_site: StateSite) -> 
     """The commit locks the lease row FOR SHARE: a takeover racing it waits, so the commit
     either lands before the takeover or is refused after it, never in between."""
     leases, fences = pg_site.leases(), Fences()
-    _own(leases, fences, "m", "a", 1.0)
+    _own(leases, fences, "m", "a", 30.0)
     ledger = pg_site.ledger("a", fences)
     claim = ledger.begin_file("/d/a.csv", "/d", "h1", 10, 1.0, model="m")
     assert pg_site.db is not None
+    _last_renewal(leases, "m")  # before the lock below, which a renewal would wait on
     with pg_site.db.connect(autocommit=False) as conn:
         # A commit of A's in flight: the lease row is locked until this transaction ends.
         conn.execute("SELECT 1 FROM leases WHERE model = 'm' FOR SHARE")
-        _run_out(leases, "m")
+        _wait_run_out(leases, "m")
         taken: list[object] = []
         b = threading.Thread(target=lambda: taken.append(pg_site.leases("b").acquire("m", "b", 30)))
         b.start()
