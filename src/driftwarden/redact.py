@@ -39,6 +39,7 @@ SECRET_ENV_VARS = (
     "AWS_SESSION_TOKEN",
     "AZURE_STORAGE_ACCESS_KEY",
     "AZURE_STORAGE_CONNECTION_STRING",
+    "PGPASSWORD",  # libpq's: the shared state database (state.url)
 )
 URL_ENV_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -160,6 +161,9 @@ def register_settings(settings: Settings, env: Mapping[str, str]) -> None:
     for url in (mlflow.tracking_uri, mlflow.registry_uri):
         REDACTOR.add_url(url)
     REDACTOR.add_secret(_password(settings.retrain.project_uri))  # its '#subdir' is no secret
+    REDACTOR.add_url(settings.state.url)
+    if settings.state.password_env:
+        REDACTOR.add_secret(env.get(settings.state.password_env))
     webhook = settings.alerts.webhook
     if webhook is not None:
         # The URL is itself the credential (Slack's /services/T0/B0/SECRET): hide its path.

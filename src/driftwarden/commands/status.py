@@ -30,7 +30,7 @@ from driftwarden.config.model import Settings
 from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.redact import printable_lines
-from driftwarden.state import Ledger, StateEngine, engine_for
+from driftwarden.state import Ledger, StateEngine, engine_for, is_shared
 from driftwarden.state.paths import state_paths
 
 LAST_CHECKS = DEFAULT_LIMIT
@@ -66,6 +66,8 @@ def collect_status(settings: Settings, query: HistoryQuery | None = None) -> dic
         "retrain_running_since": None,
         "outbox": {"pending": 0, "dead": 0, "oldest_age_seconds": None},
     }
+    if exists["ledger"] and is_shared(settings):
+        status["owners"] = _owners(engine)
     if exists["ledger"]:
         try:
             _ledger_status(status, engine, settings, query)
@@ -131,6 +133,20 @@ def _ledger_status(
         ledger.close()
 
 
+def _owners(engine: StateEngine) -> dict[str, Any]:
+    """Who owns which model on a shared state (``live``: the lease has not run out)."""
+    leases = engine.leases(readonly=True)
+    try:
+        models = {
+            le.model: {"instance": le.owner, "epoch": le.epoch, "live": le.remaining > 0}
+            for le in leases.leases()
+        }
+        instances = sorted(leases.instances())
+    finally:
+        leases.close()
+    return {"models": models, "instances": instances}
+
+
 def _iso(ts: float | None) -> str | None:
     return iso(ts)
 
@@ -184,6 +200,12 @@ def render_text(status: dict[str, Any]) -> str:
     lines.append("last retrain: " + text)
     if status["retrain_running_since"]:
         lines.append(f"retrain running since {status['retrain_running_since']}")
+    owners = status.get("owners")
+    if owners is not None:
+        lines.append("live instances: " + (", ".join(owners["instances"]) or "none"))
+        for name, lease in sorted(owners["models"].items()):
+            held = "" if lease["live"] else " (lease ran out)"
+            lines.append(f"owner of {name}: {lease['instance']}{held}")
     outbox = status["outbox"]
     lines.append(
         f"MLflow writes pending: {outbox['pending']}"

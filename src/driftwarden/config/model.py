@@ -695,8 +695,18 @@ class HooksConfig(Section):
         return value
 
 
+# Schemes of a PostgreSQL state URL (libpq accepts both).
+STATE_URL_SCHEMES = ("postgresql", "postgres")
+
+
 class StateConfig(Section):
-    """Where the ledger, outbox and default MLflow store live."""
+    """Where the ledger, outbox and default MLflow store live, and how instances share models.
+
+    Without ``url`` the state is two sqlite files in ``directory`` (embedded, one instance).
+    With ``url`` it is a PostgreSQL database that several instances share: each model is
+    owned by one live instance at a time through a lease. The password comes from the
+    environment (``PGPASSWORD``, or the variable ``password_env`` names), never the file.
+    """
 
     directory: ConfigPath = Field(
         Path("driftwarden-state"),
@@ -704,6 +714,73 @@ class StateConfig(Section):
         "$STATE_DIRECTORY under systemd, else driftwarden-state beside the config file, "
         "or in the working directory without one",
     )
+    url: str | None = Field(
+        None,
+        description="PostgreSQL database shared by several instances, "
+        "postgresql://USER@HOST:PORT/DB (no password here); default: sqlite files in directory",
+    )
+    password_env: str | None = Field(
+        None,
+        description="Environment variable holding the database password; default: libpq's "
+        "own PGPASSWORD (or ~/.pgpass)",
+    )
+    lease_seconds: Seconds = Field(
+        30.0,
+        ge=2,
+        le=3600,
+        description="A model's lease: renewed by its owner every third of this; a dead "
+        "instance's models are taken over when it runs out",
+    )
+    instance_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="This instance's name in leases and driftwarden_model_owner; default: "
+        "$DRIFTWARDEN_INSTANCE_ID (the template unit sets %H/%i), else HOST/PID",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        return check_state_url(value)
+
+    @field_validator("password_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("must be an environment variable name (letters, digits, _)")
+        return value
+
+
+def check_state_url(url: str) -> str:
+    """A PostgreSQL URL without secrets, checked by parsing only (nothing is contacted)."""
+    if any(ch.isspace() for ch in url):
+        raise ValueError("must not contain whitespace")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if parts.scheme not in STATE_URL_SCHEMES:
+        raise ValueError(
+            f"scheme {parts.scheme or '(none)'!r} is not supported; expected "
+            "postgresql://USER@HOST:PORT/DATABASE (leave url unset for the sqlite files)"
+        )
+    if parts.password is not None:
+        raise ValueError(
+            "must not contain a password; put it in PGPASSWORD or the variable state.password_env names"
+        )
+    if re.search(r"(?:^|&)password=", parts.query, re.IGNORECASE):
+        raise ValueError(
+            "must not carry password=; put it in PGPASSWORD or the variable state.password_env names"
+        )
+    if port == 0:
+        raise ValueError("port 0 is not a database port")
+    if not parts.path.strip("/"):
+        raise ValueError("names no database; expected postgresql://USER@HOST:PORT/DATABASE")
+    return url
 
 
 class LoggingConfig(Section):
@@ -755,6 +832,17 @@ class Settings(Section):
             raise ValueError(
                 "hooks.secret must not be set in the file; put the secret in the environment "
                 "variable that hooks.secret_env names"
+            )
+        return value
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _no_state_password_in_file(cls, value: object) -> object:
+        # Checked before the unknown-key error, which would echo the value.
+        if isinstance(value, dict) and "password" in value:
+            raise ValueError(
+                "state.password must not be set in the file; put it in PGPASSWORD or the "
+                "environment variable that state.password_env names"
             )
         return value
 

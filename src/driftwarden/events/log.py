@@ -39,6 +39,7 @@ SERVICE = "driftwarden.daemon"
 FILES = "driftwarden.daemon.files"
 CHECKS = "driftwarden.daemon.checks"
 REGISTRY = "driftwarden.daemon.registry"
+OWNERSHIP = "driftwarden.daemon.ownership"
 
 # event type -> its log line. An event without an entry is not logged.
 LINES: dict[type[ev.Event], LogLine] = {
@@ -185,6 +186,16 @@ LINES: dict[type[ev.Event], LogLine] = {
             f" (next try in {e.retry_in_seconds:g}s; /readyz answers 503 meanwhile)"
         ),
     ),
+    ev.OwnershipTaken: LogLine(
+        INFO, OWNERSHIP, lambda e: f"this instance keeps model {e.model!r} now"
+    ),
+    ev.OwnershipLost: LogLine(
+        INFO, OWNERSHIP, lambda e: f"model {e.model!r} is kept elsewhere now ({e.reason})"
+    ),
+    ev.StateUnreachable: LogLine(
+        ERROR, OWNERSHIP, lambda e: f"state database unreachable; leases not renewed: {e.error}"
+    ),
+    ev.StateReachable: LogLine(INFO, OWNERSHIP, lambda e: "state database reachable again"),
 }
 
 

@@ -174,7 +174,23 @@ class Metrics:
             registry=r,
         )
 
+        # gauge: 1 on the instance that owns the model's lease (no series elsewhere).
+        self.model_owner = Gauge(
+            "driftwarden_model_owner",
+            "1 when this instance owns the model (holds its lease)",
+            ["model", "instance"],
+            registry=r,
+        )
+
     # -- helpers that keep label values bounded and series consistent ----------------------
+
+    def set_model_owner(self, model: str, instance: str, owner: bool) -> None:
+        """This instance took (1) or lost (series removed) ``model``'s lease."""
+        if owner:
+            self.model_owner.labels(model=model, instance=instance).set(1)
+            return
+        with contextlib.suppress(KeyError):
+            self.model_owner.remove(model, instance)
 
     def initialise(self, model: str) -> None:
         """Create every fixed-label counter series at 0, so ``increase()`` sees the first event."""

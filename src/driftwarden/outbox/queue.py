@@ -49,10 +49,13 @@ class Outbox:
         # Whether the last flush stopped because MLflow was unreachable (not a failed write).
         self.unreachable = False
 
-    def enqueue(self, kind: str, payload: dict[str, Any], key: str) -> int:
-        """Queue a write unless its key is queued or done already (until pruned). Returns its id."""
+    def enqueue(
+        self, kind: str, payload: dict[str, Any], key: str, model: str | None = None
+    ) -> int:
+        """Queue a write unless its key is queued or done already (until pruned). Returns its id.
+        ``model``: whose write it is (the shared store keeps it with the item)."""
         body = json.dumps(payload, sort_keys=True, default=str)
-        return self.store.insert(kind, body, key, self._clock())
+        return self.store.insert(kind, body, key, self._clock(), model=model)
 
     def pending(self) -> int:
         """How many writes wait."""
@@ -74,13 +77,17 @@ class Outbox:
     def flush(self, writer: Writer, max_items: int = 100) -> int:
         """Apply waiting writes in order; stop at the first failure. Returns how many were done.
 
+        One writer at a time: within the process (a lock) and across the instances that share
+        the store (its ``writer_turn``; another instance's turn makes this flush a no-op).
         A ``RecoverableError`` (MLflow unreachable) leaves the item for the next flush. Any
         other error counts an attempt; after ``MAX_ATTEMPTS`` the item is parked as 'dead'
         (kept in the store, reported) and the queue moves on.
         """
         done = 0
-        with self._lock:
+        with self._lock, self.store.writer_turn() as mine:
             self.unreachable = False
+            if not mine:  # another instance writes the shared queue now, in order
+                return 0
             for item in self.peek(max_items):
                 try:
                     writer(item.kind, item.payload, item.key)

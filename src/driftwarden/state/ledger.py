@@ -15,7 +15,14 @@ from driftwarden.state.records import CheckRecord, FileClaim
 
 
 class Ledger(Protocol):
-    """What every state engine's ledger offers; thread-safe, safe beside readers in other processes."""
+    """What every state engine's ledger offers; thread-safe, safe beside readers in other processes.
+
+    On a shared engine, writes that record a model's outcome (``begin_file``,
+    ``finish_file``, ``record_check``, ``record_alert``, ``record_retrain`` of a running
+    cycle) raise ``driftwarden.errors.LeaseLost`` and write nothing when this instance no
+    longer holds the model's lease; a store that cannot be reached raises
+    ``StateUnavailable`` (recoverable).
+    """
 
     readonly: bool
 
@@ -29,8 +36,20 @@ class Ledger(Protocol):
     # ---- files
     def is_kept_unchanged(self, path: str, size: int, mtime: float) -> bool: ...
     def begin_file(
-        self, path: str, root: str, digest: str, size: int, mtime: float
-    ) -> FileClaim: ...
+        self,
+        path: str,
+        root: str,
+        digest: str,
+        size: int,
+        mtime: float,
+        *,
+        model: str | None = None,
+    ) -> FileClaim:
+        """Claim a file; ``model`` (the model whose drop it is) fences the claim on a shared
+        engine: only the model's lease holder may claim, and a claim left ``processing`` by
+        an instance that lost the model is redone."""
+        ...
+
     def finish_file(
         self,
         file_id: int,
@@ -106,7 +125,11 @@ class Ledger(Protocol):
     def skipped_retrains_since(self, model: str, after_id: int = 0) -> int: ...
     def retrain_running(self, model: str | None = None) -> dict[str, Any] | None: ...
     def last_training_activity(self, model: str) -> float | None: ...
-    def fail_stale_retrains(self, reason: str = "daemon restarted while it ran") -> int: ...
+    def fail_stale_retrains(
+        self, reason: str = "daemon restarted while it ran", model: str | None = None
+    ) -> int:
+        """Mark 'running' retrains (all, or ``model``'s) failed; the caller holds the lock."""
+        ...
 
     # ---- model versions
     def record_model_version(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from driftwarden.state.records import OutboxItem
@@ -12,9 +13,19 @@ class OutboxStore(Protocol):
 
     readonly: bool
 
-    def insert(self, kind: str, payload_json: str, key: str, at: float) -> int:
-        """Queue a write unless its key is there already; returns the row id either way."""
+    def insert(
+        self, kind: str, payload_json: str, key: str, at: float, model: str | None = None
+    ) -> int:
+        """Queue a write unless its key is there already; returns the row id either way.
+        ``model``: whose write it is (kept where the engine has room for it)."""
         ...
+
+    def writer_turn(self) -> AbstractContextManager[bool]:
+        """Hold the right to write (one writer at a time across the processes sharing the
+        store); yields False when another holds it (that one writes the queue in order)."""
+        ...
+
+    def close(self) -> None: ...
 
     def pending(self) -> int: ...
     def dead(self) -> int: ...

@@ -94,7 +94,7 @@ class Commit:
                 with state_file_writes(path):  # a full state disk: StateUnavailable
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_text(text, encoding="utf-8")
-            self.outbox.enqueue(write.kind, write.payload, write.key)
+            self.outbox.enqueue(write.kind, write.payload, write.key, model=self.model)
 
     def _announce(self, outcomes: Sequence[Outcome], checked: Event) -> None:
         self._publish(checked)

@@ -152,7 +152,9 @@ class FileProcessor:
         except OSError as exc:  # unreadable: retrying cannot help, quarantine needs no read
             self._refuse(path, drop, f"cannot read: {exc.strerror or exc}")
             return
-        claim = self.ledger.begin_file(str(path), str(drop.root), digest, st.st_size, st.st_mtime)
+        claim = self.ledger.begin_file(
+            str(path), str(drop.root), digest, st.st_size, st.st_mtime, model=self.model
+        )
         self._claimed(claim, path, drop, digest)
 
     def _claimed(self, claim: FileClaim, path: Path, drop: DropDir, digest: str) -> None:
@@ -178,7 +180,9 @@ class FileProcessor:
 
     def _refuse(self, path: Path, drop: DropDir, reason: str) -> None:
         """Quarantine an entry that is not read at all, with its own ledger row."""
-        claim = self.ledger.begin_file(str(path), str(drop.root), f"refused:{path}", 0, 0.0)
+        claim = self.ledger.begin_file(
+            str(path), str(drop.root), f"refused:{path}", 0, 0.0, model=self.model
+        )
         if claim.kind in ("new", "redo"):
             self.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
         self.moves.quarantine(claim.file_id, path, drop, reason, outcome="refused")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Generic, TypeVar
 
 from driftwarden.alerts.sinks import build_sinks
@@ -20,8 +19,10 @@ from driftwarden.daemon.intake.reference import load_file_reference
 from driftwarden.daemon.intake.watcher import make_watch
 from driftwarden.daemon.jobs.alerting import AlertOutlet
 from driftwarden.daemon.jobs.keeper import Keeper, Shared, build_keeper
-from driftwarden.daemon.jobs.queue import JobQueue, Requests
+from driftwarden.daemon.jobs.queue import Requests
 from driftwarden.daemon.jobs.scheduler import Scheduler
+from driftwarden.daemon.ownership.leases import LeaseKeeper
+from driftwarden.daemon.ownership.wiring import job_queue, lease_keeper, takeover_hooks
 from driftwarden.daemon.service.lifecycle import Component
 from driftwarden.daemon.service.systemd import Notifier, StopNotice
 from driftwarden.errors import ConfigError
@@ -33,7 +34,17 @@ from driftwarden.outbox.flusher import OutboxFlusher
 from driftwarden.outbox.queue import Outbox
 from driftwarden.outbox.writer import MlflowWriter
 from driftwarden.remediation.policy import fail_stale_retrains
-from driftwarden.state import Ledger, engine_for
+from driftwarden.state import (
+    Fences,
+    LeaseStore,
+    Ledger,
+    OutboxStore,
+    Owner,
+    StateEngine,
+    engine_for,
+    instance_id,
+    is_shared,
+)
 from driftwarden.state.availability import state_file_writes
 from driftwarden.state.paths import state_paths
 from driftwarden.state.watch import StateWatch
@@ -76,13 +87,20 @@ class Endpoint(MetricsServer):
 class StateStores:
     """The state stores in the lifecycle: opened by ``assemble``, closed last."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(
+        self, ledger: Ledger, outbox: OutboxStore | None = None, leases: LeaseStore | None = None
+    ) -> None:
         self.ledger = ledger
+        self.outbox = outbox
+        self.leases = leases
 
     def start(self) -> None:
         """Opened already (the parts were built with them)."""
 
     def close(self) -> None:
+        for store in (self.leases, self.outbox):  # a shared engine's connection pools
+            if store is not None:
+                store.close()
         self.ledger.close()
 
     def join(self, timeout: float) -> bool:
@@ -121,12 +139,17 @@ class Parts:
     keeper: Keeper
     requests: Requests
     state: StateWatch
+    leases: LeaseKeeper | None = None  # on a shared state only (see daemon/ownership)
 
     def components(self) -> list[Part]:
         """Every long-lived part, in start order (stopped in reverse)."""
-        parts = [Part("state", StateStores(self.ledger), watched=False)]
+        store = self.leases.store if self.leases is not None else None
+        stores = StateStores(self.ledger, self.outbox.store, store)
+        parts = [Part("state", stores, watched=False)]
         if self.http is not None:
             parts.append(Part("http", self.http))
+        if self.leases is not None:  # before the worker: a model not owned takes no job
+            parts.append(Part("leases", self.leases, 2.0))
         return [
             *parts,
             Part("alerts", self.outlet),
@@ -143,10 +166,12 @@ def assemble(settings: Settings, publish: Publish, wake: Callable[[], None]) -> 
     """Open the state and build every part; ``wake`` rouses the main loop (signals, new files)."""
     with state_file_writes(settings.state.directory):  # a full disk: StateUnavailable
         settings.state.directory.mkdir(parents=True, exist_ok=True)
-    engine = engine_for(settings)
+    fences = Fences() if is_shared(settings) else None  # held by the lease keeper
+    engine = engine_for(settings, Owner(instance_id(settings), fences))
     ledger = engine.ledger()
     try:
-        return _build(settings, ledger, Outbox(engine.outbox(), publish), publish, wake)
+        outbox = Outbox(engine.outbox(), publish)
+        return _build(settings, engine, fences, ledger, outbox, publish, wake)
     except BaseException:
         ledger.close()
         raise
@@ -154,6 +179,8 @@ def assemble(settings: Settings, publish: Publish, wake: Callable[[], None]) -> 
 
 def _build(
     settings: Settings,
+    engine: StateEngine,
+    fences: Fences | None,
     ledger: Ledger,
     outbox: Outbox,
     publish: Publish,
@@ -164,7 +191,7 @@ def _build(
     paths = state_paths(settings)
     metrics = Metrics(max_features=settings.metrics.max_features)
     health = HealthState(WEDGED_AFTER_SECONDS)
-    _recover(settings, ledger, metrics, publish)
+    _recover(settings, engine, ledger, metrics, publish)
     health.mark_config_loaded()
     metrics.set_pending_writes(outbox.pending())
     metrics.set_dead_writes(outbox.dead())
@@ -182,7 +209,7 @@ def _build(
         on_state_error=state.failed,
     )  # fmt: skip
     intake = Intake(make_watch(settings.watch, wake), KeptFiles(ledger, current.get), publish)
-    requests = Requests(JobQueue(), wake)
+    requests = Requests(job_queue(model, fences), wake)
     shared = Shared(
         current.get, ledger, outbox, metrics, health, mlflow, outlet,
         lambda: intake.names, flusher.wake, publish, state,
@@ -192,9 +219,16 @@ def _build(
     if settings.reference.source == "file":
         keeper.reference.set(load_file_reference(settings))
     scheduler = Scheduler(requests, settings.schedule)
+    leases = None
+    if fences is not None:
+        hooks = takeover_hooks(model, current.get, ledger, keeper.alerts.rules, requests)
+        leases = lease_keeper(
+            engine.leases(), instance_id(settings), current.get, fences, hooks, metrics,
+            publish, health,
+        )  # fmt: skip
     return Parts(
         current, ledger, outbox, metrics, health, http, outlet, flusher, intake, scheduler,
-        Notifier(), keeper, requests, state,
+        Notifier(), keeper, requests, state, leases,
     )  # fmt: skip
 
 
@@ -209,14 +243,17 @@ def _generator(http: Endpoint | None) -> str | None:
     return http.url + "/metrics" if http is not None else None
 
 
-def _recover(settings: Settings, ledger: Ledger, metrics: Metrics, publish: Publish) -> None:
+def _recover(
+    settings: Settings, engine: StateEngine, ledger: Ledger, metrics: Metrics, publish: Publish
+) -> None:
     """What the last run left: half-done files, retrains it left running, the version in force."""
     model = settings.model.name
     metrics.initialise(model)
     half_done = ledger.processing()
     if half_done:
         publish(HalfDoneFilesFound(len(half_done)))
-    stale = fail_stale_retrains(ledger, Path(settings.state.directory))
+    only = model if is_shared(settings) else None  # other models may be others' to finish
+    stale = fail_stale_retrains(ledger, engine.retrain_lock(model), only)
     if stale:
         publish(StaleRetrainsFailed(stale))
     previous = ledger.last_model_version(model)

@@ -125,8 +125,20 @@ class SqliteLedger:
         )
         return bool(rows)
 
-    def begin_file(self, path: str, root: str, digest: str, size: int, mtime: float) -> FileClaim:
-        """Claim a complete file for processing, or say why it needs no check."""
+    def begin_file(
+        self,
+        path: str,
+        root: str,
+        digest: str,
+        size: int,
+        mtime: float,
+        *,
+        model: str | None = None,
+    ) -> FileClaim:
+        """Claim a complete file for processing, or say why it needs no check.
+
+        ``model`` fences the claim on a shared engine; one instance owns every model here.
+        """
         now = time.time()
         with self._write() as conn:
             row = conn.execute(
@@ -459,15 +471,18 @@ class SqliteLedger:
         value = rows[0]["t"] if rows else None
         return None if value is None else float(value)
 
-    def fail_stale_retrains(self, reason: str = "daemon restarted while it ran") -> int:
-        """Mark retrains left 'running' by a crash as failed (called at start-up)."""
+    def fail_stale_retrains(
+        self, reason: str = "daemon restarted while it ran", model: str | None = None
+    ) -> int:
+        """Mark retrains left 'running' by a crash as failed (called at start-up), all or
+        ``model``'s."""
+        sql = "UPDATE retrains SET status = 'failed', finished_at = ?, detail = ?"
+        sql += " WHERE status = 'running'"
+        params: tuple[Any, ...] = (time.time(), _json({"error": reason}))
+        if model is not None:
+            sql, params = sql + " AND model = ?", (*params, model)
         with self._write() as conn:
-            cursor = conn.execute(
-                "UPDATE retrains SET status = 'failed', finished_at = ?,"
-                " detail = ? WHERE status = 'running'",
-                (time.time(), _json({"error": reason})),
-            )
-            return int(cursor.rowcount)
+            return int(conn.execute(sql, params).rowcount)
 
     # ---- model versions ---------------------------------------------------------------
 

@@ -69,7 +69,17 @@ class SqliteOutbox:
             row = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = ?", (status,)).fetchone()
         return int(row[0])
 
-    def insert(self, kind: str, payload_json: str, key: str, at: float) -> int:
+    def close(self) -> None:
+        """Nothing held open (a connection per call)."""
+
+    @contextmanager
+    def writer_turn(self) -> Iterator[bool]:
+        """One instance uses a sqlite state directory: its flusher always has the turn."""
+        yield True
+
+    def insert(
+        self, kind: str, payload_json: str, key: str, at: float, model: str | None = None
+    ) -> int:
         with self._connect() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO outbox (key, kind, payload, created_at) VALUES (?, ?, ?, ?)",
