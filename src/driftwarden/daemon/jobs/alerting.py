@@ -88,6 +88,14 @@ class AlertFeed:
     def validation(self, metrics: Mapping[str, float], minimums: Mapping[str, float]) -> None:
         self.deliver(self.rules.observe_validation(metrics, minimums))
 
+    def estimation(
+        self,
+        interval: Mapping[str, tuple[float, float]],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float],
+    ) -> None:
+        self.deliver(self.rules.observe_estimation(interval, minimums, maximums))
+
     def retrain(self, outcome: str, detail: Mapping[str, Any]) -> None:
         self.deliver(self.rules.observe_retrain(outcome, detail))
 
