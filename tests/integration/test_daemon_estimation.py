@@ -73,7 +73,10 @@ def test_unlabelled_drops_are_estimated_and_alerted_before_labels_then_compared(
     state = tmp_path / "state"
     held_out = sample_frame(400, seed=7)
     register_model(state, sample_frame(400, seed=1), MODEL, test_data=held_out)
-    running = start(tmp_path, start_daemon)
+    # Only the estimate may ask for a retrain here (the project is not one: the cycle fails).
+    (tmp_path / "no_project").mkdir()
+    retrain = {"enabled": True, "project_uri": str(tmp_path / "no_project")}
+    running = start(tmp_path, start_daemon, retrain={**retrain, "triggers": ["estimated"]})
     drop = tmp_path / "drop"
 
     # A clean unlabelled drop: estimated near the evaluation set's accuracy, no alert.
@@ -96,6 +99,8 @@ def test_unlabelled_drops_are_estimated_and_alerted_before_labels_then_compared(
         ),
     )
     assert fired.model == MODEL
+    [requested] = running.wait(ev.RetrainRequested)
+    assert requested.trigger == "estimated"
     samples = scrape(running)
     assert gauge(samples, "driftwarden_estimated_performance") == pytest.approx(
         hard.estimated["accuracy"]

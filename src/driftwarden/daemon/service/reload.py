@@ -113,6 +113,8 @@ SECTIONS: dict[str, Prepare | Literal["live", "restart"]] = {
     "schedule": _schedule,
     "drift": _reference,
     "validation": LIVE,
+    # Read per drop; the evaluation set is prepared again when the section changes.
+    "estimation": LIVE,
     "retrain": LIVE,
     "alerts": _alerts,
     "metrics": RESTART,
