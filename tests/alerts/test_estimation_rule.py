@@ -54,7 +54,18 @@ def test_error_metrics_fire_when_the_lower_bound_is_above_the_maximum() -> None:
 
 def test_a_metric_not_estimated_or_nan_leaves_its_alert_as_it_is() -> None:
     r, _ = rules()
-    [alert] = r.observe_estimation({"accuracy": (0.5, 0.6)}, {"accuracy": 0.8}, {})
+    [fired] = r.observe_estimation({"accuracy": (0.5, 0.6)}, {"accuracy": 0.8}, {})
+    assert fired.status == "firing"
     assert r.observe_estimation({}, {"accuracy": 0.8}, {}) == []
     assert r.observe_estimation({"accuracy": (math.nan, math.nan)}, {"accuracy": 0.8}, {}) == []
     assert r.firing() == [(RULE, "accuracy")]
+
+
+def test_measured_error_metrics_fire_above_their_maximum_and_resolve() -> None:
+    r, _ = rules()
+    assert r.observe_validation({"mae": 39.0}, {}, {"mae": 40.0}) == []
+    [alert] = r.observe_validation({"mae": 41.5, "r2": 0.3}, {"r2": 0.2}, {"mae": 40.0})
+    assert alert.labels["alertname"] == "DriftwardenValidationBelowMinimum"
+    assert alert.labels["metric"] == "mae" and alert.detail["maximum"] == 40.0
+    [resolved] = r.observe_validation({"mae": 30.0}, {}, {"mae": 40.0})
+    assert resolved.status == "resolved"

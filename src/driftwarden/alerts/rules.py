@@ -188,12 +188,17 @@ class AlertRules:
             return self._observe_drift(dataset_drift, detail)
 
     def observe_validation(
-        self, metrics: Mapping[str, float], minimums: Mapping[str, float]
+        self,
+        metrics: Mapping[str, float],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float] | None = None,
     ) -> list[Alert]:
-        """One validation finished; one alert per metric below its minimum (labelled
-        ``metric``). A metric missing from ``metrics`` or NaN leaves its alert as it is."""
+        """One validation finished; one alert per metric below its minimum, or, for an
+        error metric (mae, rmse), above its maximum (labelled ``metric``). A metric missing
+        from ``metrics`` or NaN leaves its alert as it is."""
         with self._lock:
-            return self._observe_validation(metrics, minimums)
+            alerts = self._observe_validation(metrics, minimums)
+            return alerts + self._observe_validation_maximums(metrics, maximums or {})
 
     def observe_estimation(
         self,
@@ -304,6 +309,25 @@ class AlertRules:
                 f"drop is estimated in [{low:.4g}, {high:.4g}]; even its {side} bound is "
                 f"{word} the configured {kind} {limit:g}.",
                 detail={"metric": name, "lower": low, "upper": high, kind: limit},
+            )
+        return alerts
+
+    def _observe_validation_maximums(
+        self, metrics: Mapping[str, float], maximums: Mapping[str, float]
+    ) -> list[Alert]:
+        alerts: list[Alert] = []
+        for name, maximum in sorted(maximums.items()):
+            value = metrics.get(name)
+            if value is None or math.isnan(value):
+                continue
+            alerts += self._update(
+                "validation_below_minimum",
+                name,
+                active=value > maximum,
+                summary=f"Validation {name} of model {self.model} is {value:.4g}, above {maximum:g}",
+                description=f"The production model's {name} on the latest labelled data is "
+                f"{value:.4g}; the configured maximum is {maximum:g}.",
+                detail={"metric": name, "value": value, "maximum": maximum},
             )
         return alerts
 

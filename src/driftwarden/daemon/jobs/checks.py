@@ -56,6 +56,7 @@ class ValidationOutcome:
     duration: float
     breached: dict[str, float]
     minimums: Mapping[str, float] = field(default_factory=dict)
+    maximums: Mapping[str, float] = field(default_factory=dict)
 
 
 def _safe_key(key: str) -> str:
@@ -190,7 +191,12 @@ class Checker:
         settings = self.config()
         started, t0 = time.time(), time.monotonic()
         result = validate_frame(
-            production, frame, settings.model.target, settings.validation, source=source
+            production,
+            frame,
+            settings.model.target,
+            settings.validation,
+            source=source,
+            task=settings.model.task,
         )
         version = str(production.version)
         key = f"{key}:v{version}"
@@ -200,11 +206,17 @@ class Checker:
             "tags": self._tags("validation", scope, key, version, tags),
         }
         minimums = dict(settings.validation.minimums)
+        maximums = dict(settings.validation.maximums)
         breached = {
             name: float(result.metrics[name])
             for name, minimum in minimums.items()
             if name in result.metrics and float(result.metrics[name]) < minimum
         }
+        breached.update(  # error metrics (mae, rmse): above their maximum
+            (name, float(result.metrics[name]))
+            for name, maximum in maximums.items()
+            if name in result.metrics and float(result.metrics[name]) > maximum
+        )
         summary = {
             "metrics": {k: float(v) for k, v in result.metrics.items()},
             "n_rows": result.n_rows,
@@ -214,4 +226,6 @@ class Checker:
         outcome = "breach" if breached else "ok"
         record = self._record("validation", scope, outcome, version, summary, key, started)
         write = OutboxWrite("validation_run", payload, key)
-        return ValidationOutcome(result, record, write, time.monotonic() - t0, breached, minimums)
+        return ValidationOutcome(
+            result, record, write, time.monotonic() - t0, breached, minimums, maximums
+        )

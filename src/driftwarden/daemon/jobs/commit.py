@@ -125,7 +125,7 @@ class Commit:
         self.metrics.observe_check(
             self.model, "validation", outcome.record.outcome, outcome.duration
         )
-        self.alerts.validation(values, outcome.minimums)
+        self.alerts.validation(values, outcome.minimums, outcome.maximums)
         if outcome.breached:
             self.on_breach(
                 "validation", {"breached": outcome.breached, "scope": outcome.record.scope}
