@@ -13,6 +13,7 @@ columns, other classes) raises ``InputFileError`` like a validation would.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -286,9 +287,15 @@ class Estimator:
         except Unavailable as exc:
             self.sets.report(("drop",), model.version if model else None, exc.why)
             return None
-        result = prepared.estimator.estimate(
-            outputs, frame.reindex(columns=prepared.features), _labels(frame, settings), source
-        )
+        features, labels = frame.reindex(columns=prepared.features), _labels(frame, settings)
+        try:
+            result = prepared.estimator.estimate(outputs, features, labels, source)
+        except InputFileError:
+            if labels is None:
+                raise
+            # Labels the estimate cannot compare (a class it never saw): estimate without
+            # them; validation judges the labels themselves.
+            result = prepared.estimator.estimate(outputs, features, None, source)
         drift = prepared.drift.check(outputs)
         version = model.version if model is not None else None
         return self._outcome(settings, result, drift, key, tags, version, started, t0, source)
@@ -317,22 +324,13 @@ class Estimator:
             **({"driftwarden.model_version": version} if version else {}),
             **tags,
         }
-        summary = {
-            "method": result.method,
-            "estimated": result.to_dict()["estimated"],
-            "interval": result.to_dict()["interval"],
-            "errors": result.errors(),
-            "breached": sorted(breached),
-            "prediction_drift": bool(drift.drifted),
-            **{k: v for k, v in tags.items() if k == "driftwarden.file"},
-        }
         record = CheckRecord(
             kind="estimation",
             scope="file",
             model=self.model,
             outcome="breach" if breached else "ok",
             model_version=version,
-            summary=summary,
+            summary=_summary(result, drift, breached, tags),
             outbox_key=key,
             started_at=started,
             finished_at=time.time(),
@@ -348,6 +346,25 @@ class Estimator:
         return EstimationOutcome(
             result, drift, record, write, duration, breached, minimums, maximums, source
         )
+
+
+def _summary(
+    result: EstimationResult,
+    drift: PredictionDriftResult,
+    breached: dict[str, tuple[float, float]],
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """What the ledger keeps of an estimate (JSON-safe)."""
+    document = result.to_dict()
+    return {
+        "method": result.method,
+        "estimated": document["estimated"],
+        "interval": document["interval"],
+        "errors": {k: v for k, v in result.errors().items() if math.isfinite(v)},
+        "breached": sorted(breached),
+        "prediction_drift": bool(drift.drifted),
+        **{k: v for k, v in tags.items() if k == "driftwarden.file"},
+    }
 
 
 def _labels(frame: pd.DataFrame, settings: Settings) -> Any:
