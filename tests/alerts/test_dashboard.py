@@ -89,6 +89,11 @@ def test_the_model_variable_drives_the_model_scoped_panels() -> None:
         "driftwarden_files_total",
         "driftwarden_retrains_total",
         "driftwarden_mlflow_pending_writes",
+        "driftwarden_estimated_performance",
+        "driftwarden_estimated_performance_lower",
+        "driftwarden_estimated_performance_upper",
+        "driftwarden_estimation_error",
+        "driftwarden_prediction_drift_p_value",
     ],
 )
 def test_required_panels_exist(metric: str) -> None:
@@ -101,6 +106,22 @@ def test_validation_panel_shows_the_production_version() -> None:
     )
     names = set().union(*(metric_names(t["expr"]) for t in panel["targets"]))
     assert names == {"driftwarden_validation_metric", "driftwarden_production_model_version"}
+
+
+def test_estimated_performance_panel_shows_the_interval_beside_the_measured_value() -> None:
+    panel = next(
+        p
+        for p in walk_panels(dashboard()["panels"])
+        if p["title"].startswith("Estimated performance") and p["type"] == "timeseries"
+    )
+    names = set().union(*(metric_names(t["expr"]) for t in panel["targets"]))
+    assert names == {
+        "driftwarden_estimated_performance",
+        "driftwarden_estimated_performance_lower",
+        "driftwarden_estimated_performance_upper",
+        "driftwarden_validation_metric",
+    }
+    assert all('model=~"$model"' in t["expr"] for t in panel["targets"])
 
 
 def test_panel_ids_are_unique_and_every_panel_uses_the_datasource_variable() -> None:

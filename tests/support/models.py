@@ -17,10 +17,12 @@ def register_model(
     name: str,
     alias: str = "production",
     training_data: bool = False,
+    test_data: pd.DataFrame | None = None,
 ) -> str:
     """Train a logistic regression on ``x1, x2 -> target``, log it (and, with
     ``training_data``, the frame under ``training_data/``), register it as ``name`` and point
-    ``alias`` at it; returns the version. The store is ``state/mlflow.db``.
+    ``alias`` at it; returns the version. ``test_data`` is logged as the run's held-out split
+    (``test_data/test_data.csv``, what performance estimation calibrates on). The store is ``state/mlflow.db``.
     """
     import mlflow
     from mlflow.models import infer_signature
@@ -53,6 +55,10 @@ def register_model(
                 data = state.parent / "training_data.csv"
                 frame[["x1", "x2", "target"]].to_csv(data, index=False)
                 mlflow.log_artifact(str(data), "training_data")
+            if test_data is not None:
+                held_out = state.parent / "test_data.csv"
+                test_data[["x1", "x2", "target"]].to_csv(held_out, index=False)
+                mlflow.log_artifact(str(held_out), "test_data")
         version = str(info.registered_model_version)
         client.set_registered_model_alias(name, alias, version)
     return version

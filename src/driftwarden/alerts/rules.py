@@ -40,7 +40,12 @@ RULES: dict[str, RuleSpec] = {
     "mlflow_pending_writes": RuleSpec("DriftwardenMlflowWritesPending", "warning"),
     "mlflow_dead_writes": RuleSpec("DriftwardenMlflowDeadWrites", "warning"),
     "state_not_writable": RuleSpec("DriftwardenStateNotWritable", "critical"),
+    "estimated_performance_below_minimum": RuleSpec(
+        "DriftwardenEstimatedPerformanceBelowMinimum", "warning"
+    ),
 }
+# Rules with one alert per metric (the ``metric`` label).
+PER_METRIC_RULES = ("validation_below_minimum", "estimated_performance_below_minimum")
 
 # Retrain outcomes that start / clear the retrain_failed alert; others leave it as it is.
 RETRAIN_BAD = ("failed", "rejected")
@@ -136,12 +141,29 @@ class AlertRules:
             return self._observe_drift(dataset_drift, detail)
 
     def observe_validation(
-        self, metrics: Mapping[str, float], minimums: Mapping[str, float]
+        self,
+        metrics: Mapping[str, float],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float] | None = None,
     ) -> list[Alert]:
-        """One validation finished; one alert per metric below its minimum (labelled
-        ``metric``). A metric missing from ``metrics`` or NaN leaves its alert as it is."""
+        """One validation finished; one alert per metric below its minimum, or, for an
+        error metric (mae, rmse), above its maximum (labelled ``metric``). A metric missing
+        from ``metrics`` or NaN leaves its alert as it is."""
         with self._lock:
-            return self._observe_validation(metrics, minimums)
+            alerts = self._observe_validation(metrics, minimums)
+            return alerts + self._observe_validation_maximums(metrics, maximums or {})
+
+    def observe_estimation(
+        self,
+        interval: Mapping[str, tuple[float, float]],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float],
+    ) -> list[Alert]:
+        """One performance estimate (no labels); one alert per metric whose whole interval
+        is past its limit: the upper bound below the minimum, or for an error metric the
+        lower bound above the maximum. A metric not estimated (or NaN) leaves its alert."""
+        with self._lock:
+            return self._observe_estimation(interval, minimums, maximums)
 
     def observe_retrain(self, outcome: str, detail: Mapping[str, Any] | None = None) -> list[Alert]:
         """A retrain cycle ended: ``failed``/``rejected`` fire, ``promoted`` resolves, other
@@ -227,6 +249,56 @@ class AlertRules:
                 description=f"The production model's {name} on the latest labelled data is "
                 f"{value:.4g}; the configured minimum is {minimum:g}.",
                 detail={"metric": name, "value": value, "minimum": minimum},
+            )
+        return alerts
+
+    def _observe_estimation(
+        self,
+        interval: Mapping[str, tuple[float, float]],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float],
+    ) -> list[Alert]:
+        alerts: list[Alert] = []
+        limits = [(n, v, "minimum") for n, v in minimums.items()]
+        limits += [(n, v, "maximum") for n, v in maximums.items()]
+        for name, limit, kind in sorted(limits):
+            if name not in interval:
+                continue
+            low, high = interval[name]
+            bound = high if kind == "minimum" else low
+            if math.isnan(bound):
+                continue
+            past = bound < limit if kind == "minimum" else bound > limit
+            side, word = ("upper", "below") if kind == "minimum" else ("lower", "above")
+            alerts += self._update(
+                "estimated_performance_below_minimum",
+                name,
+                active=past,
+                summary=f"Estimated {name} of model {self.model} is {word} {limit:g} "
+                f"({side} bound {bound:.4g})",
+                description=f"Without labels, the production model's {name} on the latest "
+                f"drop is estimated in [{low:.4g}, {high:.4g}]; even its {side} bound is "
+                f"{word} the configured {kind} {limit:g}.",
+                detail={"metric": name, "lower": low, "upper": high, kind: limit},
+            )
+        return alerts
+
+    def _observe_validation_maximums(
+        self, metrics: Mapping[str, float], maximums: Mapping[str, float]
+    ) -> list[Alert]:
+        alerts: list[Alert] = []
+        for name, maximum in sorted(maximums.items()):
+            value = metrics.get(name)
+            if value is None or math.isnan(value):
+                continue
+            alerts += self._update(
+                "validation_below_minimum",
+                name,
+                active=value > maximum,
+                summary=f"Validation {name} of model {self.model} is {value:.4g}, above {maximum:g}",
+                description=f"The production model's {name} on the latest labelled data is "
+                f"{value:.4g}; the configured maximum is {maximum:g}.",
+                detail={"metric": name, "value": value, "maximum": maximum},
             )
         return alerts
 
@@ -364,7 +436,7 @@ class AlertRules:
             "rule": rule,
             "service": "driftwarden",
         }
-        if rule == "validation_below_minimum":
+        if rule in PER_METRIC_RULES:
             labels["metric"] = sub
         # The summary names the condition; ``status`` says whether it holds or was resolved.
         summary = state.summary

@@ -64,7 +64,7 @@ MAX_SECONDS = 10 * 365 * 24 * 3600.0
 Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
 SecondsOrZero = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 ValidationMetric = Literal["accuracy", "f1", "precision", "recall", "mae", "rmse", "r2"]
-RetrainTrigger = Literal["drift", "validation"]
+RetrainTrigger = Literal["drift", "validation", "estimated"]
 SinkName = Literal["log", "webhook", "alertmanager"]
 StateSource = Literal["file", "systemd", "config-dir", "working-dir"]
 
@@ -74,7 +74,7 @@ def _default_validation_metrics() -> list[ValidationMetric]:
 
 
 def _default_triggers() -> list[RetrainTrigger]:
-    return ["drift", "validation"]
+    return ["drift", "validation", "estimated"]
 
 
 def _default_sinks() -> list[SinkName]:
@@ -491,7 +491,9 @@ class RetrainConfig(Section):
 
     enabled: bool = Field(False, description="Retrain automatically on a breach")
     triggers: list[RetrainTrigger] = Field(
-        default_factory=_default_triggers, description="Breaches that start a retrain"
+        default_factory=_default_triggers,
+        description="Breaches that start a retrain: dataset drift, measured validation, "
+        "or the estimated performance (no labels) surely past its limit",
     )
     project_uri: str | None = Field(None, description="MLflow project: a local path or a git URI")
     entry_point: str = Field("main", description="MLproject entry point")

@@ -104,6 +104,17 @@ LINES: dict[type[ev.Event], LogLine] = {
         INFO, CHECKS, lambda e: f"validation: {'below minimum' if e.breached else 'ok'}"
     ),
     ev.ValidationSkipped: LogLine(INFO, CHECKS, lambda e: f"validation skipped: {e.why}"),
+    ev.PerformanceEstimated: LogLine(
+        lambda e: WARNING if e.breached else INFO,
+        CHECKS,
+        lambda e: (
+            "performance estimated: "
+            + (f"below the limit ({', '.join(e.breached)})" if e.breached else "within limits")
+        ),
+    ),
+    ev.EstimationUnavailable: LogLine(
+        WARNING, CHECKS, lambda e: f"no performance estimate for this model version: {e.why}"
+    ),
     ev.ReferenceInForce: LogLine(INFO, REGISTRY, lambda e: "reference in force"),
     ev.NoProductionModel: LogLine(INFO, REGISTRY, lambda e: "no production model yet"),
     ev.ModelMoved: LogLine(INFO, REGISTRY, lambda e: "production model moved; loading it"),

@@ -208,6 +208,37 @@ class ValidationSkipped(Event):
     why: str
 
 
+@dataclass(frozen=True)
+class PerformanceEstimated(Event):
+    """A drop's performance estimated from the model's outputs (no labels used).
+
+    ``interval`` maps metric -> (lower, upper); ``breached`` names the metrics whose whole
+    interval is past their limit; ``errors`` (estimate minus realized) only for a labelled
+    drop.
+    """
+
+    model: str
+    file: str
+    version: str | None
+    method: str
+    estimated: Mapping[str, float]
+    interval: Mapping[str, tuple[float, float]]
+    breached: tuple[str, ...]
+    errors: Mapping[str, float] | None = None
+    prediction_drift: bool = False
+
+
+@dataclass(frozen=True)
+class EstimationUnavailable(Event):
+    """No estimate for this model version: the labelled evaluation set could not be prepared
+    (no held-out split logged with the model, a missing file, too few rows, ...). Published
+    once per version and reason; drops are still checked for drift."""
+
+    model: str
+    version: str | None
+    why: str
+
+
 # ---- the reference and the production model -----------------------------------------------
 
 

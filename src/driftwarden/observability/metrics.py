@@ -21,7 +21,7 @@ from driftwarden import __version__
 from driftwarden.observability.feature_cap import DEFAULT_MAX_FEATURES, select_features
 
 # Fixed label values, so that callers cannot create unbounded series by accident.
-CHECK_KINDS = ("drift", "validation", "schema", "registry")
+CHECK_KINDS = ("drift", "validation", "schema", "registry", "estimation")
 CHECK_OUTCOMES = ("ok", "drift", "breach", "error")
 FILE_OUTCOMES = ("processed", "quarantined", "duplicate", "ignored", "refused")
 RETRAIN_OUTCOMES = ("promoted", "rejected", "failed", "skipped_cooldown", "skipped_running")
@@ -34,6 +34,7 @@ ALERT_RULES = (
     "mlflow_pending_writes",
     "mlflow_dead_writes",
     "state_not_writable",
+    "estimated_performance_below_minimum",
 )
 
 
@@ -179,6 +180,40 @@ class Metrics:
             "driftwarden_model_owner",
             "1 when this instance owns the model (holds its lease)",
             ["model", "instance"],
+            registry=r,
+        )
+        # gauges: label-free performance estimate of the production model on the last drop,
+        # with the interval's bounds (metric: accuracy, f1, ... or mae, rmse).
+        self.estimated_performance = Gauge(
+            "driftwarden_estimated_performance",
+            "Estimated performance of the production model on the last drop (no labels used)",
+            ["model", "metric"],
+            registry=r,
+        )
+        self.estimated_performance_lower = Gauge(
+            "driftwarden_estimated_performance_lower",
+            "Lower bound of the estimated performance's interval",
+            ["model", "metric"],
+            registry=r,
+        )
+        self.estimated_performance_upper = Gauge(
+            "driftwarden_estimated_performance_upper",
+            "Upper bound of the estimated performance's interval",
+            ["model", "metric"],
+            registry=r,
+        )
+        # gauge: estimate minus realized, on the last drop that came with labels.
+        self.estimation_error = Gauge(
+            "driftwarden_estimation_error",
+            "Estimated minus realized performance on the last labelled drop",
+            ["model", "metric"],
+            registry=r,
+        )
+        # gauge: corrected p-value of the model's outputs against the evaluation set's.
+        self.prediction_drift_p_value = Gauge(
+            "driftwarden_prediction_drift_p_value",
+            "Smallest corrected p-value of the prediction drift tests on the last drop",
+            ["model"],
             registry=r,
         )
 
@@ -330,6 +365,25 @@ class Metrics:
             self.validation_metric.labels(model=model, metric=name).set(float(value))
         if version is not None:
             self.production_model_version.labels(model=model).set(float(version))
+
+    def observe_estimation(
+        self,
+        model: str,
+        estimated: Mapping[str, float],
+        interval: Mapping[str, tuple[float, float]],
+        errors: Mapping[str, float],
+        prediction_p_value: float | None,
+    ) -> None:
+        """Set the estimation gauges (``errors`` only when the drop had labels)."""
+        for name, value in estimated.items():
+            self.estimated_performance.labels(model=model, metric=name).set(float(value))
+            low, high = interval.get(name, (float("nan"), float("nan")))
+            self.estimated_performance_lower.labels(model=model, metric=name).set(float(low))
+            self.estimated_performance_upper.labels(model=model, metric=name).set(float(high))
+        for name, error in errors.items():
+            self.estimation_error.labels(model=model, metric=name).set(float(error))
+        if prediction_p_value is not None:
+            self.prediction_drift_p_value.labels(model=model).set(float(prediction_p_value))
 
     def set_production_version(self, model: str, version: int | str) -> None:
         self.production_model_version.labels(model=model).set(float(version))

@@ -52,10 +52,17 @@ def _write_validation(client: Any, experiment_id: str, payload: dict[str, Any]) 
     return str(log_validation_run(client, experiment_id, result, dict(payload["tags"])))
 
 
+def _write_estimation(client: Any, experiment_id: str, payload: dict[str, Any]) -> str:
+    from driftwarden.tracking.estimation_run import log_estimation_run
+
+    return log_estimation_run(client, experiment_id, payload, dict(payload["tags"]))
+
+
 # outbox kind -> the tracking call that performs it.
 WRITERS: dict[str, Callable[[Any, str, dict[str, Any]], str]] = {
     "drift_run": _write_drift,
     "validation_run": _write_validation,
+    "estimation_run": _write_estimation,
 }
 
 

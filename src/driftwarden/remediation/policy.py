@@ -31,7 +31,8 @@ def remediation_dir(state_directory: Path) -> Path:
 
 
 def should_trigger(cfg: RetrainConfig, breach: str) -> bool:
-    """True when automatic retraining is on and ``breach`` ('drift' or 'validation') is a trigger."""
+    """True when automatic retraining is on and ``breach`` ('drift', 'validation' or
+    'estimated') is a trigger."""
     return cfg.enabled and cfg.project_uri is not None and breach in cfg.triggers
 
 

@@ -86,8 +86,21 @@ class AlertFeed:
     def drift(self, dataset_drift: bool, detail: Mapping[str, Any]) -> None:
         self.deliver(self.rules.observe_drift(dataset_drift, detail))
 
-    def validation(self, metrics: Mapping[str, float], minimums: Mapping[str, float]) -> None:
-        self.deliver(self.rules.observe_validation(metrics, minimums))
+    def validation(
+        self,
+        metrics: Mapping[str, float],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float] | None = None,
+    ) -> None:
+        self.deliver(self.rules.observe_validation(metrics, minimums, maximums))
+
+    def estimation(
+        self,
+        interval: Mapping[str, tuple[float, float]],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float],
+    ) -> None:
+        self.deliver(self.rules.observe_estimation(interval, minimums, maximums))
 
     def retrain(self, outcome: str, detail: Mapping[str, Any]) -> None:
         self.deliver(self.rules.observe_retrain(outcome, detail))

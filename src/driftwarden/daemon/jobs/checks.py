@@ -57,6 +57,7 @@ class ValidationOutcome:
     duration: float
     breached: dict[str, float]
     minimums: Mapping[str, float] = field(default_factory=dict)
+    maximums: Mapping[str, float] = field(default_factory=dict)
 
 
 # Tags that say what was checked; the ledger keeps them in the check's summary.
@@ -245,7 +246,12 @@ class Checker:
         settings = self.config()
         started, t0 = time.time(), time.monotonic()
         result = validate_frame(
-            production, frame, settings.model.target, settings.validation, source=source
+            production,
+            frame,
+            settings.model.target,
+            settings.validation,
+            source=source,
+            task=settings.model.task,
         )
         version = str(production.version)
         key = f"{key}:v{version}"
@@ -255,11 +261,17 @@ class Checker:
             "tags": self._tags("validation", scope, key, version, tags),
         }
         minimums = dict(settings.validation.minimums)
+        maximums = dict(settings.validation.maximums)
         breached = {
             name: float(result.metrics[name])
             for name, minimum in minimums.items()
             if name in result.metrics and float(result.metrics[name]) < minimum
         }
+        breached.update(  # error metrics (mae, rmse): above their maximum
+            (name, float(result.metrics[name]))
+            for name, maximum in maximums.items()
+            if name in result.metrics and float(result.metrics[name]) > maximum
+        )
         summary = {
             "metrics": {k: float(v) for k, v in result.metrics.items()},
             "n_rows": result.n_rows,
@@ -269,4 +281,6 @@ class Checker:
         outcome = "breach" if breached else "ok"
         record = self._record("validation", scope, outcome, version, summary, key, started)
         write = OutboxWrite("validation_run", payload, key)
-        return ValidationOutcome(result, record, write, time.monotonic() - t0, breached, minimums)
+        return ValidationOutcome(
+            result, record, write, time.monotonic() - t0, breached, minimums, maximums
+        )

@@ -16,14 +16,15 @@ from typing import Any
 
 from driftwarden.daemon.jobs.alerting import AlertFeed
 from driftwarden.daemon.jobs.checks import DriftOutcome, OutboxWrite, ValidationOutcome
+from driftwarden.daemon.jobs.estimation import EstimationOutcome
 from driftwarden.events import Event, Publish
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state import Ledger
 from driftwarden.state.availability import state_file_writes
 
-Outcome = DriftOutcome | ValidationOutcome
-# Called with the trigger ('drift', 'validation') and what breached (remediation listens).
+Outcome = DriftOutcome | ValidationOutcome | EstimationOutcome
+# Called with the trigger ('drift', 'validation', 'estimated') and what breached (remediation listens).
 OnBreach = Callable[[str, dict[str, Any]], None]
 
 
@@ -65,6 +66,8 @@ class Commit:
         for outcome in outcomes:
             if isinstance(outcome, DriftOutcome):
                 result.update(outcome.record.summary)
+            elif isinstance(outcome, EstimationOutcome):
+                result["estimated"] = outcome.record.summary["estimated"]
             else:
                 result["validation"] = outcome.record.summary["metrics"]
         self.ledger.finish_file(
@@ -101,6 +104,8 @@ class Commit:
         for outcome in outcomes:
             if isinstance(outcome, DriftOutcome):
                 self._drift(outcome)
+            elif isinstance(outcome, EstimationOutcome):
+                self._estimation(outcome)
             else:
                 self._validation(outcome)
 
@@ -122,8 +127,27 @@ class Commit:
         self.metrics.observe_check(
             self.model, "validation", outcome.record.outcome, outcome.duration
         )
-        self.alerts.validation(values, outcome.minimums)
+        self.alerts.validation(values, outcome.minimums, outcome.maximums)
         if outcome.breached:
             self.on_breach(
                 "validation", {"breached": outcome.breached, "scope": outcome.record.scope}
             )
+
+    def _estimation(self, outcome: EstimationOutcome) -> None:
+        result = outcome.result
+        drift = outcome.prediction_drift
+        self.metrics.observe_estimation(
+            self.model,
+            result.estimated,
+            result.interval,
+            result.errors(),
+            drift.p_value if drift is not None else None,
+        )
+        self.metrics.observe_check(
+            self.model, "estimation", outcome.record.outcome, outcome.duration
+        )
+        self._publish(outcome.event(self.model))
+        self.alerts.estimation(result.interval, outcome.minimums, outcome.maximums)
+        if outcome.breached:
+            breached = {name: bound for name, (bound, _limit) in outcome.breached.items()}
+            self.on_breach("estimated", {"breached": breached, "scope": outcome.record.scope})

@@ -20,6 +20,7 @@ from driftwarden.daemon.intake.quarantine import move_into, quarantine, write_re
 from driftwarden.daemon.intake.reference import ReferenceHolder, admit
 from driftwarden.daemon.jobs.checks import Checker
 from driftwarden.daemon.jobs.commit import Commit, Outcome
+from driftwarden.daemon.jobs.estimation import Estimator
 from driftwarden.data.version import data_version, file_digest
 from driftwarden.errors import InputFileError
 from driftwarden.events import Publish
@@ -118,11 +119,13 @@ class FileProcessor:
         commit: Commit,
         moves: FileMoves,
         publish: Publish,
+        estimator: Estimator | None = None,
     ) -> None:
         self.model = model
         self.ledger = ledger
         self.reference = reference
         self.checker = checker
+        self.estimator = estimator
         self.commit = commit
         self.moves = moves
         self._publish = publish
@@ -241,13 +244,19 @@ class FileProcessor:
                     tags=tags,
                     source=str(path),
                 )
+            estimation = None
+            if self.estimator is not None:
+                estimation = self.estimator.estimate(
+                    frame, key=f"estimation:file:{digest}", tags=tags, source=str(path)
+                )
         except InputFileError as exc:
             reason = str(exc)
             self.ledger.finish_file(file_id, "quarantined", reason=reason)
             self.moves.quarantine(file_id, path, drop, reason)
             return
         assert drift is not None, "reference checked before the claim"
-        outcomes: list[Outcome] = [drift] if validation is None else [drift, validation]
+        outcomes: list[Outcome] = [drift]
+        outcomes += [o for o in (estimation, validation) if o is not None]
         checked = FileChecked(
             self.model,
             str(path),

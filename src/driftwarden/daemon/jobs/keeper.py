@@ -18,6 +18,7 @@ from driftwarden.daemon.jobs.alerting import AlertFeed, AlertOutlet
 from driftwarden.daemon.jobs.checks import Checker
 from driftwarden.daemon.jobs.commit import Commit
 from driftwarden.daemon.jobs.deadline import job_deadline_seconds
+from driftwarden.daemon.jobs.estimation import Estimator, EvaluationSets
 from driftwarden.daemon.jobs.file_job import FileMoves, FileProcessor
 from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Worker
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
@@ -85,7 +86,9 @@ def build_keeper(
         model, s.outbox, s.ledger, s.metrics, alerts, retrain.request, s.publish, s.wake_writer
     )
     moves = FileMoves(s.ledger, s.names, s.config, s.metrics, s.publish)
-    files = FileProcessor(model, s.ledger, reference, checker, commit, moves, s.publish)
+    sets = EvaluationSets(model, s.mlflow, reference_dir / "evaluation", s.publish)
+    estimator = Estimator(model, s.config, production, sets)
+    files = FileProcessor(model, s.ledger, reference, checker, commit, moves, s.publish, estimator)
     windows = WindowChecks(model, s.ledger, checker, commit, s.publish)
     registry = RegistryWatcher(
         model, s.config, s.mlflow, s.ledger, s.metrics, production, reference,

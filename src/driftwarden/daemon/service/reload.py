@@ -113,13 +113,14 @@ SECTIONS: dict[str, Prepare | Literal["live", "restart"]] = {
     "schedule": _schedule,
     "drift": _reference,
     "validation": LIVE,
+    # Read per drop; the evaluation set is prepared again when the section changes.
+    "estimation": LIVE,
     "retrain": LIVE,
     "alerts": _alerts,
     "metrics": RESTART,
     "state": RESTART,
     "logging": _logging,
     "hooks": RESTART,  # the endpoint and its secret are set up with the metrics server
-    "estimation": LIVE,  # read afresh by each estimate
 }
 
 
