@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="what the ledger knows")
     _config_arg(p, required=True)
     _format_arg(p)
+    p.add_argument(
+        "--model", metavar="NAME", help="only this registered model (default: every kept model)"
+    )
 
     p = sub.add_parser("config", help="config file commands")
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)

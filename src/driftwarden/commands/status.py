@@ -1,7 +1,8 @@
 """``driftwarden status``: what the ledger knows, read while the daemon may be writing.
 
-Files by outcome, the last checks and their verdicts, the production model version, the
-last retrain and the MLflow writes waiting in the outbox. Opens the ledger and the outbox
+Per kept model (``--model NAME``: one of them): files by outcome, the last checks and their
+verdicts, the production model version, the last retrain; then the MLflow writes waiting
+in the outbox. Opens the ledger and the outbox
 read-only, so it never blocks or changes the running daemon and needs no write access.
 """
 
@@ -19,7 +20,7 @@ from driftwarden.config.model import Settings
 from driftwarden.errors import DriftwardenError, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.redact import printable_lines
-from driftwarden.state import StateEngine, engine_for
+from driftwarden.state import Ledger, StateEngine, engine_for
 
 LAST_CHECKS = 10
 
@@ -33,25 +34,28 @@ class StateFileError(DriftwardenError):
         super().__init__(f"{path}: cannot read the state database: {exc}")
 
 
-def collect_status(settings: Settings) -> dict[str, Any]:
-    """The status document (also what ``--format json`` prints)."""
+def collect_status(settings: Settings, model: str | None = None) -> dict[str, Any]:
+    """The status document (also what ``--format json`` prints).
+
+    ``models`` holds one entry per kept model (``model``: only that one); when one model is
+    shown, its entry's keys are also at the top level, as before several models were kept.
+    """
     engine = engine_for(settings)
     where, exists = engine.describe(), engine.exists()
-    model = settings.model.name
+    names = list(settings.kept_models())
+    if model is not None:
+        if model not in names:
+            raise UsageError(f"--model: {model!r} is not kept by this config; kept: {names}")
+        names = [model]
     status: dict[str, Any] = {
         "state_directory": str(settings.state.directory),
-        "model": model,
         "ledger": where["ledger"],
-        "files": {},
-        "last_checks": [],
-        "production_model": None,
-        "last_retrain": None,
-        "retrain_running_since": None,
+        "models": [_empty_model(name) for name in names],
         "outbox": {"pending": 0, "dead": 0, "oldest_age_seconds": None},
     }
     if exists["ledger"]:
         try:
-            _ledger_status(status, engine, model)
+            _ledger_status(status["models"], engine)
         except sqlite3.Error as exc:
             raise StateFileError(Path(where["ledger"]), exc) from None
     if exists["outbox"]:
@@ -66,44 +70,63 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             }
         except sqlite3.Error as exc:
             raise StateFileError(Path(where["outbox"]), exc) from None
+    if len(status["models"]) == 1:
+        status.update(status["models"][0])
     return status
 
 
-def _ledger_status(status: dict[str, Any], engine: StateEngine, model: str) -> None:
+def _empty_model(name: str) -> dict[str, Any]:
+    return {
+        "model": name,
+        "files": {},
+        "last_checks": [],
+        "production_model": None,
+        "last_retrain": None,
+        "retrain_running_since": None,
+    }
+
+
+def _ledger_status(models: list[dict[str, Any]], engine: StateEngine) -> None:
     ledger = engine.ledger(readonly=True)
     try:
-        status["files"] = ledger.file_counts()
-        status["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS)]
-        version = ledger.last_model_version(model)
-        if version is not None:
-            status["production_model"] = {
-                "name": model,
-                "version": version["version"],
-                "run_id": version["run_id"],
-                "via": version["source"],
-                "since": _iso(version["last_seen"]),
-            }
-        running = ledger.retrain_running(model)
-        if running is not None:
-            status["retrain_running_since"] = _iso(running["started_at"])
-        # The last cycle that ran to an end; breaches skipped since then are only counted.
-        retrain = ledger.last_retrain(model, finished_only=True)
-        skipped = ledger.skipped_retrains_since(model, retrain["id"] if retrain else 0)
-        if retrain is not None or skipped:
-            status["last_retrain"] = {
-                "id": retrain["id"] if retrain else None,
-                "status": retrain["status"] if retrain else None,
-                "reason": retrain["reason"] if retrain else None,
-                "trigger": retrain["trigger"] if retrain else None,
-                "run_id": retrain["run_id"] if retrain else None,
-                "candidate_version": retrain["candidate_version"] if retrain else None,
-                "champion_version": retrain["champion_version"] if retrain else None,
-                "started": _iso(retrain["started_at"]) if retrain else None,
-                "finished": _iso(retrain["finished_at"]) if retrain else None,
-                "skipped_since": skipped,
-            }
+        for entry in models:
+            _model_status(entry, ledger)
     finally:
         ledger.close()
+
+
+def _model_status(entry: dict[str, Any], ledger: Ledger) -> None:
+    model = entry["model"]
+    entry["files"] = ledger.file_counts(model)
+    entry["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS, model=model)]
+    version = ledger.last_model_version(model)
+    if version is not None:
+        entry["production_model"] = {
+            "name": model,
+            "version": version["version"],
+            "run_id": version["run_id"],
+            "via": version["source"],
+            "since": _iso(version["last_seen"]),
+        }
+    running = ledger.retrain_running(model)
+    if running is not None:
+        entry["retrain_running_since"] = _iso(running["started_at"])
+    # The last cycle that ran to an end; breaches skipped since then are only counted.
+    retrain = ledger.last_retrain(model, finished_only=True)
+    skipped = ledger.skipped_retrains_since(model, retrain["id"] if retrain else 0)
+    if retrain is not None or skipped:
+        entry["last_retrain"] = {
+            "id": retrain["id"] if retrain else None,
+            "status": retrain["status"] if retrain else None,
+            "reason": retrain["reason"] if retrain else None,
+            "trigger": retrain["trigger"] if retrain else None,
+            "run_id": retrain["run_id"] if retrain else None,
+            "candidate_version": retrain["candidate_version"] if retrain else None,
+            "champion_version": retrain["champion_version"] if retrain else None,
+            "started": _iso(retrain["started_at"]) if retrain else None,
+            "finished": _iso(retrain["finished_at"]) if retrain else None,
+            "skipped_since": skipped,
+        }
 
 
 def _iso(ts: float | None) -> str | None:
@@ -130,9 +153,26 @@ def _check(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_text(status: dict[str, Any]) -> str:
-    """A short human-readable report, control characters escaped."""
-    lines = [f"state: {status['state_directory']}", f"model: {status['model']}"]
-    production = status["production_model"]
+    """A short human-readable report, one block per model, control characters escaped."""
+    lines = [f"state: {status['state_directory']}"]
+    models = status["models"]
+    for entry in models:
+        block = _model_lines(entry)
+        # One model reads as before; several are indented under their "model:" line.
+        lines += [block[0], *(("  " + line) if len(models) > 1 else line for line in block[1:])]
+    outbox = status["outbox"]
+    lines.append(
+        f"MLflow writes pending: {outbox['pending']}"
+        + (f" (oldest {outbox['oldest_age_seconds']}s)" if outbox["oldest_age_seconds"] else "")
+        + (f", dead {outbox['dead']}" if outbox["dead"] else "")
+    )
+    # File and column names come from uploaders: no newline or ESC of theirs reaches the terminal.
+    return printable_lines(lines)
+
+
+def _model_lines(entry: dict[str, Any]) -> list[str]:
+    lines = [f"model: {entry['model']}"]
+    production = entry["production_model"]
     lines.append(
         "production model: "
         + (
@@ -141,32 +181,25 @@ def render_text(status: dict[str, Any]) -> str:
             else "none seen"
         )
     )
-    files = status["files"]
+    files = entry["files"]
     lines.append(
         "files: "
         + (", ".join(f"{k} {v}" for k, v in sorted(files.items())) if files else "none yet")
     )
-    retrain = status["last_retrain"]
+    retrain = entry["last_retrain"]
     text = "none"
     if retrain and retrain["status"]:
         text = f"{retrain['status']} ({retrain['reason']}, {retrain['started']})"
     if retrain and retrain["skipped_since"]:
         text += f"; {retrain['skipped_since']} breach(es) skipped since (cooldown or running)"
     lines.append("last retrain: " + text)
-    if status["retrain_running_since"]:
-        lines.append(f"retrain running since {status['retrain_running_since']}")
-    outbox = status["outbox"]
-    lines.append(
-        f"MLflow writes pending: {outbox['pending']}"
-        + (f" (oldest {outbox['oldest_age_seconds']}s)" if outbox["oldest_age_seconds"] else "")
-        + (f", dead {outbox['dead']}" if outbox["dead"] else "")
-    )
-    lines.append("last checks:" if status["last_checks"] else "last checks: none")
-    for check in status["last_checks"]:
+    if entry["retrain_running_since"]:
+        lines.append(f"retrain running since {entry['retrain_running_since']}")
+    lines.append("last checks:" if entry["last_checks"] else "last checks: none")
+    for check in entry["last_checks"]:
         where = check["file"] or check["scope"]
         lines.append(f"  {check['at']}  {check['kind']:<10} {where:<30} {check['verdict']}")
-    # File and column names come from uploaders: no newline or ESC of theirs reaches the terminal.
-    return printable_lines(lines)
+    return lines
 
 
 def status_command(args: argparse.Namespace) -> int:
@@ -178,7 +211,7 @@ def status_command(args: argparse.Namespace) -> int:
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )
-    status = collect_status(settings)
+    status = collect_status(settings, getattr(args, "model", None))
     if args.format == "json":
         print(json.dumps(status, indent=2, sort_keys=True))
     else:

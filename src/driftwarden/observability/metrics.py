@@ -135,7 +135,6 @@ class Metrics:
             self.alerts.labels(model=model, rule=rule)
         self.dataset_drift.labels(model=model)
         self.drifted_features.labels(model=model)
-        self.mlflow_pending_writes.set(0)
 
     def observe_check(
         self,

@@ -78,7 +78,7 @@ def run_cycle(
         raise ConfigError(
             "retrain.project_uri: required to retrain (an MLflow project path or git URI)"
         )
-    lock = CycleLock(settings.state.directory)
+    lock = CycleLock(settings.state.directory, settings.model.name)
     cycle_id = new_cycle_id()
     inputs = CycleInputs(
         cycle_id, settings, reason, trigger, dict(detail or {}), labelled_paths, cancel,

@@ -1,6 +1,7 @@
 """When a retrain may start: trigger rule, single-flight across threads and processes, cooldown.
 
-Single-flight uses ``fcntl.flock`` on ``<state>/remediation/cycle.lock``: flock locks belong
+Single-flight (per model) uses ``fcntl.flock`` on ``<state>/remediation/cycle-<model>.lock``:
+flock locks belong
 to the open file, so a second open of the same file conflicts whether it comes from another
 thread of the daemon or from a ``driftwarden retrain`` in another process, and the kernel
 drops the lock when its holder dies. Everything else about retrains lives in the ledger
@@ -10,6 +11,7 @@ only: the cooldown reads it, and every cycle leaves one row there (``CycleRecord
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +23,6 @@ from driftwarden.state import Ledger
 
 if TYPE_CHECKING:
     from driftwarden.remediation.decision import Decision
-
-LOCK_NAME = "cycle.lock"
 
 
 def remediation_dir(state_directory: Path) -> Path:
@@ -50,12 +50,21 @@ def cooldown_left(ledger: Ledger, model: str, cooldown_seconds: float, now: floa
     return max(0.0, last + cooldown_seconds - now)
 
 
-class CycleLock:
-    """The single-flight lock of one state directory."""
+def lock_name(model: str) -> str:
+    """``cycle-<model>.lock``: the name made safe for a file name, with a hash of the real
+    name so that two names that read the same once made safe do not share a lock."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model)[:80]
+    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+    return f"cycle-{safe}-{digest}.lock"
 
-    def __init__(self, state_directory: Path) -> None:
+
+class CycleLock:
+    """The single-flight lock of one model's retrains in one state directory (another model's
+    cycle may run meanwhile)."""
+
+    def __init__(self, state_directory: Path, model: str) -> None:
         self.directory = remediation_dir(state_directory)
-        self.lock_path = self.directory / LOCK_NAME
+        self.lock_path = self.directory / lock_name(model)
 
     @contextmanager
     def hold(self) -> Iterator[bool]:
@@ -77,13 +86,13 @@ class CycleLock:
             os.close(fd)
 
 
-def fail_stale_retrains(ledger: Ledger, state_directory: Path) -> int:
-    """Mark retrains a crash left 'running' as failed; none while a cycle holds the lock
-    (a ``driftwarden retrain`` in another process may be running one right now)."""
-    if ledger.retrain_running() is None:
+def fail_stale_retrains(ledger: Ledger, state_directory: Path, model: str) -> int:
+    """Mark ``model``'s retrains a crash left 'running' as failed; none while a cycle holds
+    its lock (a ``driftwarden retrain`` in another process may be running one right now)."""
+    if ledger.retrain_running(model) is None:
         return 0
-    with CycleLock(state_directory).hold() as held:
-        return ledger.fail_stale_retrains() if held else 0
+    with CycleLock(state_directory, model).hold() as held:
+        return ledger.fail_stale_retrains(model=model) if held else 0
 
 
 class CycleRecord:

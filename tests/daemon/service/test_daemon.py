@@ -33,15 +33,15 @@ def test_ready_and_health_endpoints_and_metrics(tmp_path: Path, start_daemon: St
 def test_the_parts_start_in_order_and_stop_in_reverse(tmp_path: Path, start_daemon: Start) -> None:
     running = start_daemon(daemon_config(tmp_path))
     started = running.daemon.lifecycle.names
-    assert started == [
-        "state", "http", "alerts", "outbox", "jobs", "retrain", "watcher", "scheduler", "systemd",
-    ]  # fmt: skip
+    assert started == ["state", "http", "alerts", "outbox", "keepers", "scheduler", "systemd"]
     health = running.parts.health.health()
-    watched = {"http", "alerts", "outbox", "jobs", "retrain", "watcher", "scheduler"}
-    assert set(health.components) == watched | {"main"}  # "main": the loop's heartbeat
+    watched = {"http", "alerts", "outbox", "scheduler"}
+    per_model = {"jobs:test-model", "retrain:test-model", "watcher:test-model"}
+    assert set(health.components) == watched | per_model | {"main"}  # "main": the loop's
     running.stop()
     assert running.daemon.lifecycle.names == []
     assert isinstance(running.events.events[-1], ev.DaemonStopped)
     assert not running.parts.keeper.worker.is_alive()
-    assert not running.parts.intake.is_alive()
+    assert not running.parts.intake.is_alive("test-model")
+    assert not running.parts.keeper.retrain.is_alive()
     assert running.events.of(ev.StillBusyAtStop) == []

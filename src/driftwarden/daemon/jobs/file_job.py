@@ -47,12 +47,14 @@ class FileMoves:
 
     def __init__(
         self,
+        model: str,
         ledger: Ledger,
         names: Callable[[], NameFilter],
         config: Callable[[], Settings],
         metrics: Metrics,
         publish: Publish,
     ) -> None:
+        self.model = model
         self.ledger = ledger
         self.names = names
         self.config = config
@@ -88,18 +90,18 @@ class FileMoves:
         self.ledger.mark_moved(file_id, str(dest))
         if count:
             self.metrics.observe_file(outcome)
-        self._publish(FileQuarantined(str(path), str(dest), reason, outcome))
+        self._publish(FileQuarantined(str(path), str(dest), reason, outcome, self.model))
 
     def duplicate(self, claim: FileClaim, path: Path, drop: DropDir) -> None:
         """Same content as a file checked before: counted, moved along, not checked again."""
         assert claim.duplicate_of is not None
-        self._publish(FileDuplicate(str(path), claim.duplicate_of))
+        self._publish(FileDuplicate(str(path), claim.duplicate_of, self.model))
         self.metrics.observe_file("duplicate")
         self.processed(claim.file_id, path, drop)
 
     def finish(self, claim: FileClaim, path: Path, drop: DropDir) -> None:
         """A file recorded before a restart but not moved: only the move is left to do."""
-        self._publish(FileMoveFinished(str(path)))
+        self._publish(FileMoveFinished(str(path), self.model))
         if claim.status == "quarantined":
             self.quarantine(claim.file_id, path, drop, claim.reason or "quarantined", count=False)
         else:
@@ -152,7 +154,9 @@ class FileProcessor:
         except OSError as exc:  # unreadable: retrying cannot help, quarantine needs no read
             self._refuse(path, drop, f"cannot read: {exc.strerror or exc}")
             return
-        claim = self.ledger.begin_file(str(path), str(drop.root), digest, st.st_size, st.st_mtime)
+        claim = self.ledger.begin_file(
+            str(path), str(drop.root), digest, st.st_size, st.st_mtime, model=self.model
+        )
         self._claimed(claim, path, drop, digest)
 
     def _claimed(self, claim: FileClaim, path: Path, drop: DropDir, digest: str) -> None:
@@ -168,7 +172,7 @@ class FileProcessor:
         if claim.kind == "redo":
             row = self.ledger.get_file(claim.file_id)
             attempts = int(row["attempts"]) if row else 1
-            self._publish(FileRedo(str(path), attempts))
+            self._publish(FileRedo(str(path), attempts, self.model))
             if attempts > MAX_ATTEMPTS:
                 reason = f"checking failed {attempts - 1} times; see the daemon log"
                 self.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
@@ -178,7 +182,9 @@ class FileProcessor:
 
     def _refuse(self, path: Path, drop: DropDir, reason: str) -> None:
         """Quarantine an entry that is not read at all, with its own ledger row."""
-        claim = self.ledger.begin_file(str(path), str(drop.root), f"refused:{path}", 0, 0.0)
+        claim = self.ledger.begin_file(
+            str(path), str(drop.root), f"refused:{path}", 0, 0.0, model=self.model
+        )
         if claim.kind in ("new", "redo"):
             self.ledger.finish_file(claim.file_id, "quarantined", reason=reason)
         self.moves.quarantine(claim.file_id, path, drop, reason, outcome="refused")

@@ -51,7 +51,7 @@ class WindowChecks:
 
     def _recent(self, limit: int, with_target: bool) -> tuple[pd.DataFrame, list[str]] | None:
         """The newest ``limit`` checked drops stacked oldest first; None when there are none."""
-        rows = self.ledger.recent_done_files(limit, with_target=with_target)
+        rows = self.ledger.recent_done_files(limit, with_target=with_target, model=self.model)
         frames: list[pd.DataFrame] = []
         names: list[str] = []
         for row in reversed(rows):
@@ -127,5 +127,5 @@ class WindowChecks:
 
 
 def alert_tick(alerts: AlertFeed, ledger: Ledger, outbox: Outbox) -> None:
-    """Time-driven alert rules: stale checks, old pending writes, repeats."""
-    alerts.time(ledger.last_success_time(), outbox.oldest_age_seconds())
+    """Time-driven alert rules of one model: its stale checks, old pending writes, repeats."""
+    alerts.time(ledger.last_success_time(alerts.rules.model), outbox.oldest_age_seconds())

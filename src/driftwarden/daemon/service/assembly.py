@@ -1,8 +1,10 @@
 """Building the daemon's parts from a validated config, each complete when built.
 
-``assemble`` opens the state, restores what the last run left (alert state, the production
-version gauge, stale retrains), and builds every part; nothing starts a thread here. The
-``Daemon`` then starts the parts in ``Parts.components()`` order.
+``assemble`` opens the state, builds the shared parts and one keeper per kept model
+(restoring what the last run left for it: alert state, the production version gauge, stale
+retrains); nothing starts a thread here. The ``Daemon`` then starts the parts in
+``Parts.components()`` order. A model added later (a reload, a lease) is built by the same
+factory and started on its own by ``Keepers.add``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from typing import Generic, TypeVar
 
 from driftwarden.alerts.sinks import build_sinks
 from driftwarden.config.model import Settings
+from driftwarden.daemon.intake.files import NameFilter, drop_dirs
 from driftwarden.daemon.intake.intake import Intake, KeptFiles
 from driftwarden.daemon.intake.reference import load_file_reference
 from driftwarden.daemon.intake.watcher import make_watch
 from driftwarden.daemon.jobs.alerting import AlertOutlet
 from driftwarden.daemon.jobs.keeper import Keeper, Shared, build_keeper
-from driftwarden.daemon.jobs.queue import JobQueue, Requests
+from driftwarden.daemon.jobs.keepers import STOP_SECONDS, KeeperFactory, Keepers
+from driftwarden.daemon.jobs.queue import Rescan
 from driftwarden.daemon.jobs.scheduler import Scheduler
+from driftwarden.daemon.service.hooks import HOOK_PATH, RegistryHook
 from driftwarden.daemon.service.lifecycle import Component
 from driftwarden.daemon.service.systemd import Notifier, StopNotice
 from driftwarden.errors import ConfigError
@@ -116,11 +121,21 @@ class Parts:
     intake: Intake
     scheduler: Scheduler
     notifier: Notifier
-    keeper: Keeper
-    requests: Requests
+    keepers: Keepers
+    rescan: Rescan
+    hook: RegistryHook
+
+    @property
+    def keeper(self) -> Keeper:
+        """The keeper of the only model kept (a single ``[model]``; the tests)."""
+        return self.keepers.one()
 
     def components(self) -> list[Part]:
-        """Every long-lived part, in start order (stopped in reverse)."""
+        """Every long-lived part, in start order (stopped in reverse).
+
+        ``keepers`` starts each model's worker, retrain runner and watch (armed before the
+        start-up scan) and reports them to ``/healthz`` itself, one entry per model.
+        """
         parts = [Part("state", StateStores(self.ledger), watched=False)]
         if self.http is not None:
             parts.append(Part("http", self.http))
@@ -128,9 +143,7 @@ class Parts:
             *parts,
             Part("alerts", self.outlet),
             Part("outbox", self.flusher),
-            Part("jobs", self.keeper.worker, 5.0),  # a job still running is redone next start
-            Part("retrain", self.keeper.retrain, 1.5),  # its training run is killed first
-            Part("watcher", self.intake, 2.0),
+            Part("keepers", self.keepers, STOP_SECONDS, watched=False),
             Part("scheduler", self.scheduler),
             Part("systemd", StopNotice(self.notifier), watched=False),
         ]
@@ -156,36 +169,98 @@ def _build(
     wake: Callable[[], None],
 ) -> Parts:
     current = Current(settings)
-    model = settings.model.name
     paths = state_paths(settings)
     metrics, health = Metrics(), HealthState(WEDGED_AFTER_SECONDS)
-    _recover(settings, ledger, metrics, publish)
+    _recover(ledger, publish)
     health.mark_config_loaded()
-    metrics.set_pending_writes(outbox.pending())
+    # The hook reaches the keepers built below only when a delivery arrives (after start).
+    hook = RegistryHook(current.get, lambda *asked: keepers.request(*asked), publish)
     http = None
     if settings.metrics.enabled:
-        http = Endpoint(metrics, health, settings.metrics.address, settings.metrics.port)
+        http = Endpoint(
+            metrics, health, settings.metrics.address, settings.metrics.port, {HOOK_PATH: hook}
+        )
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
     writer = MlflowWriter(mlflow, publish)
     flusher = OutboxFlusher(
         outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox")
     )
-    intake = Intake(make_watch(settings.watch, wake), KeptFiles(ledger, current.get), publish)
-    requests = Requests(JobQueue(), wake)
+    intake = Intake(KeptFiles(ledger, lambda m: model_settings(current, m)), publish)
+    rescan = Rescan(wake)
     shared = Shared(
-        current.get, ledger, outbox, metrics, health, mlflow, outlet,
-        lambda: intake.names, flusher.wake, publish,
+        ledger, outbox, metrics, health, mlflow, outlet, flusher.wake, rescan, publish,
+        paths["reports"], paths["reference"],
     )  # fmt: skip
-    keeper = build_keeper(model, shared, requests, paths["reports"], paths["reference"] / model)
-    _restore(keeper, ledger, publish)
-    if settings.reference.source == "file":
-        keeper.reference.set(load_file_reference(settings))
-    scheduler = Scheduler(requests, settings.schedule)
+    build = _keeper_factory(current, intake, shared)
+    initial = {model: build(model, None) for model in settings.kept_models()}
+    keepers = Keepers(
+        build, lambda k: make_watch(k.config().watch, wake), initial, intake, health, publish
+    )
+    metrics.set_pending_writes(outbox.pending())
+    scheduler = Scheduler(lambda kind, reason: keepers.request_all(kind, reason), settings.schedule)
     return Parts(
         current, ledger, outbox, metrics, health, http, outlet, flusher, intake, scheduler,
-        Notifier(), keeper, requests,
+        Notifier(), keepers, rescan, hook,
     )  # fmt: skip
+
+
+def model_settings(current: Current[Settings], model: str) -> Settings | None:
+    """``model``'s settings in force (None when the config in force does not keep it)."""
+    return current.get().kept_models().get(model)
+
+
+def model_config(
+    current: Current[Settings], model: str, first: Settings | None = None
+) -> Callable[[], Settings]:
+    """``model``'s settings in force, read per use (a reload applies to the next job).
+
+    ``first``: the settings that keep the model while the config in force does not yet (a
+    reload prepares a keeper before it swaps the config). A model that a reload removed
+    keeps its last settings until its keeper has stopped.
+    """
+    built_under = current.get()
+    if first is None:
+        first = built_under.kept_models()[model]
+    last: list[tuple[Settings, Settings]] = [(built_under, first)]  # (in force, the view)
+
+    def get() -> Settings:
+        settings = current.get()
+        if last[0][0] is not settings:
+            view = settings.kept_models().get(model)
+            last[0] = (settings, view if view is not None else last[0][1])
+        return last[0][1]
+
+    return get
+
+
+def _keeper_factory(current: Current[Settings], intake: Intake, shared: Shared) -> KeeperFactory:
+    """Builds a model's keeper with what the last run left for it (alerts, version, retrains)."""
+
+    def build(model: str, settings: Settings | None) -> Keeper:
+        config = model_config(current, model, settings)
+
+        def names() -> NameFilter:
+            """The watch's in force; the config's before the keeper starts (jobs run by hand)."""
+            try:
+                return intake.names(model)
+            except KeyError:
+                watch = config().watch
+                return NameFilter(watch, drop_dirs(watch))
+
+        keeper = build_keeper(model, config, names, shared)
+        _recover_model(keeper, shared)
+        settings = config()
+        if settings.reference.source == "file":
+            try:
+                keeper.reference.set(load_file_reference(settings))
+            except ConfigError as exc:
+                if not current.get().several_models:
+                    raise
+                raise ConfigError(f"model {model}: {exc}") from None
+        return keeper
+
+    return build
 
 
 def _generator(http: Endpoint | None) -> str | None:
@@ -193,25 +268,26 @@ def _generator(http: Endpoint | None) -> str | None:
     return http.url + "/metrics" if http is not None else None
 
 
-def _recover(settings: Settings, ledger: Ledger, metrics: Metrics, publish: Publish) -> None:
-    """What the last run left: half-done files, retrains it left running, the version in force."""
-    model = settings.model.name
-    metrics.initialise(model)
+def _recover(ledger: Ledger, publish: Publish) -> None:
+    """Files a crash left half-done (each is redone when its model's watch sees it again)."""
     half_done = ledger.processing()
     if half_done:
         publish(HalfDoneFilesFound(len(half_done)))
-    stale = fail_stale_retrains(ledger, Path(settings.state.directory))
+
+
+def _recover_model(keeper: Keeper, shared: Shared) -> None:
+    """What the last run left for one model: retrains it left running, the version in force,
+    alerts that were firing (they stay open)."""
+    model, ledger, metrics = keeper.model, shared.ledger, shared.metrics
+    metrics.initialise(model)
+    stale = fail_stale_retrains(ledger, Path(keeper.config().state.directory), model)
     if stale:
-        publish(StaleRetrainsFailed(stale))
+        shared.publish(StaleRetrainsFailed(stale, model))
     previous = ledger.last_model_version(model)
     if previous is not None:
         metrics.set_production_version(model, previous["version"])
-
-
-def _restore(keeper: Keeper, ledger: Ledger, publish: Publish) -> None:
-    """Alerts that were firing when the last process stopped stay open."""
-    still_firing = ledger.firing_alerts(keeper.model)
+    still_firing = ledger.firing_alerts(model)
     if still_firing:
         keeper.alerts.rules.restore(still_firing)
         rules = tuple(sorted({str(a["rule"]) for a in still_firing}))
-        publish(AlertsRestored(keeper.model, rules))
+        shared.publish(AlertsRestored(model, rules))

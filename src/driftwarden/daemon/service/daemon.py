@@ -19,7 +19,7 @@ from pathlib import Path
 from driftwarden.config import load_settings, resolve_config_path
 from driftwarden.config.model import Settings
 from driftwarden.config.runnable import check_runnable
-from driftwarden.daemon.jobs.queue import Job
+from driftwarden.daemon.jobs.keeper import wants_poll
 from driftwarden.daemon.service.assembly import Parts, assemble
 from driftwarden.daemon.service.lifecycle import Lifecycle
 from driftwarden.daemon.service.signals import SignalFlags
@@ -74,13 +74,13 @@ class Daemon:
         self.lifecycle = Lifecycle(parts.health, bus.publish)
         self.timers = Timers(
             {
-                "rescan": lambda: self.settings.watch.rescan_interval_seconds,
+                "rescan": self._rescan_interval,
                 "alert_tick": lambda: ALERT_TICK_SECONDS,
                 "status": lambda: STATUS_SECONDS,
             },
             time.monotonic(),
         )
-        self._last_progress = -1
+        self._last_progress: dict[str, int] = {}
 
     @classmethod
     def build(
@@ -134,9 +134,11 @@ class Daemon:
         noted = self.parts.intake.scan("start-up")  # the watch is armed: nothing slips between
         self.parts.health.mark_scan_done()
         settings = self.settings
-        if settings.schedule.registry_poll.enabled or settings.reference.source == "model":
-            self.request("registry_poll", "start-up")
-        dirs = ", ".join(str(p) for p in settings.watch.paths) or "(none)"
+        kept = settings.kept_models()
+        for model, own in kept.items():
+            if wants_poll(own):
+                self.request("registry_poll", "start-up", model)
+        dirs = ", ".join(str(p) for own in kept.values() for p in own.watch.paths) or "(none)"
         self.parts.notifier.ready(f"watching {dirs}")
         self.bus.publish(DaemonReady(dirs, noted, self.metrics_url, str(settings.state.directory)))
 
@@ -164,12 +166,11 @@ class Daemon:
         self._signal_flags()
         for name in self.timers.due(now):
             self._timer(name)
-        if self.parts.requests.take_rescan():
+        if self.parts.rescan.take():
             self.parts.intake.scan("requested")
             self.timers.reset("rescan", now)
-        keeper = self.parts.keeper
-        for path in self.parts.intake.due():
-            keeper.jobs.put(Job("file", path, "complete"))
+        for model, path in self.parts.intake.due():  # each file to its own model's worker
+            self.parts.keepers.put_file(model, path)
         self._liveness()
         return self._next_due(now)
 
@@ -187,19 +188,26 @@ class Daemon:
         elif name == "alert_tick":
             self.request("alert_tick", "timer")
         elif name == "status":
-            worker, outbox = self.parts.keeper.worker, self.parts.outbox
+            workers, outbox = [k.worker for k in self.parts.keepers], self.parts.outbox
             self.parts.notifier.status(
-                f"{worker.done} jobs done, {worker.jobs.qsize()} queued, "
+                f"{len(workers)} model(s), {sum(w.done for w in workers)} jobs done, "
+                f"{sum(w.jobs.qsize() for w in workers)} queued, "
                 f"{outbox.pending()} MLflow writes pending"
             )
 
     def _liveness(self) -> None:
-        """Health heartbeat, the queue length, and a watchdog ping when the worker turned over."""
-        worker = self.parts.keeper.worker
+        """Health heartbeat, each model's queue length, and a watchdog ping when every model's
+        worker turned over (one stuck worker stops the pings)."""
         self.parts.health.heartbeat("main")
-        self.parts.health.set_pending("jobs", worker.jobs.qsize())
-        if worker.progress != self._last_progress and worker.is_alive():
-            self._last_progress = worker.progress
+        progress: dict[str, int] = {}
+        for keeper in self.parts.keepers:
+            worker = keeper.worker
+            self.parts.health.set_pending(worker.name, worker.jobs.qsize())
+            if worker.is_alive():
+                progress[keeper.model] = worker.progress
+        moved = all(self._last_progress.get(m) != p for m, p in progress.items())
+        if progress and moved and len(progress) == len(self.parts.keepers):
+            self._last_progress = progress
             self.parts.notifier.watchdog()
 
     def _next_due(self, now: float) -> float:
@@ -213,9 +221,20 @@ class Daemon:
 
     # ---- requests and reloads -----------------------------------------------------------
 
-    def request(self, kind: str, reason: str) -> None:
-        """Ask for work by name: a job kind, or ``"rescan"``."""
-        self.parts.requests(kind, reason)
+    def request(self, kind: str, reason: str, model: str | None = None) -> None:
+        """Ask for work by name: ``"rescan"``, or a job kind for ``model`` (every kept model
+        when None)."""
+        if kind == "rescan":
+            self.parts.rescan.request()
+        elif model is None:
+            self.parts.keepers.request_all(kind, reason)
+        else:
+            self.parts.keepers.request(kind, reason, model)
+
+    def _rescan_interval(self) -> float:
+        """The periodic rescan covers every model: as often as the most eager one asks."""
+        kept = self.settings.kept_models().values()
+        return min((m.watch.rescan_interval_seconds for m in kept), default=60.0)
 
     def reload(self) -> None:
         """SIGHUP: apply the config file again, section by section (see ``reload.py``)."""
