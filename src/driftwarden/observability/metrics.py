@@ -208,6 +208,28 @@ class Metrics:
         if version is not None:
             self.production_model_version.labels(model=model).set(float(version))
 
+    def forget_model(self, model: str) -> None:
+        """Remove every series labelled with ``model`` (the daemon no longer keeps it), so a
+        removed model's last values are not exported as if they were current."""
+        metrics = [
+            self.feature_drift_statistic, self.feature_drift_p_value, self.dataset_drift,
+            self.drifted_features, self.validation_metric, self.production_model_version,
+            self.checks, self.retrains, self.alerts, self.last_success_timestamp,
+        ]  # fmt: skip
+        for metric in metrics:
+            names = metric._labelnames
+            kept = {
+                tuple(sample.labels[n] for n in names)
+                for family in metric.collect()
+                for sample in family.samples
+                if sample.labels.get("model") == model
+            }
+            for values in kept:
+                with contextlib.suppress(KeyError):
+                    metric.remove(*values)
+        with self._lock:
+            self._feature_series.pop(model, None)
+
     def set_production_version(self, model: str, version: int | str) -> None:
         self.production_model_version.labels(model=model).set(float(version))
 

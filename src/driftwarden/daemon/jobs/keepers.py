@@ -49,6 +49,8 @@ class Keepers:
         intake: the watches in force; a keeper's watch is added and removed with it.
         health: each model's worker, retrain runner and watch are reported as
             ``jobs:<model>``, ``retrain:<model>`` and ``watcher:<model>``.
+        forget: drops what is exported about a model that is no longer kept (its metric
+            series).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Keepers:
         intake: Intake,
         health: HealthState,
         publish: Publish,
+        forget: Callable[[str], None],
     ) -> None:
         self._build = build
         self._watch_for = watch_for
@@ -66,6 +69,7 @@ class Keepers:
         self._intake = intake
         self._health = health
         self._publish = publish
+        self._forget = forget
         self._lock = threading.RLock()
         self._keepers: dict[str, Keeper] = {}
         self._closed = False
@@ -155,16 +159,22 @@ class Keepers:
             started.requests("registry_poll", reason)
         return started
 
-    def remove(self, model: str, reason: str) -> bool:
+    def remove(self, model: str, reason: str, forget: bool = True) -> bool:
         """Stop ``model``'s keeper: its watch, its worker (after the job it runs) and its
-        retrain runner (a training run is killed). True when everything stopped in time;
-        False also when the model was not kept."""
+        retrain runner (a training run is killed); with ``forget`` its metric series go too
+        (not when a new keeper of the same model follows). True when everything stopped in
+        time; False also when the model was not kept.
+
+        Files noted or queued for the model stay where they are (nothing is moved or
+        recorded for them): whoever keeps the model next finds them with its first scan."""
         with self._lock:
             keeper = self._keepers.pop(model, None)
         if keeper is None:
             return False
         self._close(keeper)
         finished = self._join(keeper, time.monotonic() + STOP_SECONDS)
+        if forget:
+            self._forget(model)
         self._publish(KeeperStopped(model, reason, finished))
         return finished
 

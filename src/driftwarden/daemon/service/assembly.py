@@ -195,8 +195,9 @@ def _build(
     build = _keeper_factory(current, intake, shared)
     initial = {model: build(model, None) for model in settings.kept_models()}
     keepers = Keepers(
-        build, lambda k: make_watch(k.config().watch, wake), initial, intake, health, publish
-    )
+        build, lambda k: make_watch(k.config().watch, wake), initial, intake, health, publish,
+        metrics.forget_model,
+    )  # fmt: skip
     metrics.set_pending_writes(outbox.pending())
     scheduler = Scheduler(lambda kind, reason: keepers.request_all(kind, reason), settings.schedule)
     return Parts(

@@ -97,7 +97,7 @@ def _new_keeper(daemon: Daemon, model: str, old: Settings, new: Settings) -> Cha
     keeper = keepers.prepare(new.model.name, new)
 
     def apply() -> None:
-        keepers.remove(model, REASON)
+        keepers.remove(model, REASON, forget=new.model.name != model)
         keepers.add(new.model.name, REASON, keeper)
 
     return Change(apply)
