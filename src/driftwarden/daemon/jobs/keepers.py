@@ -173,6 +173,7 @@ class Keepers:
             return False
         self._close(keeper)
         finished = self._join(keeper, time.monotonic() + STOP_SECONDS)
+        self._unregister(model)  # again: the worker's last turn may have beaten since
         if forget:
             self._forget(model)
         self._publish(KeeperStopped(model, reason, finished))
@@ -197,9 +198,12 @@ class Keepers:
         dirs = ", ".join(str(d.root) for d in watcher.names.dirs) or "(none)"
         self._publish(KeeperStarted(model, dirs, reason))
 
-    def _close(self, keeper: Keeper) -> None:
+    def _unregister(self, model: str) -> None:
         for part in ("jobs", "retrain", "watcher"):
-            self._health.unregister(health_name(part, keeper.model))
+            self._health.unregister(health_name(part, model))
+
+    def _close(self, keeper: Keeper) -> None:
+        self._unregister(keeper.model)
         self._intake.remove(keeper.model)
         keeper.worker.close()
         keeper.retrain.close()
