@@ -251,7 +251,9 @@ def test_healthz_turns_unhealthy_while_a_hanging_mlflow_wedges_the_job_loop(
             report = json.loads(str(answer["body"]))
             assert report["status"] == "unhealthy"
             assert report["components"]["jobs:test-model"]["state"] == "wedged"
-            assert [p for p in report["problems"] if p.startswith("jobs:test-model: wedged")], report
+            assert [p for p in report["problems"] if p.startswith("jobs:test-model: wedged")], (
+                report
+            )
             assert running.get("/readyz")[0] == 200
             assert value(scrape(running), "driftwarden_files_total", outcome="processed") == 0
 
