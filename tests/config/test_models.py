@@ -8,13 +8,18 @@ directory; ``config check`` prints each model's effective settings.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from driftwarden.config import load_settings
-from driftwarden.errors import ConfigError
+from driftwarden.config.models import one_model
+from driftwarden.errors import ConfigError, UsageError
 from tests.config.test_load import config_check
+
+DRIFTWARDEN = Path(sys.executable).parent / "driftwarden"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -151,3 +156,28 @@ def test_config_check_names_the_model_whose_reference_is_missing(tmp_path: Path)
     proc = config_check(write(tmp_path, text), tmp_path)
     assert proc.returncode == 2
     assert "models.fraud.reference.path" in proc.stderr, proc.stderr
+
+
+def test_commands_acting_on_one_model_take_it_by_name(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, TWO_MODELS), env={})
+    assert one_model(settings, "team.fraud").model.alias == "champion"
+    with pytest.raises(UsageError, match=r"--model: this config keeps 2 models"):
+        one_model(settings, None)
+    with pytest.raises(UsageError, match=r"--model: 'fraud' is not kept by this config"):
+        one_model(settings, "fraud")  # the table's name is not the registered one here
+    single = load_settings(write(tmp_path, '[model]\nname = "only"\n'), env={})
+    assert one_model(single, None) is single
+
+
+@pytest.mark.parametrize("command", ["retrain", "rollback"])
+def test_retrain_and_rollback_refuse_to_guess_the_model(tmp_path: Path, command: str) -> None:
+    config = write(tmp_path, TWO_MODELS)
+    proc = subprocess.run(
+        [str(DRIFTWARDEN), command, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "--model: this config keeps 2 models; name one of ['churn', 'team.fraud']" in proc.stderr

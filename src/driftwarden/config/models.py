@@ -32,7 +32,7 @@ from driftwarden.config.model import (
     WatchConfig,
 )
 from driftwarden.config.paths import resolve_model_paths
-from driftwarden.errors import ConfigError
+from driftwarden.errors import ConfigError, UsageError
 
 # The top-level sections a [models.<name>] table may override, in declaration order.
 OVERRIDES: tuple[str, ...] = tuple(
@@ -67,6 +67,19 @@ def model_keys(settings: Settings) -> dict[str, str]:
     if not settings.models:
         return {settings.model.name: ""}
     return {(entry.name or table): f"models.{table}." for table, entry in settings.models.items()}
+
+
+def one_model(settings: Settings, model: str | None) -> Settings:
+    """The settings of the model a command acts on by hand (``retrain``, ``rollback``):
+    ``--model NAME``, which may be left out when the file keeps one model."""
+    kept = settings.kept_models()
+    if model is None:
+        if len(kept) == 1:
+            return next(iter(kept.values()))
+        raise UsageError(f"--model: this config keeps {len(kept)} models; name one of {list(kept)}")
+    if model not in kept:
+        raise UsageError(f"--model: {model!r} is not kept by this config; kept: {list(kept)}")
+    return kept[model]
 
 
 def resolve_models(
