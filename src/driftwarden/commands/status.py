@@ -55,7 +55,7 @@ def collect_status(settings: Settings, model: str | None = None) -> dict[str, An
     }
     if exists["ledger"]:
         try:
-            _ledger_status(status["models"], engine)
+            _ledger_status(status["models"], engine, settings.several_models)
         except sqlite3.Error as exc:
             raise StateFileError(Path(where["ledger"]), exc) from None
     if exists["outbox"]:
@@ -86,19 +86,22 @@ def _empty_model(name: str) -> dict[str, Any]:
     }
 
 
-def _ledger_status(models: list[dict[str, Any]], engine: StateEngine) -> None:
+def _ledger_status(models: list[dict[str, Any]], engine: StateEngine, scoped: bool) -> None:
+    """Each model's entry; ``scoped`` is False with a single ``[model]``, whose files and
+    checks are every row (also rows an older ledger wrote without their model)."""
     ledger = engine.ledger(readonly=True)
     try:
         for entry in models:
-            _model_status(entry, ledger)
+            _model_status(entry, ledger, scoped)
     finally:
         ledger.close()
 
 
-def _model_status(entry: dict[str, Any], ledger: Ledger) -> None:
+def _model_status(entry: dict[str, Any], ledger: Ledger, scoped: bool) -> None:
     model = entry["model"]
-    entry["files"] = ledger.file_counts(model)
-    entry["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS, model=model)]
+    rows = model if scoped else None
+    entry["files"] = ledger.file_counts(rows)
+    entry["last_checks"] = [_check(row) for row in ledger.checks(limit=LAST_CHECKS, model=rows)]
     version = ledger.last_model_version(model)
     if version is not None:
         entry["production_model"] = {

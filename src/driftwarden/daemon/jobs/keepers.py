@@ -105,10 +105,15 @@ class Keepers:
             return len(self._keepers)
 
     def one(self) -> Keeper:
-        """The keeper of the only model kept (a single-model daemon, the tests)."""
-        keepers = list(self)
+        """The keeper of the only model kept (a single-model daemon, the tests); before
+        ``start``, the one built to be started."""
+        with self._lock:
+            started = bool(self._keepers) or self._closed
+            keepers = list((self._keepers if started else self._initial).values())
         if len(keepers) != 1:
-            raise LookupError(f"{len(keepers)} models are kept, not one: {self.models}")
+            raise LookupError(
+                f"{len(keepers)} models are kept, not one: {[k.model for k in keepers]}"
+            )
         return keepers[0]
 
     # ---- work for the models ------------------------------------------------------------
