@@ -84,12 +84,12 @@ def test_a_sighup_with_a_misspelled_key_logs_the_suggestion(tmp_path: Path) -> N
         config.write_text(text.replace("settle_seconds", "setle_seconds"), encoding="utf-8")
         os.kill(daemon.pid, signal.SIGHUP)
         [refused] = daemon.wait_for(
-            lambda e: str(e.get("msg", "")).startswith("config reload refused"),
+            lambda e: e.get("event") == "reload_refused",
             what="reload refused",
         )
-        assert "watch.setle_seconds: unknown key 'setle_seconds' in [watch]" in refused["msg"]
-        assert "did you mean 'settle_seconds'?" in refused["msg"]
-        assert "example.toml" not in refused["msg"]
+        assert "watch.setle_seconds: unknown key 'setle_seconds' in [watch]" in refused["reason"]
+        assert "did you mean 'settle_seconds'?" in refused["reason"]
+        assert "example.toml" not in refused["reason"]
     finally:
         assert daemon.process is not None
         daemon.process.send_signal(signal.SIGTERM)

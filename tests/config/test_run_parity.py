@@ -212,10 +212,11 @@ def test_environment_rules_refused_by_config_check_and_check_runnable(
 def test_run_refuses_the_same_environment(tmp_path: Path, case: str) -> None:
     sections, key = _env_case(tmp_path, case)
     config = _config(tmp_path, **sections)
+    line = _refused_by_config_check(config, tmp_path, key)
     proc = _run(config)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    # run's own wording today ("metrics: cannot listen on ..."), naming the section
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"driftwarden run: {key.split('.')[0]}")
+    # run refuses with the very line `config check` prints, before it creates anything
+    assert proc.stderr.strip().splitlines()[-1] == f"driftwarden run: {line}"
 
 
 def test_a_set_secret_passes(tmp_path: Path) -> None:

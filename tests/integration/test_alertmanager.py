@@ -18,6 +18,7 @@ from driftwarden.alerts.rules import AlertRules
 from driftwarden.alerts.sinks import AlertDispatcher, build_sinks
 from driftwarden.config.model import AlertmanagerConfig, AlertsConfig
 from driftwarden.events import Recorder
+from driftwarden.events.types import AlertDeliveryFailed
 from driftwarden.observability.metrics import Metrics
 from tests.alerts.receiver import Receiver, webhook_receiver
 from tests.support.prom_tools import AlertmanagerServer, wait_for
@@ -149,7 +150,6 @@ def test_alert_reaches_an_alertmanager_that_demands_basic_auth(
     tmp_path_factory: pytest.TempPathFactory,
     receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Alertmanager's own ``--web.config.file`` basic auth: refused without, delivered with."""
     password = "am-Basic-Pass-31"
@@ -175,16 +175,19 @@ def test_alert_reaches_an_alertmanager_that_demands_basic_auth(
     try:
         for cfg in (without, with_auth):
             rules = AlertRules(cfg, "iris", Metrics(CollectorRegistry()))
-            dispatcher = AlertDispatcher(build_sinks(cfg))
+            recorder = Recorder()
+            dispatcher = AlertDispatcher(build_sinks(cfg), recorder)
             dispatcher.start()
             try:
                 dispatcher.submit_all(rules.observe_drift(True))
                 assert dispatcher.flush(15)
             finally:
-                dispatcher.close(5)
+                dispatcher.close()
+                assert dispatcher.join(5)
             if cfg is without:
                 assert dispatcher.stats()["alertmanager"]["failed"] == 1
-                assert any("answered 401" in str(r.__dict__.get("error")) for r in caplog.records)
+                (failed,) = recorder.of(AlertDeliveryFailed)
+                assert "answered 401" in failed.error
                 assert ours(server) == []
         assert dispatcher.stats()["alertmanager"]["delivered"] == 1
         (active,) = wait_for(lambda: ours(server), 15, "alert active in Alertmanager")
