@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from driftwarden.commands.status import collect_status, render_text
 from driftwarden.config import load_settings
+from driftwarden.daemon.service.reload import changes
 from driftwarden.events import types as ev
 from tests.support.daemon_proc import models_config, sample_frame, write_csv
 from tests.support.inprocess import InProcessDaemon
@@ -161,3 +162,32 @@ def test_a_reload_removes_a_model_and_leaves_its_files_for_whoever_keeps_it_next
     running.daemon.reload()
     assert check_of(running, "b2.csv").model == "beta"
     assert len(checked(running, "b1.csv")) == 1
+
+
+def test_changes_are_named_by_the_models_keys(tmp_path: Path) -> None:
+    old = load_settings(models_config(tmp_path, TWO), env={})
+    changed = {"alpha": TWO["alpha"], "beta": {"drift": {"alpha": 0.02}, "alias": "champion"}}
+    new = load_settings(models_config(tmp_path, changed), env={})
+    found = changes(old, new)
+    assert found == {
+        "models.beta.drift": ("models.beta.drift.alpha: 0.005 -> 0.02",),
+        "models.beta": ("models.beta.alias: 'production' -> 'champion'",),
+    }
+    gone = load_settings(models_config(tmp_path, {"alpha": TWO["alpha"]}), env={})
+    assert changes(old, gone) == {"models.beta": ("models.beta: removed",)}
+
+
+def test_a_models_own_section_change_applies_to_that_model_only(
+    tmp_path: Path, start_daemon: Start
+) -> None:
+    running = start_daemon(models_config(tmp_path, TWO), loop=False)
+    alpha, beta = running.parts.keepers["alpha"], running.parts.keepers["beta"]
+    models_config(tmp_path, {"alpha": TWO["alpha"], "beta": {"drift": {"alpha": 0.02}}})
+    running.daemon.reload()
+    [reloaded] = running.events.of(ev.ConfigReloaded)
+    assert reloaded.changes == ("models.beta.drift.alpha: 0.005 -> 0.02",)
+    # Read per use: the same keepers see the new value, alpha keeps its own.
+    assert running.parts.keepers["beta"] is beta and beta.config().drift.alpha == 0.02
+    assert running.parts.keepers["alpha"] is alpha and alpha.config().drift.alpha == 0.001
+    assert running.events.of(ev.KeeperStopped) == []
+    assert check_of(running, drop(running, tmp_path, "beta", "b1.csv").name).model == "beta"
