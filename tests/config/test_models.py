@@ -139,6 +139,7 @@ def test_config_check_prints_each_models_effective_settings(tmp_path: Path) -> N
     proc = config_check(config, tmp_path, None, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     models = json.loads(proc.stdout)["models"]
+    assert "model" not in json.loads(proc.stdout)  # [model] is not in force
     assert list(models) == ["churn", "fraud"]
     assert models["churn"]["name"] == "churn" and models["fraud"]["name"] == "team.fraud"
     assert models["churn"]["drift"]["alpha"] == 0.01 and models["fraud"]["drift"]["alpha"] == 0.05

@@ -199,6 +199,8 @@ def redacted_dict(settings: Settings) -> dict[str, Any]:
     """
     data = settings.model_dump(mode="json", exclude={"models"})
     if settings.models:
+        # [model] is not in force with [models.<name>] tables: each model's keys are below.
+        del data["model"]
         data["models"] = effective_models(settings)
     return _redacted(data)
 
