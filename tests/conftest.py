@@ -16,8 +16,8 @@ from tests.support.mlflow_server import MlflowServer
 
 hypothesis_profiles.load()
 
-# postgres_cluster, postgres_db, mlflow_pg_server
-pytest_plugins = ("tests.support.postgres_fixtures",)
+# postgres_cluster, postgres_db, mlflow_pg_server; state_site (both engines), pg_site
+pytest_plugins = ("tests.support.postgres_fixtures", "tests.support.state_fixtures")
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +35,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "DRIFTWARDEN_CONFIG",
         "STATE_DIRECTORY",
         "NOTIFY_SOCKET",
+        "DRIFTWARDEN_INSTANCE_ID",
+        "PGPASSWORD",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")

@@ -26,6 +26,7 @@ def test_help_lists_every_contract_command(capsys: pytest.CaptureFixture[str]) -
         "rollback",
         "status",
         "config",
+        "outbox",
     ):
         assert name in out
 

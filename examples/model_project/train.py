@@ -10,6 +10,9 @@ Run through MLflow (``mlflow run examples/model_project --env-manager local
 - environment params (python, scikit-learn, mlflow, torch versions, CUDA availability);
 - the training frame (features + ``target``) as a dataset input *and* as the artifact
   ``training_data/training_data.csv``, which driftwarden downloads as its drift reference;
+- the held-out split (features + ``target``, the rows ``test_score`` was measured on) as
+  the artifact ``test_data/test_data.csv``: the labelled evaluation set that driftwarden's
+  performance estimation calibrates on (``estimation.reference = "model"``);
 - ``log_records_<level>`` counts and, if anything warned, ``logs/warnings.log``.
 
 Features must be numeric; the label column is ``target`` unless ``--target`` says otherwise.
@@ -50,6 +53,8 @@ DEFAULT_DATA = HERE / "data" / "breast_cancer.csv"
 MODEL_NAME = "model"  # the model's name in the run: runs:/<run_id>/model
 TRAINING_DATA_DIR = "training_data"
 TRAINING_DATA_FILE = "training_data.csv"
+TEST_DATA_DIR = "test_data"
+TEST_DATA_FILE = "test_data.csv"
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 
 log = logging.getLogger("driftwarden.example.train")
@@ -167,6 +172,14 @@ def log_training_data(
     client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags)])
 
 
+def log_test_split(client: MlflowClient, run_id: str, frame: pd.DataFrame) -> None:
+    """The held-out rows (features + label) as ``test_data/test_data.csv``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / TEST_DATA_FILE
+        frame.to_csv(path, index=False, lineterminator="\n")
+        client.log_artifact(run_id, str(path), TEST_DATA_DIR)
+
+
 def log_missing_params(client: MlflowClient, run_id: str, params: dict[str, object]) -> None:
     """Log params the run does not have yet (``mlflow run`` already logged the -P ones)."""
     existing = client.get_run(run_id).data.params
@@ -241,6 +254,7 @@ def train(args: argparse.Namespace, client: MlflowClient, run_id: str) -> float:
         skops_trusted_types=SKOPS_TRUSTED_TYPES,
     )
     log_training_data(client, run_id, frame, data_path, version, args.target)
+    log_test_split(client, run_id, frame.loc[x_test.index])
     log.info("test_score=%.4f train_score=%.4f run_id=%s", test_score, train_score, run_id)
     return test_score
 

@@ -33,9 +33,11 @@ COMMANDS: dict[str, str] = {
     "status": "driftwarden.commands.status:status_command",
     "config check": "driftwarden.commands.config_check:config_check_command",
     "hooks install": "driftwarden.commands.hooks:hooks_install_command",
+    "estimate": "driftwarden.commands.estimate:estimate_command",
+    "outbox retry": "driftwarden.commands.outbox:outbox_retry_command",
 }
 # command groups -> the namespace attribute that holds the subcommand's name
-_GROUPS = {"config": "config_command", "hooks": "hooks_command"}
+_GROUPS = {"config": "config_command", "hooks": "hooks_command", "outbox": "outbox_command"}
 
 
 def _model_arg(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="validate the production model on labelled data",
         description="Predict on a labelled file and log validation_accuracy, validation_f1 and "
-        "the classification report as one run in experiment mlflow.experiment_name.",
+        "the classification report (regressors, model.task = regression: validation_mae, "
+        "validation_rmse, validation_r2) as one run in experiment mlflow.experiment_name.",
     )
     p.add_argument("--data", metavar="FILE", required=True, help="labelled CSV or Parquet file")
     p.add_argument("--model-uri", metavar="URI", help="default: models:/<model.name>@<model.alias>")
@@ -124,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--min-accuracy", metavar="X", type=float, help="exit 1 when accuracy is below X"
     )
+    p.add_argument(
+        "--max-mae",
+        metavar="X",
+        type=float,
+        help="exit 1 when MAE is above X (regression; validation.maximums also apply)",
+    )
+    p.add_argument("--max-rmse", metavar="X", type=float, help="exit 1 when RMSE is above X")
 
     p = sub.add_parser(
         "register", help="register the best qualifying run and point the alias at it"
@@ -145,7 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         type=float,
         default=None,
-        help="metric must exceed X (default: retrain.register_threshold, 0.8)",
+        help="metric must be better than X: above it, or below it for --direction lower "
+        "(default: retrain.register_threshold, 0.8)",
+    )
+    p.add_argument(
+        "--direction",
+        choices=["higher", "lower", "auto"],
+        default=None,
+        help="which way the metric is better (default: retrain.register_direction; 'auto' "
+        "and a --metric without --direction: lower for error names such as test_rmse, "
+        "val_loss, else higher)",
     )
     p.add_argument(
         "--model-name", metavar="NAME", help="registered model name (default: model.name)"
@@ -175,6 +194,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="what the ledger knows")
     _config_arg(p, required=True)
+    p.add_argument("--model", metavar="NAME", help="the model whose checks (default: model.name)")
+    p.add_argument(
+        "--limit", metavar="N", type=int, default=10, help="at most N checks (default: 10)"
+    )
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="checks since then: 2026-01-31, 2026-01-31T12:00Z (UTC unless an offset is"
+        " given) or an age such as 30m, 2h, 7d",
+    )
+    _format_arg(p)
+
+    p = sub.add_parser(
+        "estimate",
+        help="estimate a model's performance on data without labels",
+        description="Estimate accuracy/F1/precision/recall (classifiers) or MAE/RMSE "
+        "(regressors) on CURRENT from the model's outputs, calibrated on the labelled REFERENCE.",
+    )
+    p.add_argument(
+        "reference", metavar="REFERENCE", help="labelled data the model did not train on"
+    )
+    p.add_argument(
+        "current", metavar="CURRENT", help="new data (its target column, if any: realized)"
+    )
+    p.add_argument(
+        "--model-uri",
+        metavar="URI",
+        help="the model predicts both files (default: "
+        "outputs from the files' prediction and proba_<class> columns)",
+    )
+    p.add_argument("--target", metavar="COL", help="label column (default: model.target)")
+    p.add_argument("--task", choices=["classification", "regression"], help="default: model.task")
+    p.add_argument(
+        "--prediction-column",
+        metavar="COL",
+        help="predicted class or value (default: estimation.prediction_column)",
+    )
+    p.add_argument(
+        "--proba-prefix",
+        metavar="PREFIX",
+        help="class probability columns are PREFIX<class> (default: estimation.proba_prefix)",
+    )
+    _config_arg(p)
     _format_arg(p)
     p.add_argument(
         "--model", metavar="NAME", help="only this registered model (default: every kept model)"
@@ -198,6 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
         "model_version_alias.created|deleted, signed with the secret in $<hooks.secret_env>.",
     )
     _config_arg(ph, required=True)
+
+    p = sub.add_parser("outbox", help="the MLflow writes waiting in the outbox")
+    outbox_sub = p.add_subparsers(dest="outbox_command", metavar="SUBCOMMAND", required=True)
+    po = outbox_sub.add_parser(
+        "retry",
+        help="queue MLflow writes parked as dead again (all, or by key)",
+        description="Queue writes parked after repeated failures again, with fresh attempts; "
+        "the running daemon writes them on its next turn. Exit 1 when a KEY was not parked.",
+    )
+    _config_arg(po, required=True)
+    po.add_argument("keys", nargs="*", metavar="KEY", help="outbox keys of parked writes")
+    po.add_argument("--all", action="store_true", help="every parked write")
     return parser
 
 

@@ -58,6 +58,27 @@ class MlflowUnavailable(RecoverableError):
     exit_code = 3
 
 
+class StateUnavailable(RecoverableError):
+    """The daemon's state cannot be written or reached now: a full disk, an I/O error, a file
+    system gone read-only, or the shared PostgreSQL database unreachable. The daemon then takes
+    no file until the state answers again, and nothing is lost meanwhile."""
+
+    exit_code = 3
+
+
+class LeaseLost(DriftwardenError):
+    """This instance no longer owns the model it was about to record something for.
+
+    Raised inside the transaction that would have recorded it (nothing is written): another
+    instance took the model's lease over and redoes the work.
+    """
+
+    def __init__(self, model: str, reason: str) -> None:
+        self.model = model
+        self.reason = reason
+        super().__init__(f"model {model!r}: {reason}")
+
+
 class OptionalDependencyMissing(DriftwardenError):
     """An optional extra (e.g. torch for MMD) is needed but not installed."""
 

@@ -39,6 +39,7 @@ SECRET_ENV_VARS = (
     "AWS_SESSION_TOKEN",
     "AZURE_STORAGE_ACCESS_KEY",
     "AZURE_STORAGE_CONNECTION_STRING",
+    "PGPASSWORD",  # libpq's: the shared state database (state.url)
 )
 URL_ENV_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -163,6 +164,9 @@ def register_settings(settings: Settings, env: Mapping[str, str]) -> None:
         REDACTOR.add_secret(_password(model.retrain.project_uri))  # its '#subdir' is no secret
     if settings.hooks.enabled:
         REDACTOR.add_secret(env.get(settings.hooks.secret_env))  # the MLflow webhooks' HMAC key
+    REDACTOR.add_url(settings.state.url)
+    if settings.state.password_env:
+        REDACTOR.add_secret(env.get(settings.state.password_env))
     webhook = settings.alerts.webhook
     if webhook is not None:
         # The URL is itself the credential (Slack's /services/T0/B0/SECRET): hide its path.

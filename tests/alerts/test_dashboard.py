@@ -61,6 +61,10 @@ def test_the_model_variable_drives_the_model_scoped_panels() -> None:
             in {
                 "driftwarden_dataset_drift",
                 "driftwarden_feature_drift_p_value",
+                "driftwarden_feature_drifted",
+                "driftwarden_feature_drift_effect",
+                "driftwarden_feature_drift_corrected_p_value",
+                "driftwarden_features_left_out",
                 "driftwarden_checks_total",
             }
             for n in metric_names(expr)
@@ -74,6 +78,10 @@ def test_the_model_variable_drives_the_model_scoped_panels() -> None:
     [
         "driftwarden_feature_drift_statistic",
         "driftwarden_feature_drift_p_value",
+        "driftwarden_feature_drifted",
+        "driftwarden_feature_drift_effect",
+        "driftwarden_feature_drift_corrected_p_value",
+        "driftwarden_features_left_out",
         "driftwarden_dataset_drift",
         "driftwarden_validation_metric",
         "driftwarden_production_model_version",
@@ -111,3 +119,13 @@ def test_provisioning_examples_parse() -> None:
     providers = yaml.safe_load((GRAFANA / "provisioning/dashboards/driftwarden.yml").read_text())
     assert providers["providers"][0]["type"] == "file"
     assert providers["providers"][0]["options"]["path"]
+
+
+def test_the_per_feature_p_value_panel_plots_the_corrected_p_that_decides() -> None:
+    """The raw p-value misleads (features below alpha that were not flagged): the time series
+    of p-values is the corrected one, and the raw one appears only beside flagged features."""
+    panels = {p["title"]: p for p in walk_panels(dashboard()["panels"])}
+    [plotted] = panels["Corrected p-value per feature"]["targets"]
+    assert metric_names(plotted["expr"]) == {"driftwarden_feature_drift_corrected_p_value"}
+    for target in panels["Drifted features (last check)"]["targets"]:
+        assert "driftwarden_feature_drifted" in metric_names(target["expr"]), target["expr"]

@@ -229,6 +229,31 @@ def test_log_to_mlflow_writes_one_run(
     assert html.index("<h3>x") < html.index("<h3>y")
 
 
+@pytest.mark.parametrize("test", ["ad", "cvm"])
+def test_log_to_mlflow_names_the_numeric_test(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], test: str
+) -> None:
+    """AD and CvM reach MLflow like KS: per-feature metrics, and the test named in the params."""
+    from mlflow.tracking import MlflowClient
+
+    config = tmp_path / "dw.toml"
+    config.write_text(
+        '[state]\ndirectory = "state"\n[mlflow]\nexperiment_name = "checks"\n'
+        f'[drift]\nnumeric_test = "{test}"\ndataset_rule = "cauchy"\n'
+    )
+    args = ["check", str(files["ref"]), str(files["moved"]), "--config", str(config)]
+    assert main([*args, "--format", "json", "--log-to-mlflow"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}")
+    run = client.get_run(data["mlflow_run_id"])
+    assert run.data.params["tests"] == ",".join(sorted(["chi2", test]))
+    assert run.data.params["dataset_rule"] == "cauchy"
+    x = next(f for f in data["features"] if f["feature"] == "x")
+    assert x["test"] == test
+    assert run.data.metrics["feature.x.statistic"] == pytest.approx(x["statistic"])
+    assert run.data.metrics["feature.x.p_value"] == pytest.approx(x["p_value"])
+
+
 # --- review fixes -------------------------------------------------------------------------
 
 

@@ -51,8 +51,9 @@ def test_status_json_reports_files_checks_model_retrain_outbox(
     assert main(["status", "--config", str(config), "--format", "json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["files"] == {"done": 1, "quarantined": 1}
-    assert status["last_checks"][0]["verdict"] == "drift (x1)"
-    assert status["last_checks"][0]["file"] == "a.csv"
+    [check] = status["last_checks"]
+    assert check["dataset_drift"] is True and check["drifted_count"] == 1
+    assert check["drifted_features"] == ["x1"] and check["file"] == "a.csv"
     assert status["production_model"]["version"] == "3"
     assert status["last_retrain"]["status"] == "rejected"
     assert status["outbox"]["pending"] == 1
@@ -190,9 +191,10 @@ def test_file_and_column_names_are_escaped_in_the_table_and_exact_in_json(
     status = collect_status(settings)
     text = render_text(status)
     assert not RAW_CONTROL.search(text), text
-    (row,) = [line for line in text.split("\n") if "drift (" in line]
+    (row,) = [line for line in text.split("\n") if "batch" in line]
     assert "batch\\n2026-01-01T00:00:00Z INFO driftwarden.daemon: all clear\\x1b[2J.csv" in row
-    assert "drift (income\\x1b]0;pwned\\x07\\u202e)" in row
+    (names,) = [line for line in text.split("\n") if "drifted:" in line]
+    assert "drifted: income\\x1b]0;pwned\\x07\\u202e" in names
     # JSON escapes by construction and gives the names back exactly.
     document = json.dumps(status)
     assert not RAW_CONTROL.search(document)

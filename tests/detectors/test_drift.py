@@ -34,7 +34,7 @@ def test_nan_inf_are_dropped_counted_and_the_rest_matches_scipy(
     ref: list[float], cur: list[float]
 ) -> None:
     """Any column (NaN, inf, constant, empty after dropping) gives a result, never an exception."""
-    result = _check(pd.DataFrame({"x": ref}), pd.DataFrame({"x": cur}))
+    result = _check(pd.DataFrame({"x": ref}), pd.DataFrame({"x": cur}), numeric_test="ks")
     (feature,) = result.features
     r, c = np.array(ref), np.array(cur)
     r_fin, c_fin = r[np.isfinite(r)], c[np.isfinite(c)]
@@ -81,8 +81,12 @@ def test_correction_decides_a_borderline_feature() -> None:
     ref = pd.DataFrame({f"x{i}": rng.normal(size=3000) for i in range(20)})
     cur = pd.DataFrame({f"x{i}": rng.normal(size=3000) for i in range(20)})
     cur["x0"] = cur["x0"] + 0.12
-    loose = _check(ref, cur, correction="none", alpha=0.01, effect_size_floor=0.0)
-    strict = _check(ref, cur, correction="bonferroni", alpha=0.01, effect_size_floor=0.0)
+    loose = _check(
+        ref, cur, numeric_test="ks", correction="none", alpha=0.01, effect_size_floor=0.0
+    )
+    strict = _check(
+        ref, cur, numeric_test="ks", correction="bonferroni", alpha=0.01, effect_size_floor=0.0
+    )
     raw = next(f for f in loose.features if f.feature == "x0")
     assert 0.0001 < raw.p_value < 0.01 / 1.5  # the setup really is borderline
     assert "x0" in loose.drifted_features
@@ -107,9 +111,10 @@ def test_dataset_share_rule() -> None:
     ref = pd.DataFrame({f"x{i}": rng.normal(size=2000) for i in range(4)})
     cur = pd.DataFrame({f"x{i}": rng.normal(size=2000) for i in range(4)})
     cur["x0"] += 1.0
-    assert _check(ref, cur, dataset_drift_share=0.0).dataset_drift
-    assert _check(ref, cur, dataset_drift_share=0.25).dataset_drift
-    result = _check(ref, cur, dataset_drift_share=0.5)
+    # The share applies to drifted features; a combining rule can fire without any.
+    assert _check(ref, cur, dataset_rule="features", dataset_drift_share=0.0).dataset_drift
+    assert _check(ref, cur, dataset_rule="features", dataset_drift_share=0.25).dataset_drift
+    result = _check(ref, cur, dataset_rule="features", dataset_drift_share=0.5)
     assert result.drifted_features == ["x0"] and not result.dataset_drift
 
 
@@ -204,7 +209,7 @@ def test_a_corrected_p_of_zero_ranks_first() -> None:
     cur = pd.DataFrame(
         {"far": rng.normal(100.0, size=20_000), "near": rng.normal(0.15, size=20_000)}
     )
-    result = check_frames(ref, cur, DriftConfig())
+    result = check_frames(ref, cur, DriftConfig(numeric_test="ks"))
     by_name = {f.feature: f for f in result.features}
     assert by_name["far"].p_value_corrected == 0.0
     assert 0.0 < (by_name["near"].p_value_corrected or 0.0) < 0.005

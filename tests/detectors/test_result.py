@@ -46,8 +46,9 @@ def test_mlflow_metric_names_are_valid_and_unique() -> None:
         _validate_metric_name(name)  # raises on an invalid name
         assert math.isfinite(value)
     assert metrics["dataset_drift"] == 1.0
-    p_keys = [k for k in metrics if k.endswith(".p_value")]
+    p_keys = [k for k in metrics if k.startswith("feature.") and k.endswith(".p_value")]
     assert len(p_keys) == 4  # one per tested feature; 'empty' has no p-value
+    assert 0.0 <= metrics["dataset.p_value"] <= 1.0  # the combining dataset rule's p-value
 
 
 def test_metric_names_disambiguate_collisions() -> None:

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    precision_score,
+    r2_score,
+    recall_score,
+    root_mean_squared_error,
+)
 
 from driftwarden.config.model import ValidationConfig
 from driftwarden.detectors.validation import ValidationResult, evaluate_predictions
@@ -93,3 +101,46 @@ def test_binary_positive_label_is_the_numerically_larger(dtype: type) -> None:
     assert expected != pytest.approx(f1_score(y_true, y_pred, pos_label=dtype(2)))
     assert result.metrics["f1"] == pytest.approx(expected)
     assert result.labels == [str(dtype(2)), str(dtype(10))]
+
+
+# ---- regression --------------------------------------------------------------------------
+
+numbers = st.floats(-1e4, 1e4, allow_nan=False)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.lists(st.tuples(numbers, numbers), min_size=2, max_size=60))
+def test_regression_metrics_match_sklearn(pairs: list[tuple[float, float]]) -> None:
+    y_true = [a for a, _ in pairs]
+    y_pred = [b for _, b in pairs]
+
+    result = evaluate_predictions(y_true, y_pred, ValidationConfig(), task="regression")
+
+    assert result.task == "regression"
+    assert result.metrics["mae"] == pytest.approx(mean_absolute_error(y_true, y_pred))
+    assert result.metrics["rmse"] == pytest.approx(root_mean_squared_error(y_true, y_pred))
+    assert result.metrics["r2"] == pytest.approx(r2_score(y_true, y_pred))
+    assert result.n_rows == len(pairs)
+    assert ValidationResult.from_dict(json.loads(result.to_json())) == result
+
+
+def test_regression_with_one_row_has_no_r2_and_reports_the_errors() -> None:
+    result = evaluate_predictions([3.0], [1.0], ValidationConfig(), task="regression")
+    assert result.metrics == {"mae": 2.0, "rmse": 2.0}
+    assert "max_absolute_error" in result.report
+    assert result.to_mlflow_metrics() == {"validation_mae": 2.0, "validation_rmse": 2.0}
+
+
+def test_regression_refuses_values_that_are_not_numbers() -> None:
+    with pytest.raises(ValueError, match="finite numbers"):
+        evaluate_predictions([1.0, float("nan")], [1.0, 2.0], ValidationConfig(), task="regression")
+
+
+def test_breaches_have_minimums_and_maximums() -> None:
+    result = evaluate_predictions(
+        [1.0, 2.0, 3.0], [2.0, 2.0, 2.0], ValidationConfig(), task="regression"
+    )
+    assert result.breaches({"r2": 0.5}, {"mae": 0.5, "rmse": 5.0}) == {
+        "r2": (0.0, 0.5),
+        "mae": (pytest.approx(2 / 3), 0.5),
+    }

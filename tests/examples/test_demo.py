@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -54,13 +55,28 @@ def test_demo_once_shows_drift_retrain_promotion_and_where_to_look(tmp_path: Pat
     assert re.search(r"validation \(production model is now version 2\): ok", out), out
     assert re.search(r"checked fresh\.csv: no drift", out), out
     # Where to look.
-    assert re.search(r"metrics: +http://127\.0\.0\.1:\d+/metrics", out), out
+    # After --once the endpoint is gone: its samples are shown, and no URL that would be dead.
+    assert re.search(r"metrics: +read before the daemon stopped", out), out
+    closing = out.split("Where to look:", 1)[1]
+    assert not re.search(r"http://127\.0\.0\.1:\d+/metrics", closing), closing
     assert 'driftwarden_production_model_version{model="driftwarden-demo"} 2.0' in out
     store = f"sqlite:///{workdir / 'state' / 'mlflow.db'}"
     assert f"ui --backend-store-uri {store}" in out
     report = Path(re.search(r"drift report: (\S+)", out).group(1))  # type: ignore[union-attr]
     assert report.is_file() and report.read_text().lstrip().lower().startswith("<!doctype html")
     assert report.is_relative_to(workdir / "state")
+    # The printed status command runs as shown, without the venv on PATH.
+    status = re.search(r"status: +(.+)", out).group(1)  # type: ignore[union-attr]
+    shown = subprocess.run(
+        shlex.split(status),
+        cwd=tmp_path,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shown.returncode == 0 and "drifted.csv" in shown.stdout, shown.stdout + shown.stderr
 
     # What the store says matches what was printed.
     client = MlflowClient(tracking_uri=store)

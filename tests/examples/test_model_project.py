@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version
 from driftwarden.errors import InputFileError
 from driftwarden.tracking.client import mlflow_env
-from driftwarden.tracking.models import download_training_data
+from driftwarden.tracking.models import download_test_split, download_training_data
 from tests.tracking.stores import (
     EXAMPLE_CSV,
     PROJECT,
@@ -102,6 +103,26 @@ def test_training_data_is_logged_as_artifact_and_dataset(trained: Trained, tmp_p
     (dataset_input,) = run.inputs.dataset_inputs
     assert dataset_input.dataset.digest == run.data.params["data_version"]
     assert {t.key: t.value for t in dataset_input.tags}["mlflow.data.context"] == "training"
+
+
+def test_the_held_out_split_is_logged_beside_the_training_data(
+    trained: Trained, tmp_path: Path
+) -> None:
+    client = trained.store.activate()
+    run = client.get_run(trained.run_id)
+
+    path = download_test_split(client, trained.run_id, "test_data", tmp_path)
+
+    assert path.relative_to(tmp_path).as_posix() == "test_data/test_data.csv"
+    split = read_frame(path)
+    everything = pd.read_csv(EXAMPLE_CSV)
+    assert len(split) == math.ceil(0.25 * len(everything))  # test_size 0.25, as sklearn rounds
+    assert list(split.columns) == list(everything.columns)
+    assert len(split.merge(everything, how="inner")) == len(split)  # rows of the data
+    # test_score was measured on exactly these rows
+    model = mlflow.pyfunc.load_model(f"runs:/{trained.run_id}/model")
+    accuracy = (model.predict(split.drop(columns=["target"])) == split["target"]).mean()
+    assert accuracy == pytest.approx(run.data.metrics["test_score"])
 
 
 def test_same_data_and_seed_give_the_same_score(trained: Trained) -> None:

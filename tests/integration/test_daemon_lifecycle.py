@@ -208,16 +208,16 @@ def test_a_second_sigterm_forces_the_exit(tmp_path: Path) -> None:
         daemon.send(signal.SIGTERM)
         daemon.wait_event("stop_requested")
         daemon.send(signal.SIGTERM)
-        started = time.monotonic()
         assert daemon.process is not None
-        returncode = daemon.process.wait(15)
-        elapsed = time.monotonic() - started
+        returncode = daemon.process.wait(60)
     finally:
         daemon.kill()
     assert returncode == 128 + signal.SIGTERM
-    assert elapsed < 3
-    assert "second stop signal, exiting now" in daemon.log_text()  # stderr, written by the handler
+    # it did not wait for the big drop: no verdict, no clean stop
+    assert not daemon.named("file_checked")
     assert not daemon.named("daemon_stopped")
+    # stderr, written by the signal handler itself (the bus may be the thing that is stuck)
+    assert "second stop signal, exiting now" in daemon.log_text()
 
 
 def test_sighup_changing_watch_keeps_health_and_files_flowing(tmp_path: Path) -> None:

@@ -28,9 +28,33 @@ DRIFT_RESULT = {
     "dataset_drift": True,
     "drifted_features": ["petal_length"],
     "features": [
-        {"feature": "petal_length", "test": "ks", "statistic": 0.42, "p_value": 3e-7},
-        {"feature": "sepal_width", "test": "ks", "statistic": 0.05, "p_value": 0.81},
-        {"feature": "species", "test": "chi2", "statistic": 1.2, "p_value": 0.55},
+        {
+            "feature": "petal_length",
+            "test": "ks",
+            "statistic": 0.42,
+            "p_value": 3e-7,
+            "p_value_corrected": 9e-7,
+            "effect_size": 0.61,
+            "drifted": True,
+        },
+        {
+            "feature": "sepal_width",
+            "test": "ks",
+            "statistic": 0.05,
+            "p_value": 0.81,
+            "p_value_corrected": 1.0,
+            "effect_size": 0.04,
+            "drifted": False,
+        },
+        {
+            "feature": "species",
+            "test": "chi2",
+            "statistic": 1.2,
+            "p_value": 0.55,
+            "p_value_corrected": 1.0,
+            "effect_size": 0.02,
+            "drifted": False,
+        },
     ],
 }
 
@@ -159,8 +183,30 @@ def test_every_dashboard_query_is_valid_promql(prometheus: PrometheusServer) -> 
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
     empty = []
     for expr in exprs:
-        concrete = expr.replace("$model", ".*").replace("$__rate_interval", "1m")
+        concrete = (
+            expr.replace("$model", ".*").replace("$__rate_interval", "1m").replace("$__range", "1h")
+        )
         if not prometheus.query(concrete):  # raises ValueError on a PromQL error
             empty.append(expr)
     # rate/increase-based panels may still be empty this early; the gauges must not be
     assert not [e for e in empty if "increase(" not in e and "rate(" not in e], empty
+
+
+def test_the_dashboard_lists_only_flagged_features_with_their_numbers(
+    prometheus: PrometheusServer,
+) -> None:
+    """The "Drifted features" table: effect, corrected p and raw p of flagged features only."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    panel = next(p for p in dashboard["panels"] if p["title"] == "Drifted features (last check)")
+    got = {}
+    for target in panel["targets"]:
+        result = prometheus.query(target["expr"].replace("$model", ".*"))
+        got[target["refId"]] = values(result, "feature")
+    assert got == {
+        "A": {"petal_length": 0.61},
+        "B": {"petal_length": 9e-7},
+        "C": {"petal_length": 3e-7},
+    }
+    flagged = next(p for p in dashboard["panels"] if p["title"] == "Features flagged as drifted")
+    expr = flagged["targets"][0]["expr"].replace("$model", ".*").replace("$__range", "1h")
+    assert values(prometheus.query(expr), "feature") == {"petal_length": 1.0}

@@ -153,6 +153,34 @@ def test_idle_loop_is_not_wedged(health: HealthState, clock: FakeClock) -> None:
     assert not health.health().ok
 
 
+def test_a_degraded_condition_keeps_healthz_200_and_makes_readyz_503(
+    server: MetricsServer, health: HealthState
+) -> None:
+    health.mark_config_loaded()
+    health.mark_scan_done()
+    health.set_degraded("state", "not writable: disk full")
+    status, _, body = get(server.url + "/healthz")
+    assert status == 200
+    assert json.loads(body)["status"] == "degraded"
+    assert json.loads(body)["degraded"] == ["state: not writable: disk full"]
+    status, _, body = get(server.url + "/readyz")
+    assert status == 503 and json.loads(body)["problems"] == ["state: not writable: disk full"]
+    health.set_degraded("state", None)
+    assert json.loads(get(server.url + "/healthz")[2])["status"] == "ok"
+    assert get(server.url + "/readyz")[0] == 200
+
+
+def test_a_quiet_allowance_defers_wedged_until_it_ends(
+    health: HealthState, clock: FakeClock
+) -> None:
+    health.set_pending("jobs", 2)
+    health.allow_quiet("jobs", clock.now + 600)  # a long job with its own deadline
+    clock.now += 300
+    assert health.health().ok
+    clock.now += 301
+    assert not health.health().ok
+
+
 def test_dead_components_make_healthz_503(server: MetricsServer, health: HealthState) -> None:
     alive = {"watcher": True}
     health.register("watcher", alive=lambda: alive["watcher"])

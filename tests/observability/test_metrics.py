@@ -28,14 +28,36 @@ PRODUCT_SAMPLES = {
     "driftwarden_alerts_total",
     "driftwarden_last_success_timestamp_seconds",
     "driftwarden_mlflow_pending_writes",
+    "driftwarden_mlflow_dead_writes",
+    "driftwarden_state_writable",
+    "driftwarden_feature_drifted",
+    "driftwarden_feature_drift_effect",
+    "driftwarden_feature_drift_corrected_p_value",
+    "driftwarden_features_left_out",
 }
 
 DRIFT_RESULT = {
     "dataset_drift": True,
     "drifted_features": ["age"],
     "features": [
-        {"feature": "age", "test": "ks", "statistic": 0.31, "p_value": 1e-9, "drifted": True},
-        {"feature": "city", "test": "chi2", "statistic": 2.5, "p_value": 0.47, "drifted": False},
+        {
+            "feature": "age",
+            "test": "ks",
+            "statistic": 0.31,
+            "p_value": 1e-9,
+            "p_value_corrected": 2e-9,
+            "effect_size": 0.42,
+            "drifted": True,
+        },
+        {
+            "feature": "city",
+            "test": "chi2",
+            "statistic": 2.5,
+            "p_value": 0.47,
+            "p_value_corrected": 0.94,
+            "effect_size": 0.03,
+            "drifted": False,
+        },
     ],
 }
 
@@ -195,3 +217,94 @@ def test_unknown_label_values_are_refused() -> None:
 
 def test_alert_rule_names_match_the_metric_label_set() -> None:
     assert set(RULES) == set(ALERT_RULES)
+
+
+PER_FEATURE = (
+    "driftwarden_feature_drift_statistic",
+    "driftwarden_feature_drift_p_value",
+    "driftwarden_feature_drifted",
+    "driftwarden_feature_drift_effect",
+    "driftwarden_feature_drift_corrected_p_value",
+)
+
+
+def features_of(metrics: Metrics, name: str, model: str = "iris") -> set[str]:
+    return {
+        dict(labels)["feature"]
+        for sample, labels in samples(metrics)
+        if sample == name and dict(labels)["model"] == model
+    }
+
+
+def wide_result(n: int, drifted: tuple[int, ...]) -> dict[str, object]:
+    """``n`` features f000.. with p-values growing with the index; ``drifted`` are flagged."""
+    return {
+        "dataset_drift": bool(drifted),
+        "drifted_features": [f"f{i:03d}" for i in drifted],
+        "features": [
+            {
+                "feature": f"f{i:03d}",
+                "test": "ks",
+                "statistic": 0.5 - i / (4 * n),
+                "p_value": (i + 1) / (2 * n),
+                "p_value_corrected": min(1.0, (i + 1) / n),
+                "effect_size": 0.1,
+                "drifted": i in drifted,
+            }
+            for i in range(n)
+        ],
+    }
+
+
+def test_drifted_effect_and_corrected_p_per_feature() -> None:
+    m = Metrics(CollectorRegistry())
+    m.observe_drift_result("iris", DRIFT_RESULT)
+    assert value(m, "driftwarden_feature_drifted", model="iris", feature="age") == 1
+    assert value(m, "driftwarden_feature_drifted", model="iris", feature="city") == 0
+    assert value(m, "driftwarden_feature_drift_effect", model="iris", feature="age") == 0.42
+    assert (
+        value(m, "driftwarden_feature_drift_corrected_p_value", model="iris", feature="city")
+        == 0.94
+    )
+    assert value(m, "driftwarden_features_left_out", model="iris") == 0
+
+
+def test_the_cap_keeps_the_drifted_then_the_smallest_p_values_in_every_series() -> None:
+    m = Metrics(CollectorRegistry(), max_features=3)
+    m.observe_drift_result("iris", wide_result(10, drifted=(7,)))
+    expected = {"f007", "f000", "f001"}  # the drifted one, then the two smallest p-values
+    for name in PER_FEATURE:
+        assert features_of(m, name) == expected, name
+    assert value(m, "driftwarden_features_left_out", model="iris") == 7
+    # Another check moves the choice: the series of features pushed out are removed.
+    m.observe_drift_result("iris", wide_result(10, drifted=(4, 5)))
+    for name in PER_FEATURE:
+        assert features_of(m, name) == {"f004", "f005", "f000"}, name
+
+
+def test_thousands_of_columns_export_at_most_the_cap() -> None:
+    m = Metrics(CollectorRegistry())
+    m.observe_drift_result("iris", wide_result(3000, drifted=()))
+    for name in PER_FEATURE:
+        assert len(features_of(m, name)) == 200, name
+    assert value(m, "driftwarden_features_left_out", model="iris") == 2800
+
+
+def test_a_feature_gone_from_the_reference_loses_every_series() -> None:
+    m = Metrics(CollectorRegistry())
+    m.observe_drift_result("iris", DRIFT_RESULT)
+    m.observe_drift_result("iris", {**DRIFT_RESULT, "features": DRIFT_RESULT["features"][:1]})
+    for name in PER_FEATURE:
+        assert features_of(m, name) == {"age"}, name
+
+
+def test_a_model_that_goes_away_loses_its_series_and_leaves_the_others() -> None:
+    m = Metrics(CollectorRegistry())
+    m.observe_drift_result("iris", DRIFT_RESULT)
+    m.observe_drift_result("wine", DRIFT_RESULT)
+    m.forget_model("iris")
+    for name in PER_FEATURE:
+        assert features_of(m, name, "iris") == set(), name
+        assert features_of(m, name, "wine") == {"age", "city"}, name
+    remaining = {dict(labels).get("model") for _, labels in samples(m)}
+    assert "iris" not in remaining

@@ -22,6 +22,13 @@ from driftwarden.tracking.access import MlflowAccess
 from tests.support.mlflow_store import prepare_default_store
 
 
+class Noted(list[tuple[str, str, str]]):
+    """The runs a writer noted (what the daemon hands to the ledger's record_check_run)."""
+
+    def __call__(self, key: str, run_id: str, experiment_id: str) -> None:
+        self.append((key, run_id, experiment_id))
+
+
 def _outbox(path: Path) -> Outbox:
     return Outbox(SqliteOutbox(path), Recorder())
 
@@ -46,15 +53,15 @@ def test_validation_write_lands_once_even_when_replayed(tmp_path: Path) -> None:
     access = MlflowAccess(settings)
     outbox = _outbox(tmp_path / "state" / "outbox.db")
     outbox.enqueue("validation_run", _payload(), "v:1")
-    metrics, events = Metrics(CollectorRegistry()), Recorder()
-    flusher = _flusher(outbox, MlflowWriter(access, events), metrics, events)
+    metrics, events, noted = Metrics(CollectorRegistry()), Recorder(), Noted()
+    flusher = _flusher(outbox, MlflowWriter(access, events, noted), metrics, events)
     assert flusher.flush_once() > 0  # idle wait after a successful flush
     assert outbox.pending() == 0
     assert metrics.registry.get_sample_value("driftwarden_mlflow_pending_writes") == 0
     [written] = events.of(ev.OutboxWritten)
     assert written.outbox_key == "v:1" and written.kind == "validation_run"
     # A replay of the same key (a crash between the run and the outbox update) adds nothing.
-    MlflowWriter(access, events)("validation_run", _payload(), "v:1")
+    MlflowWriter(access, events, noted)("validation_run", _payload(), "v:1")
     assert [e.outbox_key for e in events.of(ev.OutboxAlreadyWritten)] == ["v:1"]
     client = access.client()
     experiment = client.get_experiment_by_name("dw-test")
@@ -62,6 +69,8 @@ def test_validation_write_lands_once_even_when_replayed(tmp_path: Path) -> None:
     assert len(runs) == 1
     assert runs[0].data.tags[KEY_TAG] == "v:1"
     assert runs[0].data.metrics["validation_accuracy"] == pytest.approx(0.75)
+    # The run is noted for status, on the replay too (a crash may have come before the note).
+    assert noted == [("v:1", runs[0].info.run_id, experiment.experiment_id)] * 2
 
 
 def test_unreachable_server_keeps_the_write_and_backs_off(tmp_path: Path) -> None:
@@ -75,7 +84,7 @@ def test_unreachable_server_keeps_the_write_and_backs_off(tmp_path: Path) -> Non
     )
     settings = load_settings(config, env={})
     events = Recorder()
-    writer = MlflowWriter(MlflowAccess(settings), events)
+    writer = MlflowWriter(MlflowAccess(settings), events, Noted())
     with pytest.raises(MlflowUnavailable):
         writer("validation_run", _payload(), "v:1")
     outbox = _outbox(tmp_path / "state" / "outbox.db")
@@ -100,7 +109,7 @@ def _flusher_against(url: str, tmp_path: Path) -> tuple[Outbox, OutboxFlusher, M
     settings = load_settings(config, env={})
     outbox = _outbox(tmp_path / "state" / "outbox.db")
     metrics, events = Metrics(CollectorRegistry()), Recorder()
-    writer = MlflowWriter(MlflowAccess(settings), events)
+    writer = MlflowWriter(MlflowAccess(settings), events, Noted())
     return outbox, _flusher(outbox, writer, metrics, events), metrics, events
 
 
@@ -150,7 +159,7 @@ def test_a_run_left_unfinished_by_an_interrupted_write_is_replaced_not_doubled(
     experiment_id = access.experiment_id("dw-test")
     # What a write cut off after create_run leaves behind: a RUNNING run with the key.
     stale = client.create_run(experiment_id, tags={KEY_TAG: "v:1"}).info.run_id
-    writer = MlflowWriter(access, Recorder())
+    writer = MlflowWriter(access, Recorder(), Noted())
     writer("validation_run", _payload(), "v:1")
     runs = client.search_runs([experiment_id])
     assert len(runs) == 1

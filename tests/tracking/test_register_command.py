@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 
 from driftwarden.cli import main
-from driftwarden.tracking.registry import get_version_by_alias, get_version_by_stage
+from driftwarden.tracking.registry import (
+    find_best_run,
+    get_version_by_alias,
+    get_version_by_stage,
+)
 from tests.support.mlflow_server import free_port
 from tests.tracking.conftest import Trained
 from tests.tracking.stores import TRAIN_EXPERIMENT, Store, make_store
+from tests.tracking.test_registry import _run_with
 
 
 def _register(trained: Trained, *extra: str) -> int:
@@ -81,7 +86,7 @@ def test_register_uses_the_config_for_model_name_and_threshold(trained: Trained)
     assert get_version_by_alias(client, "bc-model", "production") is not None
 
 
-def test_nothing_qualifies_is_exit_1_naming_what_was_searched(
+def test_nothing_qualifies_is_exit_1_naming_what_was_searched_and_the_best_found(
     trained: Trained, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = _register(trained, "--model-name", "cli-none", "--threshold", "0.999")
@@ -90,17 +95,53 @@ def test_nothing_qualifies_is_exit_1_naming_what_was_searched(
     err = capsys.readouterr().err
     assert f"experiment '{TRAIN_EXPERIMENT}'" in err
     assert "metrics.test_score > 0.999" in err
+    best = trained.scores[trained.best_run_id]
+    assert f"the best is test_score={best:.4f} (run {trained.best_run_id})" in err
     client = trained.store.activate()
     assert client.search_model_versions("name='cli-none'") == []
 
 
-def test_unknown_experiment_is_exit_1_and_says_so(
+def test_an_error_metric_is_searched_lowest_first(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exp = store.client.create_experiment("errors")
+    _run_with(store, exp, test_rmse=60.0)
+    lowest = _run_with(store, exp, test_rmse=55.0)
+    _run_with(store, exp, test_rmse=70.0)
+    _run_with(store, exp, "FAILED", test_rmse=40.0)  # not finished: never a candidate
+
+    assert find_best_run(store.client, "errors", "test_rmse", 58.0, "lower").info.run_id == lowest
+    assert find_best_run(store.client, "errors", "test_rmse", 50.0, "lower") is None
+    assert find_best_run(store.client, "errors", "test_rmse", None, "lower").info.run_id == lowest
+    highest = find_best_run(store.client, "errors", "test_rmse", 58.0, "higher")
+    assert highest is not None and highest.data.metrics["test_rmse"] == 70.0
+
+    argv = ["register", "--config", str(store.config), "--experiment", "errors"]
+    assert main([*argv, "--metric", "test_rmse", "--threshold", "50"]) == 1
+    err = capsys.readouterr().err
+    assert "metrics.test_rmse < 50.0" in err  # the direction follows from the name
+    assert f"the best is test_rmse=55.0000 (run {lowest})" in err
+
+    assert main([*argv, "--metric", "test_rmse", "--threshold", "80", "--direction", "higher"]) == 1
+    assert "metrics.test_rmse > 80.0" in capsys.readouterr().err
+
+    assert main([*argv, "--metric", "val_loss", "--threshold", "1"]) == 1
+    assert "no finished run has the metric 'val_loss'" in capsys.readouterr().err
+
+
+def test_unknown_experiment_is_exit_2_and_names_close_ones(
     trained: Trained, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["register", "--config", str(trained.store.config), "--experiment", "nope"])
+    code = main(["register", "--config", str(trained.store.config), "--experiment", "trian"])
 
-    assert code == 1
-    assert "'nope'" in capsys.readouterr().err
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "experiment 'trian' does not exist" in err
+    assert f"did you mean '{TRAIN_EXPERIMENT}'" in err
+
+    code = main(["register", "--config", str(trained.store.config), "--experiment", "zzzz-none"])
+    assert code == 2
+    assert "experiments: " in capsys.readouterr().err
 
 
 def test_experiment_defaults_to_mlflow_experiment_name(

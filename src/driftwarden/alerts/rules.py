@@ -12,16 +12,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
+from driftwarden.alerts.alert import Alert, Severity, Status, iso_utc
 from driftwarden.config.model import AlertsConfig
 from driftwarden.observability.metrics import Metrics
 
-Status = Literal["firing", "resolved"]
-Severity = Literal["info", "warning", "critical"]
+__all__ = ["RULES", "Alert", "AlertRules", "RuleSpec", "Severity", "Status", "iso_utc"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,8 @@ RULES: dict[str, RuleSpec] = {
     "stale": RuleSpec("DriftwardenStale", "warning"),
     "retrain_failed": RuleSpec("DriftwardenRetrainFailed", "warning"),
     "mlflow_pending_writes": RuleSpec("DriftwardenMlflowWritesPending", "warning"),
+    "mlflow_dead_writes": RuleSpec("DriftwardenMlflowDeadWrites", "warning"),
+    "state_not_writable": RuleSpec("DriftwardenStateNotWritable", "critical"),
 }
 
 # Retrain outcomes that start / clear the retrain_failed alert; others leave it as it is.
@@ -46,56 +47,8 @@ RETRAIN_BAD = ("failed", "rejected")
 RETRAIN_GOOD = ("promoted",)
 
 
-def iso_utc(ts: float) -> str:
-    """RFC 3339 with a ``Z`` (what Alertmanager and most webhooks expect)."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One notification to deliver: a rule firing (first time or repeat) or resolving.
-
-    ``labels`` identify the alert (Alertmanager groups and deduplicates on them);
-    ``annotations`` carry ``summary`` and ``description``. Times are unix seconds;
-    ``ends_at`` is set only when ``status == "resolved"``.
-    """
-
-    rule: str
-    status: Status
-    severity: Severity
-    summary: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    starts_at: float
-    ends_at: float | None = None
-    repeat: bool = False
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def model(self) -> str:
-        return self.labels.get("model", "")
-
-    @property
-    def description(self) -> str:
-        return self.annotations.get("description", "")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape sent by the webhook sink."""
-        return {
-            "service": "driftwarden",
-            "rule": self.rule,
-            "status": self.status,
-            "severity": self.severity,
-            "model": self.model,
-            "summary": self.summary,
-            "description": self.description,
-            "labels": dict(self.labels),
-            "annotations": dict(self.annotations),
-            "starts_at": iso_utc(self.starts_at),
-            "ends_at": None if self.ends_at is None else iso_utc(self.ends_at),
-            "repeat": self.repeat,
-            "detail": self.detail,
-        }
+# A time-driven rule's verdict: active, summary, description, detail.
+_Condition = tuple[bool, str, str, dict[str, Any]]
 
 
 @dataclass
@@ -201,8 +154,13 @@ class AlertRules:
         now: float | None = None,
         last_success_ts: float | None = None,
         pending_oldest_age: float | None = None,
+        *,
+        dead_writes: int | None = 0,
+        state_problem: str | None = None,
+        unknown: Collection[str] = (),
     ) -> list[Alert]:
-        """Time-driven rules (stale, pending writes) plus repeats of everything firing.
+        """Time-driven rules (stale, pending and dead writes, the state) plus repeats of
+        everything firing.
 
         Call this periodically (e.g. every loop turn or every few seconds).
 
@@ -212,9 +170,22 @@ class AlertRules:
                 (then staleness counts from when these rules were created).
             pending_oldest_age: age in seconds of the oldest MLflow write waiting in the
                 outbox, None when it is empty.
+            dead_writes: MLflow writes parked as dead (0: none).
+            state_problem: why the state cannot be written now (None: it can).
+            unknown: rules whose input could not be read now (a full disk): their alert
+                stays as it is, neither fired nor resolved.
         """
         with self._lock:
-            return self._evaluate_time(now, last_success_ts, pending_oldest_age)
+            return self._evaluate_time(
+                now,
+                {
+                    "stale": last_success_ts,
+                    "mlflow_pending_writes": pending_oldest_age,
+                    "mlflow_dead_writes": dead_writes,
+                    "state_not_writable": state_problem,
+                },
+                frozenset(unknown),
+            )
 
     # -- the rules -------------------------------------------------------------------------
 
@@ -276,40 +247,69 @@ class AlertRules:
         )
 
     def _evaluate_time(
-        self, now: float | None, last_success_ts: float | None, pending_oldest_age: float | None
+        self, now: float | None, inputs: dict[str, Any], unknown: frozenset[str]
     ) -> list[Alert]:
         now = self._clock() if now is None else now
-        since = last_success_ts if last_success_ts is not None else self._created_at
-        silent = now - since
-        limit = self.cfg.stale_after_seconds
-        alerts = self._update(
-            "stale",
-            "",
-            active=silent > limit,
-            summary=f"No successful check of model {self.model} for {silent:.0f}s",
-            description=f"The last successful check was {silent:.0f}s ago "
-            + ("" if last_success_ts is not None else "(none since start) ")
-            + f"(limit {limit:g}s).",
-            detail={"last_success_ts": last_success_ts, "seconds_since": silent},
-            now=now,
-        )
-        age = pending_oldest_age
-        max_age = self.cfg.pending_writes_max_age_seconds
-        alerts += self._update(
-            "mlflow_pending_writes",
-            "",
-            active=age is not None and age > max_age,
-            summary=f"MLflow writes pending for {age or 0:.0f}s",
-            description=f"The oldest write waiting in the outbox is {age or 0:.0f}s old "
-            f"(limit {max_age:g}s); is MLflow reachable?",
-            detail={"oldest_age_seconds": age},
-            now=now,
-        )
+        alerts: list[Alert] = []
+        for rule, condition in _TIME_RULES.items():
+            if rule in unknown:
+                continue
+            active, summary, description, detail = condition(self, now, inputs[rule])
+            alerts += self._update(
+                rule,
+                "",
+                active=active,
+                summary=summary,
+                description=description,
+                detail=detail,
+                now=now,
+            )
         done = {(a.rule, a.labels.get("metric", "")) for a in alerts}
         for key, state in sorted(self._states.items()):
             if state.firing and key not in done and self._repeat_due(state, now):
                 alerts.append(self._notify(key, state, now, repeat=True))
         return alerts
+
+    def _stale(self, now: float, last_success_ts: float | None) -> _Condition:
+        since = last_success_ts if last_success_ts is not None else self._created_at
+        silent = now - since
+        limit = self.cfg.stale_after_seconds
+        return (
+            silent > limit,
+            f"No successful check of model {self.model} for {silent:.0f}s",
+            f"The last successful check was {silent:.0f}s ago "
+            + ("" if last_success_ts is not None else "(none since start) ")
+            + f"(limit {limit:g}s).",
+            {"last_success_ts": last_success_ts, "seconds_since": silent},
+        )
+
+    def _pending_writes(self, now: float, age: float | None) -> _Condition:
+        max_age = self.cfg.pending_writes_max_age_seconds
+        return (
+            age is not None and age > max_age,
+            f"MLflow writes pending for {age or 0:.0f}s",
+            f"The oldest write waiting in the outbox is {age or 0:.0f}s old "
+            f"(limit {max_age:g}s); is MLflow reachable?",
+            {"oldest_age_seconds": age},
+        )
+
+    def _dead_writes(self, now: float, dead: int | None) -> _Condition:
+        return (
+            bool(dead),
+            f"{dead or 0} MLflow write(s) parked as dead",
+            f"{dead or 0} MLflow write(s) failed for good and wait aside in the outbox; see "
+            "the daemon log for why, then `driftwarden outbox retry --all` to queue them again.",
+            {"dead_writes": dead},
+        )
+
+    def _state(self, now: float, problem: str | None) -> _Condition:
+        return (
+            problem is not None,
+            f"driftwarden's state is not writable (model {self.model}); no file is taken",
+            f"{problem}. Files wait in the drop directories and are checked once there is "
+            "room again; free space in the state directory.",
+            {"problem": problem},
+        )
 
     # -- the state machine -----------------------------------------------------------------
 
@@ -380,3 +380,12 @@ class AlertRules:
             repeat=repeat,
             detail=dict(state.detail),
         )
+
+
+# The time-driven rules, in the order they are evaluated: rule -> its condition.
+_TIME_RULES: dict[str, Callable[[AlertRules, float, Any], _Condition]] = {
+    "stale": AlertRules._stale,
+    "mlflow_pending_writes": AlertRules._pending_writes,
+    "mlflow_dead_writes": AlertRules._dead_writes,
+    "state_not_writable": AlertRules._state,
+}

@@ -20,7 +20,7 @@ from pathlib import Path
 from driftwarden.config import Settings, load_settings
 from driftwarden.config.load import require_explicit_store
 from driftwarden.data.read import read_frame
-from driftwarden.data.version import data_version
+from driftwarden.data.version_stream import frame_version
 from driftwarden.detectors import DriftResult, PreparedReference, check_drift
 from driftwarden.detectors.report import format_number, render_html
 from driftwarden.detectors.schema import admit_frame
@@ -49,6 +49,12 @@ def render_table(result: DriftResult, reference: str, current: str) -> str:
         f"current   {escape_controls(current)}: {result.n_current} rows, version {result.current_version}",
         "",
     ]
+    if result.dataset_p_value is not None:  # a combining dataset rule
+        combined = f"all columns combined ({result.dataset_rule}): p {_num(result.dataset_p_value)}"
+        if result.dataset_drift_reason == "combined":
+            sources = ", ".join(result.likely_sources)
+            combined += f"; no column is significant alone, likely source: {sources}"
+        lines.insert(1, combined)
     rows = [["feature", "test", "statistic", "p-value", "p (corr.)", "effect", "drifted", "note"]]
     for f in result.features:
         rows.append(
@@ -154,12 +160,13 @@ def check_command(args: argparse.Namespace) -> int:
     reference = read_frame(args.reference, max_bytes=limit)
     current = read_frame(args.current, max_bytes=limit)
     target = settings.model.target if settings.model.target in reference.columns else None
+    # frame_version: data_version's number, with the columns hashed on every core.
     prepared = PreparedReference.one_shot(
-        reference, settings.drift, target, data_version(reference)
+        reference, settings.drift, target, frame_version(reference)
     )
     numeric = {name for name in prepared.tested if prepared.profiles[name].numeric}
     current = admit_frame(current, prepared.tested, numeric, str(args.current))
-    result = check_drift(prepared, current, settings.drift, current_version=data_version(current))
+    result = check_drift(prepared, current, settings.drift, current_version=frame_version(current))
     log.info(
         "drift check done",
         extra={"dataset_drift": result.dataset_drift, "drifted": len(result.drifted_features)},

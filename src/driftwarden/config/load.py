@@ -185,6 +185,8 @@ def _resolve_paths(
         state_dir = Path(env["STATE_DIRECTORY"].split(":")[0])
     settings.state.directory = absolute(state_dir, base)
     resolve_model_paths(settings.watch, settings.reference, settings.retrain, base)
+    if settings.estimation.reference_path is not None:
+        settings.estimation.reference = str(absolute(settings.estimation.reference_path, base))
     if settings.mlflow.tracking_uri is None:
         settings.mlflow.tracking_uri = default_tracking_uri(settings)
     if settings.mlflow.artifact_location is None and settings.tracking_uri.startswith("sqlite:"):

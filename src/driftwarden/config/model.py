@@ -29,6 +29,15 @@ from pydantic import (
     model_validator,
 )
 
+from driftwarden.config.metrics import (
+    CLASSIFICATION_METRICS,
+    LOWER_IS_BETTER,
+    REGRESSION_METRICS,
+    Direction,
+    metric_direction,
+    task_metrics,
+)
+
 
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, types are strict, floats finite.
@@ -54,7 +63,7 @@ ConfigPath = Annotated[Path, Strict(False)]
 MAX_SECONDS = 10 * 365 * 24 * 3600.0
 Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
 SecondsOrZero = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
-ValidationMetric = Literal["accuracy", "f1", "precision", "recall"]
+ValidationMetric = Literal["accuracy", "f1", "precision", "recall", "mae", "rmse", "r2"]
 RetrainTrigger = Literal["drift", "validation"]
 SinkName = Literal["log", "webhook", "alertmanager"]
 StateSource = Literal["file", "systemd", "config-dir", "working-dir"]
@@ -263,9 +272,12 @@ class DriftConfig(Section):
     data they raise a dataset-level alarm on at most 1% of batches.
     """
 
-    numeric_test: Literal["ks"] = Field("ks", description="Test for numeric columns")
+    numeric_test: Literal["ks", "ad", "cvm"] = Field(
+        "ks",
+        description="Test for numeric columns: 'ks' (Kolmogorov-Smirnov), 'ad' (Anderson-Darling), 'cvm' (Cramer-von Mises)",
+    )
     categorical_test: Literal["chi2"] = Field("chi2", description="Test for categorical columns")
-    alpha: float = Field(0.005, gt=0, lt=1, description="Significance level after correction")
+    alpha: float = Field(0.007, gt=0, lt=1, description="Significance level after correction")
     correction: Literal["none", "bonferroni", "holm", "bh"] = Field(
         "bh", description="Multiple-testing correction across features"
     )
@@ -293,6 +305,20 @@ class DriftConfig(Section):
         le=1,
         description="Dataset drift when at least one feature drifted and the drifted share reaches this (0: any feature)",
     )
+    dataset_rule: Literal["features", "cauchy", "harmonic_mean"] = Field(
+        "harmonic_mean",
+        description="'features': dataset drift only through drifted features; 'cauchy' / 'harmonic_mean': also when all columns' p-values combined (valid under dependence) fall below alpha",
+    )
+    alpha_reference_rows: int | None = Field(
+        None,
+        ge=1,
+        description="Batches larger than this are held to alpha * sqrt(alpha_reference_rows / rows) (default: alpha at every size)",
+    )
+    effect_floor_min_rows: int = Field(
+        0,
+        ge=0,
+        description="The effect-size floors apply to batches of at least this many rows (0: always)",
+    )
     columns: list[str] | None = Field(
         None, description="Only these columns (default: all but target)"
     )
@@ -317,14 +343,25 @@ class DriftConfig(Section):
 
 
 class ValidationConfig(Section):
-    """Production-model validation on labelled data."""
+    """Production-model validation on labelled data.
+
+    A classifier always gets ``accuracy`` and a regressor always ``mae``, ``rmse`` and
+    ``r2``; ``metrics`` adds F1, precision and recall for classifiers. Higher-is-better
+    metrics have minimums, error metrics (``mae``, ``rmse``) maximums.
+    """
 
     metrics: list[ValidationMetric] = Field(
-        default_factory=_default_validation_metrics, description="Metrics to compute and export"
+        default_factory=_default_validation_metrics,
+        description="Metrics to compute and export (a regressor always gets mae, rmse and r2)",
     )
     minimums: dict[str, float] = Field(
         default_factory=lambda: {"accuracy": 0.8},
-        description="Breach when a metric is below its minimum",
+        description="Breach when a metric is below its minimum (accuracy, f1, precision, "
+        "recall, r2); the default applies to classifiers only",
+    )
+    maximums: dict[str, float] = Field(
+        default_factory=dict,
+        description="Breach when an error metric (mae, rmse) is above its maximum",
     )
     f1_average: Literal["macro", "weighted", "micro", "binary"] = Field(
         "macro", description="Averaging for F1/precision/recall"
@@ -334,22 +371,119 @@ class ValidationConfig(Section):
     )
 
     @model_validator(mode="after")
-    def _minimums_are_metrics(self) -> ValidationConfig:
-        unknown = sorted(set(self.minimums) - set(self.metrics))
+    def _limits_are_metrics(self) -> ValidationConfig:
+        if "minimums" not in self.model_fields_set and not set(self.metrics) & set(
+            CLASSIFICATION_METRICS
+        ):
+            self.minimums = {}  # the accuracy default is for classifiers
+        allowed = set(self.metrics) | set(REGRESSION_METRICS)
+        unknown = sorted((set(self.minimums) | set(self.maximums)) - allowed)
         if unknown:
             raise ValueError(
-                f"minimums name metrics not in validation.metrics: {unknown}; allowed: {sorted(self.metrics)}"
+                f"minimums/maximums name metrics not in validation.metrics: {unknown}; "
+                f"allowed: {sorted(allowed)}"
             )
+        for name in self.minimums:
+            if name in LOWER_IS_BETTER:
+                raise ValueError(
+                    f"minimums.{name}: {name} is an error metric (lower is better); "
+                    f"set validation.maximums.{name} instead"
+                )
+        for name in self.maximums:
+            if name not in LOWER_IS_BETTER:
+                raise ValueError(
+                    f"maximums.{name}: {name} is higher-is-better; "
+                    f"set validation.minimums.{name} instead"
+                )
         return self
+
+    def breaches(self, metrics: dict[str, float]) -> dict[str, tuple[float, float]]:
+        """Metrics past their limit: name -> (value, limit); names not computed are skipped."""
+        out = {
+            name: (metrics[name], limit)
+            for name, limit in self.minimums.items()
+            if name in metrics and metrics[name] < limit
+        }
+        out.update(
+            (name, (metrics[name], limit))
+            for name, limit in self.maximums.items()
+            if name in metrics and metrics[name] > limit
+        )
+        return out
+
+
+class EstimationConfig(Section):
+    """Label-free performance estimation from the model's outputs.
+
+    Classifiers: confidence-based (CBPE, calibrated on the labelled evaluation set);
+    regressors: a loss model (DLE). The ``iw-`` methods weight the evaluation set towards
+    each batch (a domain classifier) before calibrating or fitting the loss model, so the
+    estimate holds under covariate shift; ``auto`` picks them.
+    """
+
+    enabled: bool = Field(True, description="Estimate the performance of every drop")
+    reference: str = Field(
+        "model",
+        min_length=1,
+        description="Labelled evaluation data the model did not train on: 'model' (the "
+        "held-out split logged with the production model's run) or a CSV/Parquet path",
+    )
+    artifact_path: str = Field(
+        "test_data",
+        min_length=1,
+        description="Artifact folder of the model's run that holds its held-out split",
+    )
+    method: Literal["auto", "cbpe", "iw-cbpe", "dle", "iw-dle"] = Field(
+        "auto",
+        description="'auto': iw-cbpe for classifiers, iw-dle for regressors; 'cbpe'/'dle': "
+        "the plain methods without importance weighting",
+    )
+    prediction_column: str = Field(
+        "prediction",
+        min_length=1,
+        description="Column with the predicted class or value, when a drop carries the outputs",
+    )
+    proba_prefix: str = Field(
+        "proba_",
+        min_length=1,
+        description="Class probability columns are named <proba_prefix><class>",
+    )
+    interval_level: float = Field(
+        0.95, gt=0.5, lt=1, description="Coverage of the interval around each estimate"
+    )
+    min_reference_rows: int = Field(
+        100, ge=10, description="Fewest labelled evaluation rows an estimate is made from"
+    )
+    seed: int = Field(0, ge=0, description="Seed for folds and interval draws (reproducible)")
+
+    @property
+    def reference_path(self) -> Path | None:
+        """The evaluation file, or None for ``reference = "model"``."""
+        return None if self.reference == "model" else Path(self.reference)
+
+    def method_for(self, task: str) -> str:
+        """The estimator to use for a model of ``task`` (resolves ``auto``)."""
+        if self.method != "auto":
+            return self.method
+        return "iw-dle" if task == "regression" else "iw-cbpe"
 
 
 class PromotionConfig(Section):
     """The champion/challenger gate."""
 
-    metric: Literal["accuracy", "f1"] = Field("accuracy", description="Holdout metric that decides")
+    metric: ValidationMetric = Field(
+        "accuracy",
+        description="Holdout metric that decides (regression: rmse unless set); "
+        "error metrics (mae, rmse) are better when lower",
+    )
     min_improvement: float = Field(
         0.0, ge=0, description="Challenger must beat the champion by more than this"
     )
+
+    @property
+    def direction(self) -> Direction:
+        """``lower`` for error metrics: the challenger must have the smaller error."""
+        return metric_direction(self.metric)
 
 
 class RetrainConfig(Section):
@@ -387,9 +521,23 @@ class RetrainConfig(Section):
     )
     register_metric: str = Field("test_score", description="Run metric the registration rule reads")
     register_threshold: float = Field(
-        0.8, description="A run qualifies when register_metric > this"
+        0.8,
+        description="A run qualifies when register_metric is better than this "
+        "(> for higher-is-better, < for lower-is-better)",
+    )
+    register_direction: Literal["auto", "higher", "lower"] = Field(
+        "auto",
+        description="Which way register_metric is better; 'auto': lower for error-like names "
+        "(mae, rmse, mse, loss, error), else higher",
     )
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+
+    @property
+    def register_better(self) -> Direction:
+        """The resolved direction of ``register_metric``."""
+        if self.register_direction == "auto":
+            return metric_direction(self.register_metric)
+        return self.register_direction
 
     @model_validator(mode="after")
     def _project_when_enabled(self) -> RetrainConfig:
@@ -491,6 +639,12 @@ class MetricsConfig(Section):
     port: int = Field(
         9108, ge=0, le=65535, description="Port for /metrics, /healthz, /readyz (0: any free)"
     )
+    max_features: int = Field(
+        200,
+        ge=1,
+        description="Per-feature series kept per model: the drifted features first, then the"
+        " smallest p-values; the rest are counted in driftwarden_features_left_out",
+    )
 
 
 class HooksConfig(Section):
@@ -541,8 +695,18 @@ class HooksConfig(Section):
         return value
 
 
+# Schemes of a PostgreSQL state URL (libpq accepts both).
+STATE_URL_SCHEMES = ("postgresql", "postgres")
+
+
 class StateConfig(Section):
-    """Where the ledger, outbox and default MLflow store live."""
+    """Where the ledger, outbox and default MLflow store live, and how instances share models.
+
+    Without ``url`` the state is two sqlite files in ``directory`` (embedded, one instance).
+    With ``url`` it is a PostgreSQL database that several instances share: each model is
+    owned by one live instance at a time through a lease. The password comes from the
+    environment (``PGPASSWORD``, or the variable ``password_env`` names), never the file.
+    """
 
     directory: ConfigPath = Field(
         Path("driftwarden-state"),
@@ -550,6 +714,73 @@ class StateConfig(Section):
         "$STATE_DIRECTORY under systemd, else driftwarden-state beside the config file, "
         "or in the working directory without one",
     )
+    url: str | None = Field(
+        None,
+        description="PostgreSQL database shared by several instances, "
+        "postgresql://USER@HOST:PORT/DB (no password here); default: sqlite files in directory",
+    )
+    password_env: str | None = Field(
+        None,
+        description="Environment variable holding the database password; default: libpq's "
+        "own PGPASSWORD (or ~/.pgpass)",
+    )
+    lease_seconds: Seconds = Field(
+        30.0,
+        ge=2,
+        le=3600,
+        description="A model's lease: renewed by its owner every third of this; a dead "
+        "instance's models are taken over when it runs out",
+    )
+    instance_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="This instance's name in leases and driftwarden_model_owner; default: "
+        "$DRIFTWARDEN_INSTANCE_ID (the template unit sets %H/%i), else HOST/PID",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        return check_state_url(value)
+
+    @field_validator("password_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("must be an environment variable name (letters, digits, _)")
+        return value
+
+
+def check_state_url(url: str) -> str:
+    """A PostgreSQL URL without secrets, checked by parsing only (nothing is contacted)."""
+    if any(ch.isspace() for ch in url):
+        raise ValueError("must not contain whitespace")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if parts.scheme not in STATE_URL_SCHEMES:
+        raise ValueError(
+            f"scheme {parts.scheme or '(none)'!r} is not supported; expected "
+            "postgresql://USER@HOST:PORT/DATABASE (leave url unset for the sqlite files)"
+        )
+    if parts.password is not None:
+        raise ValueError(
+            "must not contain a password; put it in PGPASSWORD or the variable state.password_env names"
+        )
+    if re.search(r"(?:^|&)password=", parts.query, re.IGNORECASE):
+        raise ValueError(
+            "must not carry password=; put it in PGPASSWORD or the variable state.password_env names"
+        )
+    if port == 0:
+        raise ValueError("port 0 is not a database port")
+    if not parts.path.strip("/"):
+        raise ValueError("names no database; expected postgresql://USER@HOST:PORT/DATABASE")
+    return url
 
 
 class LoggingConfig(Section):
@@ -617,6 +848,7 @@ class Settings(Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    estimation: EstimationConfig = Field(default_factory=EstimationConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
@@ -654,6 +886,17 @@ class Settings(Section):
             )
         return value
 
+    @field_validator("state", mode="before")
+    @classmethod
+    def _no_state_password_in_file(cls, value: object) -> object:
+        # Checked before the unknown-key error, which would echo the value.
+        if isinstance(value, dict) and "password" in value:
+            raise ValueError(
+                "state.password must not be set in the file; put it in PGPASSWORD or the "
+                "environment variable that state.password_env names"
+            )
+        return value
+
     @property
     def several_models(self) -> bool:
         """True when the file names its models in ``[models.<name>]`` tables."""
@@ -687,6 +930,41 @@ class Settings(Section):
     def state_is_implicit(self) -> bool:
         """True when nobody chose the state directory (see ``load.require_explicit_store``)."""
         return self._state_source == "working-dir"
+
+    @model_validator(mode="after")
+    def _metrics_fit_the_task(self) -> Settings:
+        """Validation limits, the promotion metric and the estimator must suit ``model.task``.
+
+        Keys the file did not set take the task's default: a regressor gets no accuracy
+        minimum and the gate compares RMSE.
+        """
+        task = self.model.task
+        fitting = set(task_metrics(task))
+        validation, promotion = self.validation, self.retrain.promotion
+        if task == "regression" and "minimums" not in validation.model_fields_set:
+            validation.minimums = {}
+        for key in ("minimums", "maximums"):
+            wrong = sorted(set(getattr(validation, key)) - fitting)
+            if wrong:
+                raise ValueError(
+                    f"validation.{key}: {wrong} cannot be computed for model.task = {task!r}; "
+                    f"its metrics are {sorted(fitting)}"
+                )
+        if task == "regression" and "metric" not in promotion.model_fields_set:
+            promotion.metric = "rmse"
+        if promotion.metric not in fitting:
+            raise ValueError(
+                f"retrain.promotion.metric: {promotion.metric!r} cannot be computed for "
+                f"model.task = {task!r}; use one of {sorted(fitting)}"
+            )
+        method = self.estimation.method
+        suits = {"cbpe": "classification", "iw-cbpe": "classification"}.get(method, "regression")
+        if method != "auto" and suits != task:
+            raise ValueError(
+                f"estimation.method: {method!r} estimates {suits} models, but model.task = "
+                f"{task!r}; use 'auto' or one for {task}"
+            )
+        return self
 
     @property
     def tracking_uri(self) -> str:

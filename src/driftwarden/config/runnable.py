@@ -53,7 +53,8 @@ def runnable_problems(settings: Settings, env: Mapping[str, str] | None = None) 
 
 
 def _secret_env(settings: Settings, env: Mapping[str, str]) -> list[str]:
-    """A sink refuses to start when the variable that holds its secret is missing."""
+    """A sink (or the state database) refuses to start when the variable that holds its
+    secret is missing."""
     alerts = settings.alerts
     wanted: list[tuple[str, str | None, str]] = []
     if settings.hooks.enabled:
@@ -68,6 +69,8 @@ def _secret_env(settings: Settings, env: Mapping[str, str]) -> list[str]:
                 "the basic-auth password",
             )
         )
+    if settings.state.url is not None and settings.state.password_env:
+        wanted.append(("state.password_env", settings.state.password_env, "the database password"))
     return [
         f"{key}: environment variable {var} is not set or empty (expected {what})"
         for key, var, what in wanted

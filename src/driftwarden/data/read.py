@@ -30,6 +30,7 @@ from driftwarden.data.header import (
     read_csv_header,
     read_parquet_header,
 )
+from driftwarden.data.lean_parquet import read_parquet
 from driftwarden.data.quoting import escape_text, quote_name, quote_names
 from driftwarden.errors import InputFileError
 
@@ -183,7 +184,7 @@ def _read_parquet(
         )
     _refuse_duplicates(p, header.names)
     try:
-        frame = pd.read_parquet(p)
+        frame = read_parquet(p)
     except Exception as exc:
         raise _read_error(p, suffix, exc) from None
     _refuse_empty(p, frame)

@@ -14,6 +14,7 @@ import argparse
 import logging
 import os
 import shlex
+import sys
 import threading
 import time
 import urllib.request
@@ -214,30 +215,74 @@ class Story:
         self.report = findings.report_path(run)
 
     def where_to_look(self) -> None:
-        settings = self.settings
+        """Commands that work as printed (this interpreter's driftwarden and mlflow, by path)."""
         say(f"done: the loop closed in {time.monotonic() - self.started:.0f} s. Where to look:")
-        if self.url is not None:
-            say(
-                f"  metrics:      {self.url}/metrics"
-                + (
-                    ""
-                    if not self.once
-                    else "  (while the daemon runs; without --once it keeps running)"
-                )
+        for line in where_to_look(
+            self.settings, self.paths.config, self.paths.daemon_log, self.report, self.url,
+            live=not self.once,
+        ):  # fmt: skip
+            say(line)
+
+
+def where_to_look(
+    settings: Settings,
+    config: Path,
+    daemon_log: Path,
+    report: Path | None,
+    url: str | None,
+    live: bool,
+) -> list[str]:
+    """The demo's closing lines: each command runs as shown, from any directory and PATH.
+
+    The metrics endpoint lives only as long as the daemon: after ``--once`` (``live`` False)
+    the samples read just before it stopped are shown, and no URL that would be dead.
+    """
+    lines = []
+    if url is not None:
+        if live:
+            lines.append(f"  metrics:      {url}/metrics (live while the daemon runs)")
+        else:
+            lines.append(
+                "  metrics:      read before the daemon stopped (its endpoint closed with it):"
             )
-            for line in scrape(
-                self.url,
-                (
-                    "driftwarden_production_model_version",
-                    "driftwarden_retrains_total",
-                    "driftwarden_dataset_drift",
-                ),
-            ):
-                say(f"                {line}")
-        say(f"  MLflow UI:    {ui_command(settings)}")
-        say(f"  drift report: {self.report or '(not found in the artifact store)'}")
-        say(f"  status:       driftwarden status --config {shlex.quote(str(self.paths.config))}")
-        say(f"  daemon log:   {self.paths.daemon_log}")
+        names = (
+            "driftwarden_production_model_version",
+            "driftwarden_retrains_total",
+            "driftwarden_dataset_drift",
+        )
+        lines += [f"                {line}" for line in scrape(url, names)]
+    lines.append(f"  MLflow UI:    {ui_command(settings, free_port(5000))}")
+    lines.append(f"  drift report: {report or '(not found in the artifact store)'}")
+    lines.append(f"  status:       {status_command(config)}")
+    lines.append(f"  daemon log:   {daemon_log}")
+    return lines
+
+
+def driftwarden_command() -> list[str]:
+    """This installation's ``driftwarden``: the script beside the interpreter (the venv's), or
+    the interpreter itself running the CLI module (works without the venv on PATH)."""
+    script = Path(sys.executable).parent / "driftwarden"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "driftwarden.cli"]
+
+
+def status_command(config: Path) -> str:
+    return shlex.join([*driftwarden_command(), "status", "--config", str(config.absolute())])
+
+
+def free_port(preferred: int) -> int:
+    """``preferred`` when nothing listens there on 127.0.0.1, else a port that is free now."""
+    import socket
+
+    for port in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
 
 
 def in_force() -> Callable[[Event], bool]:
@@ -262,11 +307,12 @@ def scrape(url: str, names: tuple[str, ...]) -> list[str]:
     ]
 
 
-def ui_command(settings: Settings) -> str:
-    """How to browse the demo's store."""
+def ui_command(settings: Settings, port: int = 5000) -> str:
+    """How to browse the demo's store (the venv's ``mlflow``, by path)."""
     from driftwarden.remediation.runner import mlflow_executable
 
     command = [mlflow_executable(), "ui", "--backend-store-uri", settings.tracking_uri]
     if settings.mlflow.artifact_location:
         command += ["--default-artifact-root", settings.mlflow.artifact_location]
-    return shlex.join([*command, "--host", "127.0.0.1", "--port", "5000"])
+    # One worker: one person browses the demo's store (the default starts four).
+    return shlex.join([*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"])

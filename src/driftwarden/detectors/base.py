@@ -41,9 +41,11 @@ class FeatureResult:
 
     ``effect_size`` is the one the floor applies to (``DriftConfig.numeric_effect`` or
     ``categorical_effect``, named in ``effect_measure``, with the floor in ``effect_floor``);
-    ``effect_sizes`` holds all that were computed. ``method`` says
-    how the p-value was computed (KS: ``exact`` or ``asymp``, as scipy would choose).
-    ``error`` is set, and the numbers are None, when the column could not be tested.
+    ``effect_sizes`` holds all that were computed. ``test`` names the test (``ks``, ``ad``,
+    ``cvm``, ``chi2``); ``method`` says how its p-value was computed (e.g. KS ``exact`` or
+    ``asymp``, as scipy would choose). ``drifted`` is ``p_value_corrected < threshold`` and
+    ``effect_size >= effect_floor``. ``error`` is set, and the numbers are None, when the
+    column could not be tested.
     """
 
     feature: str
@@ -63,6 +65,7 @@ class FeatureResult:
     details: dict[str, Any] = field(default_factory=dict)
     effect_measure: str | None = None
     effect_floor: float | None = None
+    threshold: float | None = None
 
 
 @dataclass
@@ -96,7 +99,14 @@ class SchemaFinding:
 
 @dataclass
 class DriftResult:
-    """Everything one drift check found; the same record for the CLI, the daemon and MLflow."""
+    """Everything one drift check found; the same record for the CLI, the daemon and MLflow.
+
+    ``dataset_rule`` is the rule that decided ``dataset_drift``; with a combining rule,
+    ``dataset_p_value`` is all columns' p-values combined. ``dataset_drift_reason`` says
+    what fired: ``features`` (enough features drifted on their own), ``combined`` (only the
+    combined p-value; then ``likely_sources`` names the columns behind it, strongest
+    first), ``multivariate`` (MMD), or None.
+    """
 
     features: list[FeatureResult]
     dataset_drift: bool
@@ -111,6 +121,10 @@ class DriftResult:
     correction: str = "none"
     drifted_share: float = 0.0
     dataset_drift_share: float = 0.0
+    dataset_rule: str = "features"
+    dataset_p_value: float | None = None
+    dataset_drift_reason: str | None = None
+    likely_sources: list[str] = field(default_factory=list)
 
     @property
     def schema_errors(self) -> list[SchemaFinding]:
@@ -182,6 +196,7 @@ class DriftResult:
             "n_current": float(self.n_current),
             "schema_errors": float(len(self.schema_errors)),
         }
+        _put(metrics, "dataset", {"p_value": self.dataset_p_value})
         names = metric_names([f.feature for f in self.features])
         for feature in self.features:
             prefix = f"feature.{names[feature.feature]}"

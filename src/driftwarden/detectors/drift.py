@@ -7,11 +7,13 @@ contains makes this raise (only a missing optional extra does).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from driftwarden.config.model import DriftConfig
+from driftwarden.detectors.ad import ad_sorted
 from driftwarden.detectors.base import (
     DriftResult,
     FeatureResult,
@@ -21,20 +23,42 @@ from driftwarden.detectors.base import (
     clean_numeric,
 )
 from driftwarden.detectors.chi2 import chi2_test
-from driftwarden.detectors.correction import correct
+from driftwarden.detectors.columns_pool import map_columns
+from driftwarden.detectors.cvm import cvm_sorted
 from driftwarden.detectors.effect import binned_proportions, normalised_wasserstein, psi
 from driftwarden.detectors.ks import ks_sorted
 from driftwarden.detectors.prepared import CategoricalColumn, NumericColumn, PreparedReference
 from driftwarden.detectors.schema import check_schema
+from driftwarden.detectors.verdict import Verdict, decide, effect_measure
 from driftwarden.errors import OptionalDependencyMissing
 
 
-def ks_feature(column: NumericColumn, series: pd.Series, cfg: DriftConfig) -> FeatureResult:
-    """KS test of one numeric column with its effect sizes."""
+class TwoSampleOutcome(Protocol):
+    """What a numeric test returns: statistic, p-value and how the p-value was computed."""
+
+    @property
+    def statistic(self) -> float: ...
+    @property
+    def p_value(self) -> float: ...
+    @property
+    def method(self) -> str: ...
+
+
+# Numeric test name in the config -> the test on the sorted reference and the sorted batch
+# (plug-ins by name; one module per test).
+NUMERIC_TESTS: dict[str, Callable[[NumericColumn, np.ndarray], TwoSampleOutcome]] = {
+    "ks": lambda column, current: ks_sorted(column.sorted, current, column.fence),
+    "ad": lambda column, current: ad_sorted(column.sorted, current),
+    "cvm": lambda column, current: cvm_sorted(column.sorted, current),
+}
+
+
+def numeric_feature(column: NumericColumn, series: pd.Series, cfg: DriftConfig) -> FeatureResult:
+    """The configured numeric test (``cfg.numeric_test``) of one column with its effect sizes."""
     clean = clean_numeric(series)
     result = FeatureResult(
         column.name,
-        "ks",
+        cfg.numeric_test,
         "numeric",
         n_reference=int(column.sorted.size),
         n_current=int(clean.values.size),
@@ -48,7 +72,7 @@ def ks_feature(column: NumericColumn, series: pd.Series, cfg: DriftConfig) -> Fe
         result.error = f"no finite values in the current batch ({clean.n_dropped} dropped)"
         return result
     current = np.sort(clean.values)
-    outcome = ks_sorted(column.sorted, current, column.fence)
+    outcome = NUMERIC_TESTS[cfg.numeric_test](column, current)
     result.statistic, result.p_value, result.method = (
         outcome.statistic,
         outcome.p_value,
@@ -92,10 +116,7 @@ def chi2_feature(column: CategoricalColumn, series: pd.Series, cfg: DriftConfig)
     return result
 
 
-# Test name in the config -> implementation (plug-ins by name).
-NUMERIC_TESTS: dict[str, Callable[[NumericColumn, pd.Series, DriftConfig], FeatureResult]] = {
-    "ks": ks_feature
-}
+# Categorical test name in the config -> implementation (plug-ins by name).
 CATEGORICAL_TESTS: dict[
     str, Callable[[CategoricalColumn, pd.Series, DriftConfig], FeatureResult]
 ] = {"chi2": chi2_feature}
@@ -108,7 +129,7 @@ def _test_one(
     try:
         column = reference.column(name)
         if isinstance(column, NumericColumn):
-            return NUMERIC_TESTS[cfg.numeric_test](column, series, cfg)
+            return numeric_feature(column, series, cfg)
         return CATEGORICAL_TESTS[cfg.categorical_test](column, series, cfg)
     except Exception as exc:  # a bad column must not stop the other columns' tests
         return FeatureResult(
@@ -119,23 +140,18 @@ def _test_one(
         )
 
 
-def _apply_verdicts(features: list[FeatureResult], cfg: DriftConfig) -> None:
-    """Corrected p-values across the tested features, then ``drifted`` = significant and big enough."""
-    tested = [f for f in features if f.error is None and f.p_value is not None]
-    corrected = correct([f.p_value for f in tested if f.p_value is not None], cfg.correction)
-    for feature, p_corr in zip(tested, corrected, strict=True):
-        feature.p_value_corrected = float(p_corr)
-        floor = (
-            cfg.effect_size_floor
-            if feature.kind == "numeric"
-            else cfg.categorical_effect_size_floor
-        )
-        effect = feature.effect_size if feature.effect_size is not None else 0.0
-        feature.drifted = bool(p_corr < cfg.alpha and effect >= floor)
-        feature.effect_floor = floor
-        feature.effect_measure = (
-            cfg.numeric_effect if feature.kind == "numeric" else cfg.categorical_effect
-        )
+def _apply_verdicts(features: list[FeatureResult], cfg: DriftConfig, rows: int) -> Verdict:
+    """Corrected p-values, thresholds and ``drifted`` per feature; the dataset verdict."""
+    verdict = decide(features, cfg, rows)
+    for feature, column in zip(features, verdict.columns, strict=True):
+        if column is None:
+            continue
+        feature.p_value_corrected = column.p_value_corrected
+        feature.threshold = column.threshold
+        feature.effect_floor = column.effect_floor
+        feature.effect_measure = effect_measure(cfg, feature.kind)
+        feature.drifted = column.drifted
+    return verdict
 
 
 def _rank(feature: FeatureResult) -> tuple[bool, bool, float]:
@@ -169,6 +185,7 @@ def check_drift(
     current: pd.DataFrame,
     cfg: DriftConfig,
     current_version: str | None = None,
+    workers: int | None = None,
 ) -> DriftResult:
     """Test a batch against a prepared reference.
 
@@ -177,6 +194,8 @@ def check_drift(
         current: the batch.
         cfg: the ``[drift]`` settings (alpha, correction, floors, dataset rule, MMD).
         current_version: the batch's data version, copied into the result.
+        workers: threads for the per-column tests (default: the cores this process may
+            use); the result is the same for any count.
 
     Returns:
         One ``DriftResult``: schema findings, a ``FeatureResult`` per tested column present
@@ -202,22 +221,25 @@ def check_drift(
         ),
     ]
     present = set(current.columns)
-    features = [
-        _test_one(reference, name, current[name], cfg)
-        for name in reference.tested
-        if name in present
-    ]
-    _apply_verdicts(features, cfg)
+    batch = [(name, current[name]) for name in reference.tested if name in present]
+    rows = len(current) + (reference.n_rows if reference.lazy else 0)
+    features = map_columns(
+        lambda item: _test_one(reference, item[0], item[1], cfg),
+        batch,
+        values=rows * len(batch),
+        workers=workers,
+    )
+    verdict = _apply_verdicts(features, cfg, len(current))
+    sources = [features[i].feature for i in verdict.likely_sources]
     features.sort(key=_rank)
     multivariate = [_mmd(reference, current, cfg)] if cfg.mmd.enabled else []
     drifted = [f.feature for f in features if f.drifted]
-    n_tested = sum(1 for f in features if f.error is None)
-    share = len(drifted) / n_tested if n_tested else 0.0
-    dataset_drift = bool(drifted) and share >= cfg.dataset_drift_share
-    dataset_drift = dataset_drift or any(m.drifted for m in multivariate)
+    reason = verdict.reason
+    if reason is None and any(m.drifted for m in multivariate):
+        reason = "multivariate"
     return DriftResult(
         features=features,
-        dataset_drift=dataset_drift,
+        dataset_drift=reason is not None,
         drifted_features=drifted,
         schema=schema,
         multivariate=multivariate,
@@ -227,8 +249,12 @@ def check_drift(
         n_current=len(current),
         alpha=cfg.alpha,
         correction=cfg.correction,
-        drifted_share=share,
+        drifted_share=verdict.drifted_share,
         dataset_drift_share=cfg.dataset_drift_share,
+        dataset_rule=cfg.dataset_rule,
+        dataset_p_value=verdict.combined_p_value,
+        dataset_drift_reason=reason,
+        likely_sources=sources,
     )
 
 
@@ -239,7 +265,8 @@ def check_frames(
     target: str | None = None,
     reference_version: str | None = None,
     current_version: str | None = None,
+    workers: int | None = None,
 ) -> DriftResult:
     """One-shot check of two frames; prepares the reference column by column, keeping nothing."""
     prepared = PreparedReference.one_shot(reference, cfg, target, reference_version)
-    return check_drift(prepared, current, cfg, current_version)
+    return check_drift(prepared, current, cfg, current_version, workers)

@@ -67,7 +67,7 @@ class KsOutcome:
 _LEVELS = (256, 32, 4, 1)  # block sizes of the coarse-to-fine search (fastest measured)
 _DIRECT_MAX = 8192  # smaller batches: evaluate every point at once
 FENCE_STEP = 16
-_FENCE_FROM = 1 << 16  # references at least this long get a fence
+FENCE_FROM = 1 << 16  # references at least this long get a fence
 
 
 def make_fence(ref_sorted: np.ndarray) -> np.ndarray | None:
@@ -75,7 +75,7 @@ def make_fence(ref_sorted: np.ndarray) -> np.ndarray | None:
 
     None for references small enough to search directly.
     """
-    if ref_sorted.size < _FENCE_FROM:
+    if ref_sorted.size < FENCE_FROM:
         return None
     return np.ascontiguousarray(ref_sorted[::FENCE_STEP])
 

@@ -6,6 +6,7 @@ the reference (sorting 1M values, counting categories) is done here, once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from driftwarden.detectors.base import (
     is_numeric_column,
     null_count,
 )
+from driftwarden.detectors.columns_pool import map_columns
 from driftwarden.detectors.effect import (
     EXACT_WASSERSTEIN_MAX,
     binned_proportions,
@@ -63,10 +65,27 @@ def prepare_column(series: pd.Series, numeric: bool) -> PreparedColumn:
         counts, n_null = category_counts(series)
         return CategoricalColumn(name, counts, n_null)
     clean = clean_numeric(series)
-    values = np.sort(clean.values)
+    return numeric_column(name, sorted_values(clean.values), clean.n_dropped)
+
+
+def sorted_values(values: np.ndarray) -> np.ndarray:
+    """The values sorted: in place when the array is a private copy, else into a new one.
+
+    pandas hands out read-only views of a frame's data, so a writable array that owns its
+    memory was made for this column (NaNs filtered out, ints converted) and nobody else
+    sees it being sorted.
+    """
+    if values.flags.owndata and values.flags.writeable:
+        values.sort()
+        return values
+    return np.sort(values)
+
+
+def numeric_column(name: str, values: np.ndarray, n_dropped: int) -> NumericColumn:
+    """A numeric reference column from its sorted finite values (what every test needs)."""
     if values.size == 0:
         empty = np.empty(0)
-        return NumericColumn(name, values, 0.0, None, empty, np.ones(1), clean.n_dropped)
+        return NumericColumn(name, values, 0.0, None, empty, np.ones(1), n_dropped)
     edges = psi_edges(values)
     grid = quantile_grid(values) if values.size > EXACT_WASSERSTEIN_MAX // 2 else None
     return NumericColumn(
@@ -76,7 +95,7 @@ def prepare_column(series: pd.Series, numeric: bool) -> PreparedColumn:
         grid,
         edges,
         binned_proportions(values, edges),
-        clean.n_dropped,
+        n_dropped,
         make_fence(values),
     )
 
@@ -103,6 +122,22 @@ def tested_columns(
     return [c for c in cfg.columns if c in present and c not in excluded], findings
 
 
+def drop_datetimes(tested: list[str], families: Mapping[str, str]) -> list[SchemaFinding]:
+    """Take the datetime columns out of ``tested`` (in place), with a finding for each."""
+    findings = []
+    for name in [n for n in tested if families[n] == "datetime"]:
+        tested.remove(name)
+        findings.append(
+            SchemaFinding(
+                name,
+                "untested_column",
+                "warning",
+                "datetime column is not tested for drift (every batch has new timestamps)",
+            )
+        )
+    return findings
+
+
 class PreparedReference:
     """A reference data set, prepared once and reused by every ``check_drift`` call."""
 
@@ -117,6 +152,7 @@ class PreparedReference:
         data_version: str | None,
         prepared: dict[str, PreparedColumn],
         frame: pd.DataFrame | None = None,
+        mmd_rows: pd.DataFrame | None = None,
     ) -> None:
         self.columns = columns
         self.tested = tested
@@ -127,7 +163,10 @@ class PreparedReference:
         self.data_version = data_version
         self._prepared = prepared
         self._frame = frame  # only for the one-shot form, which prepares lazily
-        self._mmd_rows: pd.DataFrame | None = None  # a bounded row sample, when MMD is on
+        # The tested columns of that frame, taken once here: worker threads then read a
+        # dict instead of indexing the frame.
+        self._sources = {name: frame[name] for name in tested} if frame is not None else {}
+        self._mmd_rows = mmd_rows  # a bounded row sample, when MMD is on
 
     @classmethod
     def from_frame(
@@ -136,6 +175,7 @@ class PreparedReference:
         cfg: DriftConfig,
         target: str | None = None,
         data_version: str | None = None,
+        workers: int | None = None,
     ) -> PreparedReference:
         """Sort every numeric column and count every categorical one, once.
 
@@ -144,12 +184,17 @@ class PreparedReference:
             cfg: the ``[drift]`` settings (columns, exclusions, categorical overrides).
             target: the label column, never tested.
             data_version: the reference's data version, copied into every result.
+            workers: threads for preparing columns (default: the cores this process may use).
         """
         reference = cls._profile(frame, cfg, target, data_version, lazy=False)
-        for name in reference.tested:
-            reference._prepared[name] = prepare_column(
-                frame[name], reference.profiles[name].numeric
-            )
+        sources = [(frame[name], reference.profiles[name].numeric) for name in reference.tested]
+        columns = map_columns(
+            lambda source: prepare_column(*source),
+            sources,
+            values=len(frame) * len(sources),
+            workers=workers,
+        )
+        reference._prepared.update(zip(reference.tested, columns, strict=True))
         if cfg.mmd.enabled:
             names = [n for n in reference.tested if reference.profiles[n].numeric]
             sample = frame[names]
@@ -184,16 +229,7 @@ class PreparedReference:
     ) -> PreparedReference:
         columns = [str(c) for c in frame.columns]
         tested, findings = tested_columns(columns, cfg, target)
-        for name in [n for n in tested if dtype_family(frame[n]) == "datetime"]:
-            tested.remove(name)
-            findings.append(
-                SchemaFinding(
-                    name,
-                    "untested_column",
-                    "warning",
-                    "datetime column is not tested for drift (every batch has new timestamps)",
-                )
-            )
+        findings += drop_datetimes(tested, {name: dtype_family(frame[name]) for name in tested})
         forced = set(cfg.categorical_columns or [])
         profiles: dict[str, ColumnProfile] = {}
         for name in tested:
@@ -214,14 +250,30 @@ class PreparedReference:
             frame if lazy else None,
         )
 
+    @property
+    def lazy(self) -> bool:
+        """True for the one-shot form: each column is prepared when it is tested."""
+        return self._frame is not None
+
+    @property
+    def prepared_columns(self) -> dict[str, PreparedColumn]:
+        """The columns prepared ahead (empty for the one-shot form), by name."""
+        return dict(self._prepared)
+
+    @property
+    def mmd_rows(self) -> pd.DataFrame | None:
+        """The reference row sample kept for MMD, when it was prepared with MMD on."""
+        return self._mmd_rows
+
     def column(self, name: str) -> PreparedColumn:
         """The prepared column (prepared now, and not kept, for a one-shot reference)."""
         prepared = self._prepared.get(name)
         if prepared is not None:
             return prepared
-        if self._frame is None:
+        source = self._sources.get(name)
+        if source is None:
             raise KeyError(name)
-        return prepare_column(self._frame[name], self.profiles[name].numeric)
+        return prepare_column(source, self.profiles[name].numeric)
 
     def numeric_frame(self) -> pd.DataFrame | None:
         """The tested numeric columns of the reference, when the frame is still at hand."""

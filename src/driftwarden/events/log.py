@@ -39,6 +39,7 @@ SERVICE = "driftwarden.daemon"
 FILES = "driftwarden.daemon.files"
 CHECKS = "driftwarden.daemon.checks"
 REGISTRY = "driftwarden.daemon.registry"
+OWNERSHIP = "driftwarden.daemon.ownership"
 
 # event type -> its log line. An event without an entry is not logged.
 LINES: dict[type[ev.Event], LogLine] = {
@@ -179,6 +180,40 @@ LINES: dict[type[ev.Event], LogLine] = {
         INFO, "driftwarden.outbox", lambda e: "MLflow reachable again; flushing the outbox"
     ),
     ev.OutboxPruned: LogLine(INFO, "driftwarden.outbox", lambda e: "pruned old outbox rows"),
+    ev.OutboxDeadWritesDone: LogLine(
+        INFO,
+        "driftwarden.outbox",
+        lambda e: f"{e.done} parked MLflow write(s) written on a retry; {e.dead} still parked",
+    ),
+    ev.StateNotWritable: LogLine(
+        ERROR,
+        "driftwarden.state",
+        lambda e: (
+            f"state not writable: {e.reason}; taking no file until it is"
+            " (files wait in the drop directories)"
+        ),
+    ),
+    ev.StateWritableAgain: LogLine(
+        INFO, "driftwarden.state", lambda e: "state writable again; taking files again"
+    ),
+    ev.StateWaitAtStart: LogLine(
+        ERROR,
+        "driftwarden.state",
+        lambda e: (
+            f"cannot start: state not writable: {e.reason}; waiting for it"
+            f" (next try in {e.retry_in_seconds:g}s; /readyz answers 503 meanwhile)"
+        ),
+    ),
+    ev.OwnershipTaken: LogLine(
+        INFO, OWNERSHIP, lambda e: f"this instance keeps model {e.model!r} now"
+    ),
+    ev.OwnershipLost: LogLine(
+        INFO, OWNERSHIP, lambda e: f"model {e.model!r} is kept elsewhere now ({e.reason})"
+    ),
+    ev.StateUnreachable: LogLine(
+        ERROR, OWNERSHIP, lambda e: f"state database unreachable; leases not renewed: {e.error}"
+    ),
+    ev.StateReachable: LogLine(INFO, OWNERSHIP, lambda e: "state database reachable again"),
 }
 
 

@@ -428,6 +428,80 @@ class OutboxPruned(Event):
     count: int
 
 
+@dataclass(frozen=True)
+class OutboxDeadWritesDone(Event):
+    """Parked MLflow writes, tried again, were written (``dead``: how many stay parked)."""
+
+    done: int
+    dead: int
+
+
+# ---- the state (ledger, outbox) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateNotWritable(Event):
+    """The state cannot be written (a full disk): no file is taken until it can."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class StateWritableAgain(Event):
+    """The state can be written again; the drop directories are scanned and files flow."""
+
+    unavailable_seconds: float
+
+
+@dataclass(frozen=True)
+class StateWaitAtStart(Event):
+    """``run`` found the state not writable: it waits (serving health) instead of exiting."""
+
+    reason: str
+    retry_in_seconds: float
+    metrics_url: str | None
+
+
+# ---- ownership: instances sharing one state database --------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnershipTaken(Event):
+    """This instance took ``model``'s lease (``epoch`` is its fencing token): it keeps the model now."""
+
+    model: str
+    instance: str
+    epoch: int
+
+
+@dataclass(frozen=True)
+class OwnershipLost(Event):
+    """This instance gave up or lost ``model``'s lease; another instance keeps it now.
+
+    ``reason``: ``rebalanced`` (another live instance is to own it), ``taken over`` (another
+    instance holds it), ``ran out`` (not renewed in time, e.g. the database was unreachable),
+    ``stopping`` (a clean stop).
+    """
+
+    model: str
+    instance: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StateUnreachable(Event):
+    """The shared state database cannot be reached; leases are not renewed meanwhile."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class StateReachable(Event):
+    """The shared state database answers again."""
+
+    instance: str
+
+
 # Every event type by name (for readers of JSON logs and for the tests).
 EVENTS: dict[str, type[Event]] = {}
 

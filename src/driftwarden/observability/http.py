@@ -51,6 +51,8 @@ class _Component:
     pending: int = 0
     pending_since: float | None = None
     dead_reason: str | None = None
+    # A job that said how long it may be silent (its own deadline) is not wedged before it.
+    quiet_until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,21 @@ class HealthReport:
     ok: bool
     problems: list[str] = field(default_factory=list)
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Alive but not doing its work (the state disk is full): a restart would not help.
+    degraded: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.ok:
+            return "unhealthy"
+        return "degraded" if self.degraded else "ok"
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                "status": "ok" if self.ok else "unhealthy",
+                "status": self.status,
                 "problems": self.problems,
+                "degraded": self.degraded,
                 "components": self.components,
             },
             sort_keys=True,
@@ -78,8 +89,14 @@ class HealthState:
     A component is *wedged* when it has work pending and has made no progress (no
     :meth:`heartbeat`) for ``wedged_after_seconds``, counted from the later of its last
     heartbeat and the moment work started waiting, so an idle loop that blocks on an empty
-    queue is never reported as wedged. A component is *dead* when its ``alive`` probe
-    returns False (e.g. ``thread.is_alive``) or :meth:`mark_dead` was called.
+    queue is never reported as wedged; a long step that announced how long it may be
+    silent (:meth:`allow_quiet`, e.g. reading a large file) is not wedged before that. A
+    component is *dead* when its ``alive`` probe returns False (e.g. ``thread.is_alive``)
+    or :meth:`mark_dead` was called.
+
+    A *degraded* condition (:meth:`set_degraded`: the state cannot be written) keeps
+    ``/healthz`` at 200 with ``"status": "degraded"`` (the process is alive and a restart
+    would not help) and makes ``/readyz`` 503 (it takes no work).
 
     Args:
         wedged_after_seconds: how long pending work may wait without progress.
@@ -95,6 +112,7 @@ class HealthState:
         self._components: dict[str, _Component] = {}
         self._config_loaded = False
         self._scan_done = False
+        self._degraded: dict[str, str] = {}
 
     # -- written by the daemon -------------------------------------------------------------
 
@@ -134,6 +152,23 @@ class HealthState:
             entry = self._components.setdefault(component, _Component(component))
             self._set_pending(entry, pending, now)
 
+    def allow_quiet(self, component: str, until: float | None) -> None:
+        """``component`` is in a step that may make no progress until ``until`` (monotonic);
+        None ends the allowance (the step, or its job, is over)."""
+        now = self._clock()
+        with self._lock:
+            entry = self._components.setdefault(component, _Component(component))
+            entry.last_beat = now
+            entry.quiet_until = until
+
+    def set_degraded(self, condition: str, reason: str | None) -> None:
+        """Note (``reason``) or clear (None) a condition that stops the daemon's work."""
+        with self._lock:
+            if reason is None:
+                self._degraded.pop(condition, None)
+            else:
+                self._degraded[condition] = reason
+
     def mark_dead(self, component: str, reason: str) -> None:
         """``component`` failed for good (its thread died with an exception, ...)."""
         with self._lock:
@@ -168,7 +203,8 @@ class HealthState:
             elif entry.pending > 0 and entry.pending_since is not None:
                 since = max(entry.pending_since, entry.last_beat or entry.pending_since)
                 stalled = now - since
-                if stalled > self.wedged_after_seconds:
+                quiet = entry.quiet_until is not None and now < entry.quiet_until
+                if stalled > self.wedged_after_seconds and not quiet:
                     state = "wedged"
                     problems.append(
                         f"{entry.name}: wedged: {entry.pending} pending, no progress for "
@@ -181,16 +217,21 @@ class HealthState:
                 if entry.last_beat is None
                 else round(now - entry.last_beat, 3),
             }
-        return HealthReport(ok=not problems, problems=problems, components=detail)
+        with self._lock:
+            degraded = [f"{name}: {reason}" for name, reason in sorted(self._degraded.items())]
+        return HealthReport(
+            ok=not problems, problems=problems, components=detail, degraded=degraded
+        )
 
     def readiness(self) -> HealthReport:
-        """Ready: config loaded and the start-up scan done."""
+        """Ready: config loaded, the start-up scan done, and no degraded condition."""
         with self._lock:
             problems = []
             if not self._config_loaded:
                 problems.append("config not loaded")
             if not self._scan_done:
                 problems.append("start-up scan not done")
+            problems += [f"{name}: {reason}" for name, reason in sorted(self._degraded.items())]
         return HealthReport(ok=not problems, problems=problems)
 
 

@@ -2,7 +2,9 @@
 
 Names and labels are a contract with dashboards and rules (PRODUCT.md); change them only
 with the shipped rules and dashboard. Label values stay bounded: ``feature`` comes from the
-reference schema, ``kind``/``outcome``/``rule``/``test`` from fixed sets in the code.
+reference schema and is capped per model (``metrics.max_features``: the drifted features
+first, then the smallest p-values; ``feature_cap``), ``kind``/``outcome``/``rule``/``test``
+from fixed sets in the code.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from driftwarden import __version__
+from driftwarden.observability.feature_cap import DEFAULT_MAX_FEATURES, select_features
 
 # Fixed label values, so that callers cannot create unbounded series by accident.
 CHECK_KINDS = ("drift", "validation", "schema", "registry")
@@ -29,24 +32,33 @@ ALERT_RULES = (
     "stale",
     "retrain_failed",
     "mlflow_pending_writes",
+    "mlflow_dead_writes",
+    "state_not_writable",
 )
 
 
 class Metrics:
     """The metric objects; build one per process (tests build one per test on a fresh registry)."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        max_features: int = DEFAULT_MAX_FEATURES,
+    ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self.max_features = max_features
         self._lock = threading.Lock()
         # (feature, test) pairs exported per model, to drop series of vanished features.
         self._feature_series: dict[str, set[tuple[str, str]]] = {}
+        # features with the {model, feature} series (drifted, effect, corrected p) per model.
+        self._feature_names: dict[str, set[str]] = {}
         r = self.registry
         # gauge (info): constant 1, labelled with the running version.
         self.build_info = Gauge(
             "driftwarden_build_info", "driftwarden build information", ["version"], registry=r
         )
         self.build_info.labels(version=__version__).set(1)
-        # gauge: last test statistic per feature (KS D, chi-square statistic, MMD^2).
+        # gauge: last test statistic per feature (KS D, AD, CvM, chi-square statistic, MMD^2).
         self.feature_drift_statistic = Gauge(
             "driftwarden_feature_drift_statistic",
             "Drift test statistic of the last check, per feature",
@@ -58,6 +70,35 @@ class Metrics:
             "driftwarden_feature_drift_p_value",
             "Drift test p-value of the last check, per feature",
             ["model", "feature", "test"],
+            registry=r,
+        )
+        # gauge: 1 when the feature was flagged as drifted by the last check, else 0.
+        self.feature_drifted = Gauge(
+            "driftwarden_feature_drifted",
+            "1 if the last check flagged the feature as drifted",
+            ["model", "feature"],
+            registry=r,
+        )
+        # gauge: the effect size that was compared with the floor (the measure per feature
+        # kind is drift.numeric_effect / drift.categorical_effect).
+        self.feature_drift_effect = Gauge(
+            "driftwarden_feature_drift_effect",
+            "Effect size of the last check, per feature",
+            ["model", "feature"],
+            registry=r,
+        )
+        # gauge: p-value after the multiple-testing correction (the one compared with alpha).
+        self.feature_drift_corrected_p_value = Gauge(
+            "driftwarden_feature_drift_corrected_p_value",
+            "Corrected p-value of the last check, per feature",
+            ["model", "feature"],
+            registry=r,
+        )
+        # gauge: features of the last check left out of the per-feature series by the cap.
+        self.features_left_out = Gauge(
+            "driftwarden_features_left_out",
+            "Features of the last check without per-feature series (metrics.max_features)",
+            ["model"],
             registry=r,
         )
         # gauge: 1 when the last drift check found dataset-level drift, else 0.
@@ -119,8 +160,37 @@ class Metrics:
         self.mlflow_pending_writes = Gauge(
             "driftwarden_mlflow_pending_writes", "MLflow writes waiting in the outbox", registry=r
         )
+        # gauge: MLflow writes parked as dead (failed for good; `driftwarden outbox retry`).
+        self.mlflow_dead_writes = Gauge(
+            "driftwarden_mlflow_dead_writes",
+            "MLflow writes parked after failing for good",
+            registry=r,
+        )
+        # gauge: 1 while the state (ledger, outbox) can be written, 0 while it cannot (a full
+        # disk): no file is taken then, and files wait in the drop directories.
+        self.state_writable = Gauge(
+            "driftwarden_state_writable",
+            "1 if the daemon's state can be written, 0 if not (files wait)",
+            registry=r,
+        )
+
+        # gauge: 1 on the instance that owns the model's lease (no series elsewhere).
+        self.model_owner = Gauge(
+            "driftwarden_model_owner",
+            "1 when this instance owns the model (holds its lease)",
+            ["model", "instance"],
+            registry=r,
+        )
 
     # -- helpers that keep label values bounded and series consistent ----------------------
+
+    def set_model_owner(self, model: str, instance: str, owner: bool) -> None:
+        """This instance took (1) or lost (series removed) ``model``'s lease."""
+        if owner:
+            self.model_owner.labels(model=model, instance=instance).set(1)
+            return
+        with contextlib.suppress(KeyError):
+            self.model_owner.remove(model, instance)
 
     def initialise(self, model: str) -> None:
         """Create every fixed-label counter series at 0, so ``increase()`` sees the first event."""
@@ -135,6 +205,10 @@ class Metrics:
             self.alerts.labels(model=model, rule=rule)
         self.dataset_drift.labels(model=model)
         self.drifted_features.labels(model=model)
+        self.features_left_out.labels(model=model)
+        self.mlflow_pending_writes.set(0)
+        self.mlflow_dead_writes.set(0)
+        self.state_writable.set(1)
 
     def observe_check(
         self,
@@ -166,38 +240,74 @@ class Metrics:
     def observe_drift_result(self, model: str, result: Mapping[str, Any] | Any) -> None:
         """Set the drift gauges from a ``DriftResult`` (or its ``to_dict()``).
 
-        Per-feature series of features no longer in the result (the reference changed)
-        are removed, so the feature label stays bounded by the current schema.
+        At most ``max_features`` features get per-feature series (``select_features``: the
+        drifted first, then the smallest p-values); the others are counted in
+        ``driftwarden_features_left_out``. Series of features not kept this time (gone from
+        the reference, or pushed out by the cap) are removed, so the feature label stays
+        bounded. Multivariate rows (``__dataset__``) are not features: they are always kept,
+        with a statistic and a p-value only.
         """
         data: Mapping[str, Any] = result if isinstance(result, Mapping) else result.to_dict()
-        rows: list[Mapping[str, Any]] = list(data.get("features") or [])
+        tested = [row for row in data.get("features") or [] if _tested(row)]
+        kept, left_out = select_features(tested, self.max_features)
+        rows: list[Mapping[str, Any]] = list(kept)
         for extra in data.get("multivariate") or []:
-            if isinstance(extra, Mapping):
+            if isinstance(extra, Mapping) and _tested(extra):
                 rows.append({"feature": extra.get("feature") or "__dataset__", **extra})
-        seen: set[tuple[str, str]] = set()
-        for row in rows:
-            feature, test = str(row.get("feature")), str(row.get("test"))
-            statistic, p_value = row.get("statistic"), row.get("p_value")
-            if statistic is None and p_value is None:
-                continue
-            seen.add((feature, test))
-            if statistic is not None:
-                self.feature_drift_statistic.labels(model=model, feature=feature, test=test).set(
-                    float(statistic)
-                )
-            if p_value is not None:
-                self.feature_drift_p_value.labels(model=model, feature=feature, test=test).set(
-                    float(p_value)
-                )
+        pairs = {(str(row.get("feature")), str(row.get("test"))) for row in rows}
+        names = {str(row.get("feature")) for row in kept}
         with self._lock:
-            stale = self._feature_series.get(model, set()) - seen
-            self._feature_series[model] = seen
-        for feature, test in stale:
-            for gauge in (self.feature_drift_statistic, self.feature_drift_p_value):
-                with contextlib.suppress(KeyError):
-                    gauge.remove(model, feature, test)
+            stale_pairs = self._feature_series.get(model, set()) - pairs
+            stale_names = self._feature_names.get(model, set()) - names
+            self._feature_series[model], self._feature_names[model] = pairs, names
+        self._remove_features(model, stale_pairs, stale_names)
+        for row in rows:
+            self._set_test_series(model, row)
+        for row in kept:
+            self._set_feature_series(model, row)
+        self.features_left_out.labels(model=model).set(left_out)
         self.dataset_drift.labels(model=model).set(1 if data.get("dataset_drift") else 0)
         self.drifted_features.labels(model=model).set(len(data.get("drifted_features") or []))
+
+    def _set_test_series(self, model: str, row: Mapping[str, Any]) -> None:
+        """The {model, feature, test} series of one row: statistic and raw p-value."""
+        feature, test = str(row.get("feature")), str(row.get("test"))
+        for gauge, key in (
+            (self.feature_drift_statistic, "statistic"),
+            (self.feature_drift_p_value, "p_value"),
+        ):
+            if row.get(key) is not None:
+                gauge.labels(model=model, feature=feature, test=test).set(float(row[key]))
+
+    def _set_feature_series(self, model: str, row: Mapping[str, Any]) -> None:
+        """The {model, feature} series of one feature: drifted, effect, corrected p-value."""
+        feature = str(row.get("feature"))
+        self.feature_drifted.labels(model=model, feature=feature).set(
+            1 if row.get("drifted") else 0
+        )
+        for gauge, key in (
+            (self.feature_drift_effect, "effect_size"),
+            (self.feature_drift_corrected_p_value, "p_value_corrected"),
+        ):
+            if row.get(key) is not None:
+                gauge.labels(model=model, feature=feature).set(float(row[key]))
+            else:
+                with contextlib.suppress(KeyError):
+                    gauge.remove(model, feature)
+
+    def _remove_features(self, model: str, pairs: set[tuple[str, str]], names: set[str]) -> None:
+        for feature, test in pairs:
+            for tested in (self.feature_drift_statistic, self.feature_drift_p_value):
+                with contextlib.suppress(KeyError):
+                    tested.remove(model, feature, test)
+        for feature in names:
+            for gauge in (
+                self.feature_drifted,
+                self.feature_drift_effect,
+                self.feature_drift_corrected_p_value,
+            ):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(model, feature)
 
     def observe_validation(
         self, model: str, values: Mapping[str, float], version: int | str | None = None
@@ -212,9 +322,11 @@ class Metrics:
         """Remove every series labelled with ``model`` (the daemon no longer keeps it), so a
         removed model's last values are not exported as if they were current."""
         metrics = [
-            self.feature_drift_statistic, self.feature_drift_p_value, self.dataset_drift,
-            self.drifted_features, self.validation_metric, self.production_model_version,
-            self.checks, self.retrains, self.alerts, self.last_success_timestamp,
+            self.feature_drift_statistic, self.feature_drift_p_value, self.feature_drifted,
+            self.feature_drift_effect, self.feature_drift_corrected_p_value,
+            self.features_left_out, self.dataset_drift, self.drifted_features,
+            self.validation_metric, self.production_model_version, self.checks,
+            self.retrains, self.alerts, self.last_success_timestamp,
         ]  # fmt: skip
         for metric in metrics:
             names = metric._labelnames
@@ -229,12 +341,24 @@ class Metrics:
                     metric.remove(*values)
         with self._lock:
             self._feature_series.pop(model, None)
+            self._feature_names.pop(model, None)
 
     def set_production_version(self, model: str, version: int | str) -> None:
         self.production_model_version.labels(model=model).set(float(version))
 
     def set_pending_writes(self, pending: int) -> None:
         self.mlflow_pending_writes.set(pending)
+
+    def set_dead_writes(self, dead: int) -> None:
+        self.mlflow_dead_writes.set(dead)
+
+    def set_state_writable(self, writable: bool) -> None:
+        self.state_writable.set(1 if writable else 0)
+
+
+def _tested(row: Mapping[str, Any]) -> bool:
+    """A row with a number to export (a failed test has neither statistic nor p-value)."""
+    return row.get("statistic") is not None or row.get("p_value") is not None
 
 
 def _check_label(name: str, value: str, allowed: tuple[str, ...]) -> None:

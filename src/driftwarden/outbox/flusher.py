@@ -1,6 +1,7 @@
 """The outbox's writer thread: applies queued writes in order, backs off while MLflow is down.
 
-Backoff is 1, 2, 4 … 60 s while MLflow is unreachable; old done rows are pruned hourly.
+Backoff is 1, 2, 4 … 60 s while MLflow is unreachable; old done rows are pruned hourly;
+parked ('dead') writes are tried again every ``DEAD_RETRY_SECONDS`` and once at start.
 Checks, the ledger and the metrics never wait for it.
 """
 
@@ -11,10 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
-from driftwarden.events.types import MlflowReachable, MlflowUnreachable, OutboxPruned
+from driftwarden.events.types import (
+    MlflowReachable,
+    MlflowUnreachable,
+    OutboxDeadWritesDone,
+    OutboxPruned,
+)
 from driftwarden.observability.metrics import Metrics
-from driftwarden.outbox.queue import Outbox, Writer
+from driftwarden.outbox.queue import DEAD_RETRY_SECONDS, Outbox, Writer
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,8 @@ class Backoff:
 class OutboxFlusher:
     """A thread that flushes the outbox in order (lifecycle: start, close, join).
 
-    ``on_turn`` is called every turn of its loop (the daemon's liveness heartbeat).
+    ``on_turn`` is called every turn of its loop (the daemon's liveness heartbeat);
+    ``on_state_error`` hears when the outbox store cannot be written (the state disk is full).
     """
 
     def __init__(
@@ -54,17 +62,21 @@ class OutboxFlusher:
         on_turn: Callable[[], None],
         idle_wait: float = 1.0,
         batch: int = 20,
+        on_state_error: Callable[[StateUnavailable], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.writer = writer
         self.metrics = metrics
         self._publish = publish
         self.on_turn = on_turn
+        self.on_state_error = on_state_error
         self.idle_wait = idle_wait
         self.batch = batch
         self.backoff = Backoff(base=1.0, cap=60.0)
         self._unreachable = False
         self._next_prune = 0.0
+        self._next_dead_retry = 0.0
+        self.dead_retry_seconds = DEAD_RETRY_SECONDS
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -108,11 +120,17 @@ class OutboxFlusher:
             self._maybe_prune()
             pending = self.outbox.pending()
             self.metrics.set_pending_writes(pending)
+            self._maybe_retry_dead()
             if pending == 0:
                 return self.idle_wait
             done = self.outbox.flush(self.writer, max_items=self.batch)
             pending = self.outbox.pending()
             self.metrics.set_pending_writes(pending)
+            self.metrics.set_dead_writes(self.outbox.dead())
+        except StateUnavailable as exc:  # the outbox itself cannot be written (a full disk)
+            if self.on_state_error is not None:
+                self.on_state_error(exc)
+            return self.backoff.failed()
         except Exception:
             log.exception("outbox flush failed")
             return self.backoff.failed()
@@ -129,6 +147,21 @@ class OutboxFlusher:
             self._unreachable = False
         self.backoff.succeeded()
         return 0.0 if pending else self.idle_wait
+
+    def _maybe_retry_dead(self) -> None:
+        """Every ``dead_retry_seconds`` (and at the first turn): parked writes once more."""
+        now = time.monotonic()
+        if now < self._next_dead_retry:
+            return
+        self._next_dead_retry = now + self.dead_retry_seconds
+        if self.outbox.dead() == 0:
+            self.metrics.set_dead_writes(0)
+            return
+        done = self.outbox.retry_dead(self.writer, max_items=self.batch)
+        dead = self.outbox.dead()
+        self.metrics.set_dead_writes(dead)
+        if done:
+            self._publish(OutboxDeadWritesDone(done, dead))
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()

@@ -28,6 +28,10 @@ Writer = Callable[[str, dict[str, Any], str], None]
 # An item failing for reasons other than reachability (a bad payload, a server-side error)
 # is retried this many times, then parked as 'dead' so it cannot block the queue forever.
 MAX_ATTEMPTS = 5
+# A parked write is not given up: the flusher tries each one again this often (and once at
+# start), so a write parked during a long outage (a read-only MLflow store for hours) is
+# written once the outage ends; ``driftwarden outbox retry`` queues them again at once.
+DEAD_RETRY_SECONDS = 300.0
 # Writes done are kept this long (for a look with sqlite3), then pruned so the file stays small.
 DONE_KEEP_SECONDS = 7 * 24 * 3600.0
 
@@ -45,10 +49,13 @@ class Outbox:
         # Whether the last flush stopped because MLflow was unreachable (not a failed write).
         self.unreachable = False
 
-    def enqueue(self, kind: str, payload: dict[str, Any], key: str) -> int:
-        """Queue a write unless its key is queued or done already (until pruned). Returns its id."""
+    def enqueue(
+        self, kind: str, payload: dict[str, Any], key: str, model: str | None = None
+    ) -> int:
+        """Queue a write unless its key is queued or done already (until pruned). Returns its id.
+        ``model``: whose write it is (the shared store keeps it with the item)."""
         body = json.dumps(payload, sort_keys=True, default=str)
-        return self.store.insert(kind, body, key, self._clock())
+        return self.store.insert(kind, body, key, self._clock(), model=model)
 
     def pending(self) -> int:
         """How many writes wait."""
@@ -70,13 +77,17 @@ class Outbox:
     def flush(self, writer: Writer, max_items: int = 100) -> int:
         """Apply waiting writes in order; stop at the first failure. Returns how many were done.
 
+        One writer at a time: within the process (a lock) and across the instances that share
+        the store (its ``writer_turn``; another instance's turn makes this flush a no-op).
         A ``RecoverableError`` (MLflow unreachable) leaves the item for the next flush. Any
         other error counts an attempt; after ``MAX_ATTEMPTS`` the item is parked as 'dead'
         (kept in the store, reported) and the queue moves on.
         """
         done = 0
-        with self._lock:
+        with self._lock, self.store.writer_turn() as mine:
             self.unreachable = False
+            if not mine:  # another instance writes the shared queue now, in order
+                return 0
             for item in self.peek(max_items):
                 try:
                     writer(item.kind, item.payload, item.key)
@@ -94,6 +105,31 @@ class Outbox:
                 self.store.mark_done(item.id, self._clock())
                 done += 1
         return done
+
+    def retry_dead(self, writer: Writer, max_items: int = 100) -> int:
+        """Try each parked write once more, oldest first; returns how many were done.
+
+        A done one leaves the dead; a failing one stays parked (its error updated). Stops
+        at the first ``RecoverableError``: MLflow is unreachable, the rest would fail too.
+        """
+        done = 0
+        with self._lock:
+            for item in self.store.peek_dead(max_items):
+                try:
+                    writer(item.kind, item.payload, item.key)
+                except RecoverableError as exc:
+                    self.store.mark_failed(item.id, _error(exc), park=True)
+                    break
+                except Exception as exc:
+                    self.store.mark_failed(item.id, _error(exc), park=True)
+                    continue
+                self.store.mark_done(item.id, self._clock())
+                done += 1
+        return done
+
+    def revive(self, keys: list[str] | None = None) -> int:
+        """Queue parked writes again (``keys``, or all) with fresh attempts; returns how many."""
+        return self.store.revive(keys)
 
     def prune_done(self, older_than_seconds: float = DONE_KEEP_SECONDS) -> int:
         """Delete writes done longer ago than ``older_than_seconds``; returns how many.

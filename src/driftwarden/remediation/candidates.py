@@ -2,14 +2,17 @@
 
 A cycle's run is found by its run name (``driftwarden-retrain-<cycle_id>``, passed with
 ``--run-name``); runs the project started beneath it (``mlflow.parentRunId``) count too.
-The rule is the one ``driftwarden register`` applies: ``metrics.<register_metric> >
-register_threshold``, status FINISHED, best metric first.
+The rule is the one ``driftwarden register`` applies: ``metrics.<register_metric>`` better
+than ``register_threshold`` in the metric's direction (``>`` for higher-is-better, ``<`` for
+error metrics), status FINISHED, best metric first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from driftwarden.config.metrics import is_better
 
 RUN_NAME_PREFIX = "driftwarden-retrain-"
 
@@ -47,18 +50,29 @@ def find_cycle_run_ids(client: Any, experiment_id: str, cycle_id: str) -> list[s
     return ids
 
 
+def rule_text(metric: str, threshold: float, direction: str = "higher") -> str:
+    """``metrics.test_score > 0.8`` / ``metrics.test_rmse < 60``, for messages."""
+    return f"metrics.{metric} {'<' if direction == 'lower' else '>'} {threshold:g}"
+
+
 def best_candidate(
-    client: Any, run_ids: list[str], metric: str, threshold: float
+    client: Any, run_ids: list[str], metric: str, threshold: float, direction: str = "higher"
 ) -> tuple[Candidate | None, dict[str, float | None]]:
-    """The best FINISHED run with ``metric > threshold``, and every run's metric value seen."""
+    """The best FINISHED run better than ``threshold``, and every run's metric value seen.
+
+    ``direction`` ``higher``: ``metric > threshold``, highest wins; ``lower``: ``metric <
+    threshold``, lowest wins.
+    """
     seen: dict[str, float | None] = {}
     best: Candidate | None = None
     for run_id in run_ids:
         run = client.get_run(run_id)
         value = run.data.metrics.get(metric)
         seen[run_id] = None if value is None else float(value)
-        if run.info.status != "FINISHED" or value is None or not float(value) > threshold:
+        if run.info.status != "FINISHED" or value is None:
             continue
-        if best is None or float(value) > best.value:
+        if not is_better(float(value), threshold, direction):
+            continue
+        if best is None or is_better(float(value), best.value, direction):
             best = Candidate(run_id=run_id, metric=metric, value=float(value))
     return best, seen

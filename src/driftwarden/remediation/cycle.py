@@ -31,10 +31,10 @@ from driftwarden.progress import with_progress
 from driftwarden.redact import redact
 from driftwarden.remediation import dataset, steps
 from driftwarden.remediation.decision import Decision
-from driftwarden.remediation.policy import CycleLock, CycleRecord, cooldown_left
+from driftwarden.remediation.policy import CycleRecord, cooldown_left, remediation_dir
 from driftwarden.remediation.promote import current_version
 from driftwarden.remediation.steps import CycleEnded, CycleInputs, Registered, Trained, Verdict
-from driftwarden.state import Ledger, open_ledger
+from driftwarden.state import Ledger, SingleFlight, engine_for, open_ledger
 from driftwarden.tracking.client import configure_mlflow, unavailable_or_raise
 
 if TYPE_CHECKING:
@@ -79,11 +79,11 @@ def run_cycle(
         raise ConfigError(
             "retrain.project_uri: required to retrain (an MLflow project path or git URI)"
         )
-    lock = CycleLock(settings.state.directory, settings.model.name)
+    lock = engine_for(settings).retrain_lock(settings.model.name)
     cycle_id = new_cycle_id()
     inputs = CycleInputs(
         cycle_id, settings, reason, trigger, dict(detail or {}), labelled_paths, cancel,
-        publish, workdir=lock.directory / "cycles" / cycle_id,
+        publish, workdir=remediation_dir(settings.state.directory) / "cycles" / cycle_id,
     )  # fmt: skip
     store = open_ledger(settings) if ledger is None else ledger
     try:
@@ -100,7 +100,7 @@ def run_cycle(
 
 def _under_lock(
     inputs: CycleInputs,
-    lock: CycleLock,
+    lock: SingleFlight,
     ledger: Ledger,
     client: MlflowClient | None,
     respect_cooldown: bool,

@@ -1,25 +1,22 @@
-"""When a retrain may start: trigger rule, single-flight across threads and processes, cooldown.
+"""When a retrain may start: trigger rule, single-flight across threads, processes and instances, cooldown.
 
-Single-flight (per model) uses ``fcntl.flock`` on ``<state>/remediation/cycle-<model>.lock``:
-flock locks belong
-to the open file, so a second open of the same file conflicts whether it comes from another
-thread of the daemon or from a ``driftwarden retrain`` in another process, and the kernel
-drops the lock when its holder dies. Everything else about retrains lives in the ledger
-only: the cooldown reads it, and every cycle leaves one row there (``CycleRecord``).
+Single flight (per model: another model's cycle may run meanwhile) is the state engine's
+``retrain_lock``: on the sqlite engine ``fcntl.flock`` on
+``<state>/remediation/cycle-<model>-<hash>.lock`` (a second open of the file conflicts, from
+another thread or a ``driftwarden retrain`` in another process, and the kernel drops the lock
+when its holder dies); on PostgreSQL a session advisory lock per model, which holds across
+instances and goes with its holder's connection. Everything else about retrains lives in the
+ledger only: the cooldown reads it, and every cycle leaves one row there (``CycleRecord``).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from driftwarden.config.model import RetrainConfig
-from driftwarden.state import Ledger
+from driftwarden.state import Ledger, SingleFlight
+from driftwarden.state.sqlite.locks import FileLock, cycle_lock_path
 
 if TYPE_CHECKING:
     from driftwarden.remediation.decision import Decision
@@ -50,48 +47,24 @@ def cooldown_left(ledger: Ledger, model: str, cooldown_seconds: float, now: floa
     return max(0.0, last + cooldown_seconds - now)
 
 
-def lock_name(model: str) -> str:
-    """``cycle-<model>.lock``: the name made safe for a file name, with a hash of the real
-    name so that two names that read the same once made safe do not share a lock."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model)[:80]
-    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
-    return f"cycle-{safe}-{digest}.lock"
-
-
-class CycleLock:
-    """The single-flight lock of one model's retrains in one state directory (another model's
-    cycle may run meanwhile)."""
+class CycleLock(FileLock):
+    """The single-flight lock of one model's retrains in one state directory (what the sqlite
+    engine's ``retrain_lock`` is; another model's cycle may run meanwhile)."""
 
     def __init__(self, state_directory: Path, model: str) -> None:
         self.directory = remediation_dir(state_directory)
-        self.lock_path = self.directory / lock_name(model)
-
-    @contextmanager
-    def hold(self) -> Iterator[bool]:
-        """Try to take the lock without waiting; yields True when this caller holds it."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
-                yield True
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        super().__init__(cycle_lock_path(state_directory, model))
 
 
-def fail_stale_retrains(ledger: Ledger, state_directory: Path, model: str) -> int:
+def fail_stale_retrains(ledger: Ledger, lock: SingleFlight | Path, model: str) -> int:
     """Mark ``model``'s retrains a crash left 'running' as failed; none while a cycle holds
-    its lock (a ``driftwarden retrain`` in another process may be running one right now)."""
+    its lock (a ``driftwarden retrain`` in another process, or another instance, may be
+    running one right now). ``lock``: the engine's retrain lock of ``model``, or a state
+    directory (its sqlite cycle lock)."""
     if ledger.retrain_running(model) is None:
         return 0
-    with CycleLock(state_directory, model).hold() as held:
+    single = CycleLock(lock, model) if isinstance(lock, Path) else lock
+    with single.hold() as held:
         return ledger.fail_stale_retrains(model=model) if held else 0
 
 

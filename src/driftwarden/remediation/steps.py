@@ -279,16 +279,13 @@ def _run_tags(
 
 
 def register(inputs: CycleInputs, client: MlflowClient, trained: Trained) -> Registered:
-    """Register the best run with ``register_metric > register_threshold``, or end as rejected."""
+    """Register the best run past ``register_threshold`` in the metric's direction, or end."""
     cfg = inputs.settings.retrain
-    best, seen = candidates.best_candidate(
-        client, trained.run_ids, cfg.register_metric, cfg.register_threshold
-    )
+    rule = (cfg.register_metric, cfg.register_threshold, cfg.register_better)
+    best, seen = candidates.best_candidate(client, trained.run_ids, *rule)
     if best is None:
         raise CycleEnded(
-            "rejected",
-            f"no run of this cycle passed metrics.{cfg.register_metric} > {cfg.register_threshold:g}"
-            f" (seen: {seen})",
+            "rejected", f"no run of this cycle passed {candidates.rule_text(*rule)} (seen: {seen})"
         )
     version = str(register_run(client, best.run_id, inputs.model).version)
     tag_version(client, inputs.model, version, {**trained.tags, "driftwarden.role": "challenger"})

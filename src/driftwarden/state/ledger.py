@@ -17,11 +17,23 @@ from driftwarden.state.records import CheckRecord, FileClaim
 
 
 class Ledger(Protocol):
-    """What every state engine's ledger offers; thread-safe, safe beside readers in other processes."""
+    """What every state engine's ledger offers; thread-safe, safe beside readers in other processes.
+
+    On a shared engine, writes that record a model's outcome (``begin_file``,
+    ``finish_file``, ``record_check``, ``record_alert``, ``record_retrain`` of a running
+    cycle) raise ``driftwarden.errors.LeaseLost`` and write nothing when this instance no
+    longer holds the model's lease; a store that cannot be reached raises
+    ``StateUnavailable`` (recoverable).
+    """
 
     readonly: bool
 
     def close(self) -> None: ...
+
+    def probe(self) -> None:
+        """Write something small; raises ``StateUnavailable`` while the ledger cannot be written
+        (a full disk). Every write of an engine raises it for that cause, never its own error."""
+        ...
 
     # ---- files
     def is_kept_unchanged(self, path: str, size: int, mtime: float) -> bool: ...
@@ -34,7 +46,12 @@ class Ledger(Protocol):
         mtime: float,
         *,
         model: str | None = None,
-    ) -> FileClaim: ...
+    ) -> FileClaim:
+        """Claim a file; ``model`` (the model whose drop it is) fences the claim on a shared
+        engine: only the model's lease holder may claim, and a claim left ``processing`` by
+        an instance that lost the model is redone."""
+        ...
+
     def finish_file(
         self,
         file_id: int,
@@ -57,8 +74,21 @@ class Ledger(Protocol):
     # ---- checks
     def record_check(self, check: CheckRecord, file_id: int | None = None) -> int: ...
     def checks(
-        self, limit: int | None = None, file_id: int | None = None, *, model: str | None = None
-    ) -> list[dict[str, Any]]: ...
+        self,
+        limit: int | None = None,
+        file_id: int | None = None,
+        *,
+        model: str | None = None,
+        since: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first, with ``features`` / ``features_left_out`` (``records.decode_features``)
+        and ``run_id`` / ``experiment_id`` (from ``record_check_run``, else None)."""
+        ...
+
+    def record_check_run(self, outbox_key: str, run_id: str, experiment_id: str | None) -> None:
+        """The MLflow run written for a check's outbox key (may come before the check itself)."""
+        ...
+
     def last_success_time(self, model: str | None = None) -> float | None: ...
 
     # ---- alerts
@@ -101,7 +131,9 @@ class Ledger(Protocol):
     def last_training_activity(self, model: str) -> float | None: ...
     def fail_stale_retrains(
         self, reason: str = "daemon restarted while it ran", *, model: str | None = None
-    ) -> int: ...
+    ) -> int:
+        """Mark 'running' retrains (all, or ``model``'s) failed; the caller holds the lock."""
+        ...
 
     # ---- model versions
     def record_model_version(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from driftwarden.state.records import OutboxItem
@@ -12,9 +13,19 @@ class OutboxStore(Protocol):
 
     readonly: bool
 
-    def insert(self, kind: str, payload_json: str, key: str, at: float) -> int:
-        """Queue a write unless its key is there already; returns the row id either way."""
+    def insert(
+        self, kind: str, payload_json: str, key: str, at: float, model: str | None = None
+    ) -> int:
+        """Queue a write unless its key is there already; returns the row id either way.
+        ``model``: whose write it is (kept where the engine has room for it)."""
         ...
+
+    def writer_turn(self) -> AbstractContextManager[bool]:
+        """Hold the right to write (one writer at a time across the processes sharing the
+        store); yields False when another holds it (that one writes the queue in order)."""
+        ...
+
+    def close(self) -> None: ...
 
     def pending(self) -> int: ...
     def dead(self) -> int: ...
@@ -23,3 +34,12 @@ class OutboxStore(Protocol):
     def mark_done(self, item_id: int, at: float) -> None: ...
     def mark_failed(self, item_id: int, error: str, park: bool) -> None: ...
     def delete_done_before(self, at: float) -> int: ...
+
+    def peek_dead(self, limit: int) -> list[OutboxItem]:
+        """Parked writes, oldest first (the flusher retries them now and then)."""
+        ...
+
+    def revive(self, keys: list[str] | None) -> int:
+        """Queue parked writes again (``keys``, or every one for None) with their attempts
+        reset; returns how many. For an operator (``driftwarden outbox retry``)."""
+        ...

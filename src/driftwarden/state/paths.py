@@ -19,3 +19,9 @@ def state_paths(settings: Settings) -> dict[str, Path]:
         "reports": root / "reports",
         "reference": root / "reference",
     }
+
+
+def report_file(reports_dir: Path, outbox_key: str) -> Path:
+    """Where a drift check's HTML report waits for the outbox writer (gone once in MLflow)."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in outbox_key)
+    return reports_dir / f"{safe}.html"

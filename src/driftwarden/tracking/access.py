@@ -40,3 +40,20 @@ class MlflowAccess:
         )
         self._experiments[name] = experiment_id
         return experiment_id
+
+    def refresh_connections(self) -> None:
+        """Drop the pooled connections of a database store (sqlite, SQL) after a failed write.
+
+        MLflow keeps one engine per store URI for the whole process; sqlite opens a file of
+        a read-only file system read-only and that connection stays so even once the file
+        system is writable again. Disposing the engine's pool makes the next call open fresh
+        connections (the engine itself stays). Nothing happens for an HTTP server.
+        """
+        if self._client is None:
+            return  # no engine created yet
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        engines = getattr(SqlAlchemyStore, "_engine_map", {})  # MLflow's own cache (private)
+        engine = engines.get(self.settings.tracking_uri)
+        if engine is not None:
+            engine.dispose()

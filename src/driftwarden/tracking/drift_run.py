@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
@@ -10,10 +11,10 @@ from mlflow.tracking import MlflowClient
 
 from driftwarden.detectors.base import DriftResult
 from driftwarden.tracking.client import unavailable_or_raise
+from driftwarden.tracking.run_links import REPORT_ARTIFACT
 from driftwarden.tracking.run_names import drift_run_name
 
 RESULT_ARTIFACT = "drift/result.json"
-REPORT_ARTIFACT = "drift/report.html"
 _METRICS_PER_CALL = 1000  # MLflow's log_batch limit
 _MAX_TAG = 5000
 
@@ -25,6 +26,9 @@ def _params(result: DriftResult) -> list[Param]:
         "alpha": str(result.alpha),
         "correction": result.correction,
         "dataset_drift_share": str(result.dataset_drift_share),
+        "dataset_rule": result.dataset_rule,
+        # The tests that ran ("chi2,ks"), sorted, so that runs under different numeric tests differ.
+        "tests": ",".join(sorted({f.test for f in result.features})),
         "n_features": str(len(result.features)),
     }
     return [Param(k, v) for k, v in values.items()]
@@ -34,7 +38,7 @@ def log_drift_run(
     client: MlflowClient,
     experiment_id: str,
     result: DriftResult,
-    html: str,
+    html: str | Callable[[str], str],
     tags: dict[str, str],
 ) -> str:
     """Create one finished run for ``result`` and return its id.
@@ -43,7 +47,8 @@ def log_drift_run(
         client: from ``configure_mlflow``.
         experiment_id: from ``ensure_experiment``.
         result: the check.
-        html: ``render_html(result, ...)``.
+        html: ``render_html(result, ...)``, or a function of the new run's id that returns
+            it (the outbox writer puts the run's link in a page rendered before the run).
         tags: extra run tags (file names, model, trigger).
 
     Raises:
@@ -70,7 +75,7 @@ def log_drift_run(
             run_id, tags=[RunTag("driftwarden.schema_errors", str(len(result.schema_errors)))]
         )
         client.log_text(run_id, result.to_json(indent=2), RESULT_ARTIFACT)
-        client.log_text(run_id, html, REPORT_ARTIFACT)
+        client.log_text(run_id, html(run_id) if callable(html) else html, REPORT_ARTIFACT)
         client.set_terminated(run_id, "FINISHED")
     except MlflowException as exc:
         raise unavailable_or_raise(exc) from exc

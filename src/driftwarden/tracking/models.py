@@ -1,4 +1,9 @@
-"""Load registered models, predict with them, and fetch the training data logged with them.
+"""Load registered models, predict with them, and fetch the data logged with them.
+
+``predict_outputs`` adds what performance estimation needs: class probabilities where the
+flavour has them (scikit-learn's ``predict_proba``). ``download_training_data`` and
+``download_test_split`` fetch the training frame and the held-out split that the model's
+run logged (the example projects log both).
 
 ``mlflow.pyfunc.load_model`` reads the process-wide tracking/registry URIs, which
 ``configure_mlflow`` sets; the client passed in is used for registry lookups.
@@ -20,6 +25,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from driftwarden.data.read import SUPPORTED_SUFFIXES
+from driftwarden.detectors.estimation.outputs import (
+    Outputs,
+    classifier_outputs,
+    regressor_outputs,
+)
 from driftwarden.errors import InputFileError, UsageError
 from driftwarden.tracking.client import unavailable_or_raise
 from driftwarden.tracking.registry import (
@@ -115,16 +125,7 @@ def predict(
     column of the model's signature or a value does not fit its type.
     """
     where = source if source is not None else "<data>"
-    features = frame
-    if model.input_columns is not None:
-        missing = [c for c in model.input_columns if c not in frame.columns]
-        if missing:
-            raise InputFileError(
-                where,
-                f"missing {len(missing)} column(s) the model {model.label} expects: {missing}",
-                field=missing[0],
-            )
-        features = _widen_integers(frame[model.input_columns], model.input_types or {})
+    features = model_features(model, frame, where)
     try:
         with warnings.catch_warnings():
             # MLflow warns when it casts ints to the signature's doubles; that is fine here.
@@ -134,7 +135,85 @@ def predict(
         raise InputFileError(
             where, f"does not match the signature of {model.label}: {_first_line(exc)}"
         ) from None
+    except (ValueError, TypeError) as exc:
+        # The model's own refusal (sklearn: "Input X contains NaN", values it cannot cast):
+        # bad values in the file, not a failed check to retry.
+        column, what = _unpredictable_column(features)
+        raise InputFileError(
+            where,
+            f"the model {model.label} cannot predict on {what}: {_first_line(exc)}",
+            field=column,
+        ) from None
     return np.asarray(predictions).ravel()
+
+
+def model_features(model: ProductionModel, frame: pd.DataFrame, where: object) -> pd.DataFrame:
+    """The columns of the model's signature, in its order (the whole frame without one)."""
+    if model.input_columns is None:
+        return frame
+    missing = [c for c in model.input_columns if c not in frame.columns]
+    if missing:
+        raise InputFileError(
+            where,
+            f"missing {len(missing)} column(s) the model {model.label} expects: {missing}",
+            field=missing[0],
+        )
+    return _widen_integers(frame[model.input_columns], model.input_types or {})
+
+
+def predict_outputs(
+    model: ProductionModel,
+    frame: pd.DataFrame,
+    task: str,
+    source: str | os.PathLike[str] | None = None,
+) -> Outputs:
+    """The model's outputs for performance estimation: values, or classes with probabilities.
+
+    Classifiers need class probabilities: the flavour's underlying model must have
+    ``predict_proba`` and ``classes_`` (scikit-learn does). Raises ``UsageError`` when it
+    has none (the outputs can then come as columns of the files), ``InputFileError`` as
+    ``predict`` does.
+    """
+    where = source if source is not None else "<data>"
+    predictions = predict(model, frame, source=where)
+    if task == "regression":
+        return regressor_outputs(predictions, where)
+    raw = raw_model(model)
+    if raw is None or not hasattr(raw, "predict_proba") or not hasattr(raw, "classes_"):
+        raise UsageError(
+            f"{model.label} gives no class probabilities (its flavour has no predict_proba); "
+            "put the outputs in the files instead (prediction and proba_<class> columns)"
+        )
+    features = model_features(model, frame, where)
+    try:
+        proba = np.asarray(raw.predict_proba(features), dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise InputFileError(where, f"{model.label} cannot score these rows: {exc}") from None
+    return classifier_outputs(proba, list(raw.classes_), predictions, where)
+
+
+def raw_model(model: ProductionModel) -> Any:
+    """The flavour's own model object (e.g. the scikit-learn estimator), or None."""
+    try:
+        return model.model.get_raw_model()
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def _unpredictable_column(features: pd.DataFrame) -> tuple[str | None, str]:
+    """The first column with values a model commonly refuses (missing, infinite, text),
+    and what they are; (None, "these values") when none stands out."""
+    for column in features.columns:
+        values = features[column]
+        if values.isna().any():
+            return str(column), f"missing values ({int(values.isna().sum())} rows)"
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            infinite = int(np.isinf(values.to_numpy(dtype="float64")).sum())
+            if infinite:
+                return str(column), f"infinite values ({infinite} rows)"
+        elif not pd.api.types.is_bool_dtype(values):
+            return str(column), "non-numeric values"
+    return None, "these values"
 
 
 _FLOATS = {"double": "float64", "float": "float32"}
@@ -175,6 +254,32 @@ def download_training_data(
     The example project logs ``training_data/training_data.csv``; any single CSV or
     Parquet file in the folder is accepted (``training_data.*`` wins if there are several).
     """
+    return download_data_file(
+        client, run_id, artifact_path, dst_dir, "training_data", "training data"
+    )
+
+
+def download_test_split(
+    client: MlflowClient, run_id: str, artifact_path: str, dst_dir: str | os.PathLike[str]
+) -> Path:
+    """Download the held-out split the run logged (features and target); return its file.
+
+    The example projects log ``test_data/test_data.csv``: the rows ``test_score`` was
+    measured on, which the model never trained on; performance estimation calibrates on
+    them (``estimation.reference = "model"``, folder ``estimation.artifact_path``).
+    """
+    return download_data_file(client, run_id, artifact_path, dst_dir, "test_data", "held-out split")
+
+
+def download_data_file(
+    client: MlflowClient,
+    run_id: str,
+    artifact_path: str,
+    dst_dir: str | os.PathLike[str],
+    preferred_stem: str,
+    what: str,
+) -> Path:
+    """Download an artifact folder and return its one CSV/Parquet file (``preferred_stem.*`` wins)."""
     where = f"runs:/{run_id}/{artifact_path}"
     dst = Path(dst_dir)
     dst.mkdir(parents=True, exist_ok=True)
@@ -182,7 +287,7 @@ def download_training_data(
         listed = client.list_artifacts(run_id, artifact_path)
     if not listed:
         raise InputFileError(
-            where, "the run has no training data there (log it under this artifact folder)"
+            where, f"the run has no {what} there (log it under this artifact folder)"
         )
     try:
         local = Path(client.download_artifacts(run_id, artifact_path, str(dst)))
@@ -196,7 +301,7 @@ def download_training_data(
     if not files:
         raise InputFileError(where, f"no CSV or Parquet file among {[a.path for a in listed]}")
     if len(files) > 1:
-        preferred = [p for p in files if p.stem == "training_data"]
+        preferred = [p for p in files if p.stem == preferred_stem]
         if len(preferred) != 1:
             raise InputFileError(
                 where, f"several data files, expected one: {[p.name for p in files]}"

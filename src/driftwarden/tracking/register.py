@@ -1,20 +1,29 @@
 """``driftwarden register``: register the best qualifying run and point the alias at it.
 
 Defaults: experiment ``$MLFLOW_EXPERIMENT_NAME``, else ``Default`` (where ``mlflow run``
-puts runs without ``--experiment-name``); metric/threshold ``retrain.register_metric`` /
-``retrain.register_threshold`` (``test_score`` > 0.8); model ``model.name``; alias
+puts runs without ``--experiment-name``); metric/threshold/direction
+``retrain.register_metric`` / ``retrain.register_threshold`` /
+``retrain.register_direction`` (``test_score`` > 0.8); model ``model.name``; alias
 ``model.alias``; stage ``model.stage`` (none unless set).
+
+The direction says which way the metric is better: ``higher`` (a run qualifies with
+``metric > threshold``, the highest wins) or ``lower`` (error metrics such as ``test_rmse``:
+``metric < threshold``, the lowest wins); ``auto`` derives it from the metric's name.
+An experiment that does not exist is bad usage (exit 2), naming similar experiments.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 
 from mlflow.tracking import MlflowClient
 
 from driftwarden.config import load_settings
-from driftwarden.errors import Finding
+from driftwarden.config.metrics import Direction, metric_direction
+from driftwarden.config.model import RetrainConfig
+from driftwarden.errors import Finding, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.tracking.client import configure_mlflow
 from driftwarden.tracking.registry import (
@@ -44,17 +53,18 @@ def register_best(
     model_name: str,
     alias: str,
     stage: str | None = None,
+    direction: Direction = "higher",
 ) -> list[str]:
-    """Do the registration; return the lines saying what was done. Finding if nothing qualifies."""
-    run = find_best_run(client, experiment, metric, threshold)
+    """Do the registration; return the lines saying what was done.
+
+    Raises:
+        UsageError: the experiment does not exist (similar names are listed).
+        Finding: no run qualifies (the best value found, and its run, are named).
+    """
+    require_experiment(client, experiment)
+    run = find_best_run(client, experiment, metric, threshold, direction)
     if run is None:
-        with mlflow_calls():
-            exists = client.get_experiment_by_name(experiment) is not None
-        why = "" if exists else " (the experiment does not exist)"
-        raise Finding(
-            f"no run qualifies: searched experiment {experiment!r} for finished runs with "
-            f"metrics.{metric} > {threshold}{why}"
-        )
+        raise Finding(nothing_qualifies(client, experiment, metric, threshold, direction))
     run_id = run.info.run_id
     value = run.data.metrics[metric]
     lines = []
@@ -72,8 +82,9 @@ def register_best(
             version.version,
             {"driftwarden.registered_by": "register", f"driftwarden.{metric}": value},
         )
+        best = "lowest" if direction == "lower" else "best"
         lines.append(
-            f"registered run {run_id} ({metric}={value:.4f}, best in experiment "
+            f"registered run {run_id} ({metric}={value:.4f}, {best} in experiment "
             f"{experiment!r}) as {model_name!r} version {version.version}"
         )
     previous = get_version_by_alias(client, model_name, alias)
@@ -87,23 +98,66 @@ def register_best(
     return lines
 
 
+def require_experiment(client: MlflowClient, experiment: str) -> None:
+    """UsageError naming ``experiment`` and the existing names closest to it, if it is missing."""
+    with mlflow_calls():
+        if client.get_experiment_by_name(experiment) is not None:
+            return
+        names = [e.name for e in client.search_experiments(max_results=1000)]
+    close = difflib.get_close_matches(experiment, names, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
+    known = f" (experiments: {', '.join(repr(n) for n in sorted(names)[:10])})" if names else ""
+    raise UsageError(
+        f"experiment {experiment!r} does not exist{hint}{known if not close else ''}; "
+        "pass --experiment NAME or set MLFLOW_EXPERIMENT_NAME"
+    )
+
+
+def nothing_qualifies(
+    client: MlflowClient, experiment: str, metric: str, threshold: float, direction: Direction
+) -> str:
+    """Why no run qualifies: the rule searched, and the best value any finished run has."""
+    comparison = "<" if direction == "lower" else ">"
+    said = (
+        f"no run qualifies: searched experiment {experiment!r} for finished runs with "
+        f"metrics.{metric} {comparison} {threshold}"
+    )
+    best = find_best_run(client, experiment, metric, None, direction)
+    if best is None:
+        return f"{said}; no finished run has the metric {metric!r}"
+    value = best.data.metrics[metric]
+    return f"{said}; the best is {metric}={value:.4f} (run {best.info.run_id})"
+
+
+def register_direction(flag: str | None, metric: str, retrain: RetrainConfig) -> Direction:
+    """``--direction``, else the config's direction for the config's metric, else by name."""
+    if flag in ("higher", "lower"):
+        return "lower" if flag == "lower" else "higher"
+    if flag is None and metric == retrain.register_metric:
+        return retrain.register_better
+    return metric_direction(metric)
+
+
 def register_command(args: argparse.Namespace) -> int:
-    """``driftwarden register``: 0 done, 1 no run qualifies, 2 bad config, 3 MLflow down."""
+    """``driftwarden register``: 0 done, 1 no run qualifies, 2 bad usage or config, 3 MLflow down."""
     settings = load_settings(args.config)
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )
+    metric = args.metric or settings.retrain.register_metric
+    direction = register_direction(args.direction, metric, settings.retrain)
     client = configure_mlflow(settings)
     lines = register_best(
         client,
         experiment=training_experiment(args.experiment),
-        metric=args.metric or settings.retrain.register_metric,
+        metric=metric,
         threshold=(
             args.threshold if args.threshold is not None else settings.retrain.register_threshold
         ),
         model_name=args.model_name or settings.model.name,
         alias=args.alias or settings.model.alias,
         stage=args.stage or settings.model.stage,
+        direction=direction,
     )
     for line in lines:
         print(line)

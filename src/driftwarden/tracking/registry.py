@@ -78,25 +78,36 @@ def quote_key(kind: str, key: str) -> str:
 
 
 def find_best_run(
-    client: MlflowClient, experiment_name: str, metric: str, threshold: float
+    client: MlflowClient,
+    experiment_name: str,
+    metric: str,
+    threshold: float | None,
+    direction: str = "higher",
 ) -> Run | None:
-    """The finished run of ``experiment_name`` with the highest ``metric`` above ``threshold``.
+    """The finished run of ``experiment_name`` with the best ``metric`` past ``threshold``.
 
-    Ties go to the newest run. ``None`` when the experiment does not exist or no run
-    qualifies.
+    ``direction`` ``higher``: the highest value above the threshold; ``lower`` (error
+    metrics): the lowest value below it. ``threshold=None`` takes the best finished run
+    that has the metric at all. Ties go to the newest run. ``None`` when the experiment
+    does not exist or no run qualifies.
     """
     with mlflow_calls():
         experiment = client.get_experiment_by_name(experiment_name)
         if experiment is None:
             return None
         key = quote_key("metrics", metric)
+        lower = direction == "lower"
+        rule = "attributes.status = 'FINISHED'"
+        if threshold is not None:
+            rule = f"{key} {'<' if lower else '>'} {float(threshold)!r} and {rule}"
         runs = client.search_runs(
             experiment_ids=[experiment.experiment_id],
-            filter_string=f"{key} > {float(threshold)!r} and attributes.status = 'FINISHED'",
-            order_by=[f"{key} DESC", "attributes.start_time DESC"],
-            max_results=1,
+            filter_string=rule,
+            order_by=[f"{key} {'ASC' if lower else 'DESC'}", "attributes.start_time DESC"],
+            max_results=1 if threshold is not None else 50,
         )
-    return runs[0] if runs else None
+    found = [run for run in runs if metric in run.data.metrics]
+    return found[0] if found else None
 
 
 def versions_of_run(client: MlflowClient, model_name: str, run_id: str) -> list[ModelVersion]:

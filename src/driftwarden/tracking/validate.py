@@ -1,8 +1,10 @@
 """Validate a registered model on labelled data and log the result as one MLflow run.
 
-``driftwarden validate --data FILE [--model-uri URI] [--target COL] [--min-accuracy X]``:
-the model defaults to ``models:/<model.name>@<model.alias>``; the run goes to the
-experiment ``mlflow.experiment_name`` and is tagged with the model's name and version.
+``driftwarden validate --data FILE [--model-uri URI] [--target COL] [--min-accuracy X]
+[--max-mae X] [--max-rmse X]``: the model defaults to ``models:/<model.name>@<model.alias>``;
+the run goes to the experiment ``mlflow.experiment_name`` and is tagged with the model's
+name and version. ``model.task`` decides the metrics: accuracy/F1/... for classifiers,
+MAE/RMSE/R² for regressors.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import os
 import time
 
+import numpy as np
 import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
@@ -30,6 +33,7 @@ from driftwarden.tracking.models import ProductionModel, load_model_uri, predict
 from driftwarden.tracking.run_names import validation_run_name
 
 REPORT_FILE = "validation/classification_report.txt"
+REGRESSION_REPORT_FILE = "validation/regression_report.txt"
 RESULT_FILE = "validation/result.json"
 KIND_TAG = "driftwarden.kind"
 MODEL_TAG = "driftwarden.model"  # the same tag keys as the daemon's validation runs
@@ -44,12 +48,14 @@ def validate_frame(
     target: str,
     cfg: ValidationConfig,
     source: str | os.PathLike[str] | None = None,
+    task: str = "classification",
 ) -> ValidationResult:
     """Predict on ``frame`` and score against its ``target`` column.
 
     Rows without a label are left out (counted in ``n_unlabelled``). Raises
     ``InputFileError`` naming ``source`` when the label column is missing, no row is
-    labelled, or the features do not match the model's signature.
+    labelled, a regression label is not a number, or the features do not match the
+    model's signature. ``task`` is ``model.task``.
     """
     where = source if source is not None else "<data>"
     if target not in frame.columns:
@@ -61,10 +67,13 @@ def validate_frame(
     labelled = frame[frame[target].notna()]
     if labelled.empty:
         raise InputFileError(where, "no row has a label", field=target)
+    truth = labelled[target].to_numpy()
+    if task == "regression":
+        truth = numeric_labels(labelled[target], where, target)
     features = labelled.drop(columns=[target])
     predictions = predict(model, features, source=where)
     try:
-        result = evaluate_predictions(labelled[target].to_numpy(), predictions, cfg, model.version)
+        result = evaluate_predictions(truth, predictions, cfg, model.version, task)
     except (TypeError, ValueError) as exc:
         # e.g. labels of another type than the model predicts ("yes"/"no" vs 0/1)
         raise InputFileError(
@@ -73,6 +82,21 @@ def validate_frame(
     result.n_unlabelled = len(frame) - len(labelled)
     result.data_version = data_version(frame)
     return result
+
+
+def numeric_labels(series: pd.Series, where: object, target: str) -> np.ndarray:
+    """A regression target as floats; a value that is not a finite number is an error."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = series.iloc[int(np.flatnonzero(bad)[0])]
+        raise InputFileError(
+            where,
+            f"{int(bad.sum())} label(s) are not numbers (e.g. {first!r}); "
+            "a regression target must be numeric",
+            field=target,
+        )
+    return values
 
 
 def log_validation_run(
@@ -103,7 +127,8 @@ def log_validation_run(
                 params=[Param(k, str(v)) for k, v in params.items()],
                 tags=[RunTag("mlflow.runName", name)],
             )
-            client.log_text(run_id, result.report, REPORT_FILE)
+            report_file = REGRESSION_REPORT_FILE if result.task == "regression" else REPORT_FILE
+            client.log_text(run_id, result.report, report_file)
             client.log_dict(run_id, result.to_dict(), RESULT_FILE)
         except BaseException:
             _end_quietly(client, run_id, "FAILED")
@@ -136,11 +161,16 @@ def default_model_uri(settings: Settings) -> str:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    """``driftwarden validate``: 0 ok, 1 below ``--min-accuracy``, 2 bad input, 3 MLflow down."""
+    """``driftwarden validate``: 0 ok, 1 past a limit, 2 bad input, 3 MLflow down.
+
+    Limits: ``--min-accuracy``, ``--max-mae``, ``--max-rmse`` and the config's
+    ``validation.maximums`` (the config's minimums are for the daemon's alerts).
+    """
     settings = load_settings(args.config)
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )
+    task = settings.model.task
     target = args.target or settings.model.target
     frame = read_frame(args.data, max_bytes=settings.watch.max_file_bytes)
     if target not in frame.columns:  # fail before paying for MLflow
@@ -149,23 +179,49 @@ def validate_command(args: argparse.Namespace) -> int:
             f"label column missing (columns: {list(frame.columns)}); set --target or model.target",
             field=target,
         )
+    limits = command_limits(args, settings)
     client = configure_mlflow(settings)
     uri = args.model_uri or default_model_uri(settings)
     model = with_progress(f"loading model {uri}", load_model_uri, client, uri)
-    result = validate_frame(model, frame, target, settings.validation, source=args.data)
+    result = validate_frame(model, frame, target, settings.validation, source=args.data, task=task)
     experiment = settings.mlflow.experiment_name
     experiment_id = ensure_experiment(client, experiment, settings.mlflow.artifact_location)
     run_id = log_validation_run(client, experiment_id, result, validation_tags(model, args.data))
     shown = " ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
     unlabelled = f" ({result.n_unlabelled} unlabelled rows left out)" if result.n_unlabelled else ""
+    averaged = "" if task == "regression" else f" (average={result.average})"
     print(f"validated {model.label} ({uri}) on {args.data}: {result.n_rows} rows{unlabelled}")
-    print(f"metrics: {shown} (average={result.average})")
+    print(f"metrics: {shown}{averaged}")
     print(f"logged run {run_id} in experiment {experiment!r}")
     print(result.report.rstrip())
-    accuracy = result.metrics["accuracy"]
-    if args.min_accuracy is not None and accuracy < args.min_accuracy:
-        raise Finding(
-            f"accuracy {accuracy:.4f} of {model.label} on {args.data} is below "
-            f"--min-accuracy {args.min_accuracy}"
+    breached = result.breaches(*limits)
+    if breached:
+        said = "; ".join(
+            f"{name} {value:.4f} is {'above' if name in limits[1] else 'below'} "
+            f"{limit_source(args, name)} {limit:g}"
+            for name, (value, limit) in breached.items()
         )
+        raise Finding(f"{model.label} on {args.data}: {said}")
     return 0
+
+
+def command_limits(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(minimums, maximums) the command fails on: its flags, then the config's maximums."""
+    maximums = dict(settings.validation.maximums)
+    for name in ("mae", "rmse"):
+        flag = getattr(args, f"max_{name}", None)
+        if flag is not None:
+            maximums[name] = flag
+    minimums = {"accuracy": args.min_accuracy} if args.min_accuracy is not None else {}
+    return minimums, maximums
+
+
+def limit_source(args: argparse.Namespace, name: str) -> str:
+    """Where a limit came from, for the message: the flag or the config key."""
+    if name == "accuracy":
+        return "--min-accuracy"
+    if getattr(args, f"max_{name}", None) is not None:
+        return f"--max-{name}"
+    return f"validation.maximums.{name}"

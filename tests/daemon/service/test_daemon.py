@@ -34,10 +34,13 @@ def test_the_parts_start_in_order_and_stop_in_reverse(tmp_path: Path, start_daem
     running = start_daemon(daemon_config(tmp_path))
     started = running.daemon.lifecycle.names
     assert started == ["state", "http", "alerts", "outbox", "keepers", "scheduler", "systemd"]
-    health = running.parts.health.health()
     watched = {"http", "alerts", "outbox", "scheduler"}
     per_model = {"jobs:test-model", "retrain:test-model", "watcher:test-model"}
-    assert set(health.components) == watched | per_model | {"main"}  # "main": the loop's
+    deadline = time.monotonic() + 30  # "main": the loop's heartbeat, from its first tick on,
+    while "main" not in running.parts.health.health().components:  # which follows on_started
+        assert time.monotonic() < deadline, "the main loop never beat"
+        time.sleep(0.05)
+    assert set(running.parts.health.health().components) == watched | per_model | {"main"}
     running.stop()
     assert running.daemon.lifecycle.names == []
     assert isinstance(running.events.events[-1], ev.DaemonStopped)

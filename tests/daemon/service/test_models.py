@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwarden.commands.status import collect_status, render_text
+from driftwarden.commands.status_checks import HistoryQuery
 from driftwarden.config import load_settings
 from driftwarden.daemon.service.reload import changes
 from driftwarden.events import types as ev
@@ -99,7 +100,7 @@ def test_each_model_checks_its_own_files_with_its_own_settings(
     text = render_text(document)
     assert "model: alpha\n  production model: none seen\n  files: done 1\n" in text
     assert "model: beta\n" in text and "  files: done 2\n" in text
-    only = collect_status(settings, "beta")
+    only = collect_status(settings, HistoryQuery("beta"))
     assert [m["model"] for m in only["models"]] == ["beta"] and only["files"] == {"done": 2}
 
 

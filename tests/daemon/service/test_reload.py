@@ -34,7 +34,12 @@ def _rewrite(root: Path, **sections: dict[str, Any]) -> None:
 def test_every_config_section_has_a_way_to_take_effect() -> None:
     assert set(SECTIONS) == set(Settings.model_fields)
     assert {s for s, how in SECTIONS.items() if how == RESTART} == {"mlflow", "state", "metrics"}
-    assert {s for s, how in SECTIONS.items() if how == LIVE} == {"validation", "retrain", "hooks"}
+    assert {s for s, how in SECTIONS.items() if how == LIVE} == {
+        "validation",
+        "retrain",
+        "hooks",
+        "estimation",
+    }
     # Every section a model has its own of is compared model by model.
     assert set(MODEL) == set(PER_MODEL) and not set(MODEL) & set(GLOBAL)
 
@@ -84,8 +89,10 @@ def test_an_uncreatable_watch_path_is_refused_and_the_old_watch_kept(
     assert running.parts.intake.watch("test-model") is old_watcher and old_watcher.is_alive()
     assert running.daemon.settings is old_settings
     [refused] = running.events.of(ev.ReloadRefused)
-    # Refused by the check `run` makes too, before any watch was armed.
-    assert f"watch.paths[0]: cannot create {str(tmp_path / 'a-file' / 'drop')!r}" in refused.reason
+    # Refused by the check `run` makes too (and `config check`, config/runnable.py), before
+    # any watch was armed.
+    assert f"watch.paths[0]: cannot create '{tmp_path / 'a-file' / 'drop'}'" in refused.reason
+    assert f"'{tmp_path / 'a-file'}' is not a directory" in refused.reason
     assert running.events.of(ev.ConfigReloaded) == []
     assert running.get("/healthz")[0] == 200
     # Files still flow through the old watch.

@@ -14,6 +14,7 @@ from typing import Any
 
 from driftwarden.alerts.rules import Alert, AlertRules
 from driftwarden.alerts.sinks import AlertDispatcher, Sink
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.events.types import AlertNotified
 from driftwarden.state import Ledger
@@ -91,11 +92,17 @@ class AlertFeed:
     def retrain(self, outcome: str, detail: Mapping[str, Any]) -> None:
         self.deliver(self.rules.observe_retrain(outcome, detail))
 
-    def time(self, last_success_ts: float | None, pending_oldest_age: float | None) -> None:
-        """Time-driven rules (stale, old pending writes) and repeats."""
+    def time(
+        self,
+        last_success_ts: float | None,
+        pending_oldest_age: float | None,
+        **more: Any,
+    ) -> None:
+        """Time-driven rules (stale, old pending and dead writes, the state) and repeats;
+        ``more``: the other inputs of ``AlertRules.evaluate_time`` (by keyword)."""
         self.deliver(
             self.rules.evaluate_time(
-                last_success_ts=last_success_ts, pending_oldest_age=pending_oldest_age
+                last_success_ts=last_success_ts, pending_oldest_age=pending_oldest_age, **more
             )
         )
 
@@ -109,6 +116,10 @@ class AlertFeed:
                     alert.severity,
                     alert.summary,
                     alert.labels,
+                )
+            except StateUnavailable as exc:  # a full disk: the alert is still delivered
+                log.warning(
+                    "could not record alert in the ledger: %s", exc, extra={"rule": alert.rule}
                 )
             except Exception:
                 log.exception("could not record alert in the ledger", extra={"rule": alert.rule})

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from driftwarden.config.model import Settings
-from driftwarden.daemon.intake.reference import ReferenceHolder
+from driftwarden.daemon.intake.reference import Reference, ReferenceHolder
 from driftwarden.daemon.jobs.registry_watch import ModelHolder
 from driftwarden.state import CheckRecord
+from driftwarden.state.paths import report_file
 
 if TYPE_CHECKING:
     from driftwarden.detectors import DriftResult
@@ -58,12 +59,34 @@ class ValidationOutcome:
     minimums: Mapping[str, float] = field(default_factory=dict)
 
 
-def _safe_key(key: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+# Tags that say what was checked; the ledger keeps them in the check's summary.
+SOURCE_TAGS = ("driftwarden.file", "driftwarden.window_files")
+# A window's drops the report names before "+N more" (a window may hold hundreds).
+SOURCE_NAMES = 5
 
 
 def _file_tag(tags: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in tags.items() if k == "driftwarden.file"}
+    return {k: v for k, v in tags.items() if k in SOURCE_TAGS}
+
+
+def _source(scope: str, tags: Mapping[str, str]) -> str:
+    """What was checked, for the report: the file's name, or the window's drops."""
+    if tags.get("driftwarden.file"):
+        return tags["driftwarden.file"]
+    names = [n for n in tags.get("driftwarden.window_files", "").split(",") if n]
+    if not names:
+        return scope
+    more = f" +{len(names) - SOURCE_NAMES} more" if len(names) > SOURCE_NAMES else ""
+    return f"{scope} of {len(names)} drops: {', '.join(names[:SOURCE_NAMES])}{more}"
+
+
+def _feature_record(result: DriftResult, cap: int) -> tuple[tuple[dict[str, Any], ...], int]:
+    """The per-feature numbers the ledger keeps (the same cap and order as the metrics)."""
+    from driftwarden.observability.feature_cap import select_features
+
+    rows = result.to_dict()["features"]
+    kept, left_out = select_features(rows, cap)
+    return tuple(dict(row) for row in kept), left_out
 
 
 class Checker:
@@ -113,6 +136,7 @@ class Checker:
         summary: dict[str, Any],
         key: str,
         started: float,
+        features: tuple[tuple[dict[str, Any], ...], int] = ((), 0),
     ) -> CheckRecord:
         return CheckRecord(
             kind=kind,
@@ -124,6 +148,8 @@ class Checker:
             outbox_key=key,
             started_at=started,
             finished_at=time.time(),
+            features=features[0],
+            features_left_out=features[1],
         )
 
     def drift(
@@ -137,7 +163,6 @@ class Checker:
     ) -> DriftOutcome | None:
         """Drift of ``frame`` against the current reference; None when no reference is loaded yet."""
         from driftwarden.detectors import check_drift
-        from driftwarden.detectors.report import render_html
 
         reference = self.reference.get()
         if reference is None:
@@ -147,10 +172,10 @@ class Checker:
         result = check_drift(
             reference.prepared, frame, settings.drift, current_version=current_version
         )
-        html_path = self.reports_dir / f"{_safe_key(key)}.html"
-        html = render_html(result, reference.frame, frame)
         model = self.production.get()
         version = str(model.version) if model is not None else None
+        html_path = report_file(self.reports_dir, key)
+        html = self._report(result, reference, frame, version, _source(scope, tags), started)
         payload = {
             "experiment": settings.mlflow.experiment_name,
             "result": result.to_dict(),
@@ -167,10 +192,40 @@ class Checker:
             **_file_tag(tags),
         }
         outcome = "drift" if result.dataset_drift else "ok"
-        record = self._record("drift", scope, outcome, version, summary, key, started)
+        features = _feature_record(result, settings.metrics.max_features)
+        record = self._record("drift", scope, outcome, version, summary, key, started, features)
         duration = time.monotonic() - t0
         write = OutboxWrite("drift_run", payload, key, report=(html_path, html))
         return DriftOutcome(result, record, write, duration)
+
+    def _report(
+        self,
+        result: DriftResult,
+        reference: Reference,
+        frame: pd.DataFrame,
+        version: str | None,
+        source: str,
+        started: float,
+    ) -> str:
+        """The check's HTML report (the daemon's one rendering call), with its context.
+
+        The MLflow run does not exist yet: the page says so, and the outbox writer puts the
+        run's link in its place when it logs the page (``tracking.run_links``).
+        """
+        from driftwarden.detectors.report import render_html
+        from driftwarden.tracking.run_links import PENDING_RUN
+
+        return render_html(
+            result,
+            reference.prepared,  # already sorted: several times faster than the frame
+            frame,
+            model_name=self.model,
+            model_version=version,
+            source=source,
+            reference_source=reference.source,
+            checked_at=started,
+            run_url=PENDING_RUN,
+        )
 
     def validation(
         self,

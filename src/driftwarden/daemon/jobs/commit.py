@@ -20,6 +20,7 @@ from driftwarden.events import Event, Publish
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state import Ledger
+from driftwarden.state.availability import state_file_writes
 
 Outcome = DriftOutcome | ValidationOutcome
 # Called with the trigger ('drift', 'validation') and what breached (remediation listens).
@@ -90,9 +91,10 @@ class Commit:
             write: OutboxWrite = outcome.write
             if write.report is not None:
                 path, text = write.report
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
-            self.outbox.enqueue(write.kind, write.payload, write.key)
+                with state_file_writes(path):  # a full state disk: StateUnavailable
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(text, encoding="utf-8")
+            self.outbox.enqueue(write.kind, write.payload, write.key, model=self.model)
 
     def _announce(self, outcomes: Sequence[Outcome], checked: Event) -> None:
         self._publish(checked)

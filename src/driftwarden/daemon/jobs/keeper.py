@@ -18,16 +18,19 @@ from driftwarden.daemon.intake.reference import ReferenceHolder
 from driftwarden.daemon.jobs.alerting import AlertFeed, AlertOutlet
 from driftwarden.daemon.jobs.checks import Checker
 from driftwarden.daemon.jobs.commit import Commit
+from driftwarden.daemon.jobs.deadline import job_deadline_seconds
 from driftwarden.daemon.jobs.file_job import FileMoves, FileProcessor
 from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Rescan, Worker
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
 from driftwarden.daemon.jobs.retrain import RetrainRunner
 from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.observability.http import HealthState
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state import Ledger
+from driftwarden.state.watch import StateWatch
 from driftwarden.tracking.access import MlflowAccess
 
 
@@ -46,6 +49,8 @@ class Shared:
     publish: Publish
     reports_dir: Path  # HTML drift reports waiting for the outbox writer
     reference_root: Path  # downloaded training data, one folder per model
+    state: StateWatch
+    new_jobs: Callable[[str], JobQueue]  # a model's queue (owned-gated on a shared state)
 
 
 def health_name(part: str, model: str) -> str:
@@ -87,7 +92,7 @@ def build_keeper(
     the file); ``names`` its watch's name filter in force.
     """
     s = shared
-    requests = Requests(JobQueue(), s.rescan)
+    requests = Requests(s.new_jobs(model), s.rescan)
     reference = ReferenceHolder(model, s.publish)
     production = ModelHolder()
     rules = AlertRules(config().alerts, model, s.metrics)
@@ -125,12 +130,17 @@ def _worker(
     """The model's worker: one job at a time, by kind."""
 
     def failed(job: Job, exc: BaseException) -> None:
+        if isinstance(exc, StateUnavailable):  # not the check's fault: the state disk's
+            shared.state.failed(exc)
+            return
         kind = CHECK_KIND_OF.get(job.kind)
         if kind is not None:
             shared.metrics.observe_check(model, kind, "error")
 
     def file(job: Job) -> None:
         assert job.path is not None
+        if not shared.state.writable:
+            return  # nothing claimed: the scan after the state is back finds the file again
         files.handle(job.path)
 
     def poll(job: Job) -> None:
@@ -144,8 +154,12 @@ def _worker(
             "window_drift": lambda job: windows.drift(),
             "validation": lambda job: windows.validation(job.reason),
             "registry_poll": poll,
-            "alert_tick": lambda job: alert_tick(alerts, shared.ledger, shared.outbox),
+            "alert_tick": lambda job: alert_tick(
+                alerts, shared.ledger, shared.outbox, shared.state.reason
+            ),
         },
         on_error=failed,
         on_turn=lambda: shared.health.heartbeat(health_name("jobs", model)),
+        deadline_of=job_deadline_seconds,
+        on_job=lambda until: shared.health.allow_quiet(health_name("jobs", model), until),
     )

@@ -107,6 +107,10 @@ class Worker:
     ``progress`` counts loop turns (idle waits included): the main loop forwards a change
     as a watchdog ping, so a worker stuck in one job stops the pings. ``on_turn`` is called
     every turn (the health heartbeat); ``on_error`` with every job that raised.
+
+    ``deadline_of`` gives each job the seconds it may run (a large file legitimately takes
+    minutes): ``on_job`` hears the monotonic time it must end by when it starts, and None
+    when it ends; :meth:`within_deadline` tells the main loop the job is still in time.
     """
 
     def __init__(
@@ -117,6 +121,8 @@ class Worker:
         on_error: OnError,
         on_turn: Callable[[], None],
         idle_wait: float = 0.5,
+        deadline_of: Callable[[Job], float] | None = None,
+        on_job: Callable[[float | None], None] | None = None,
     ) -> None:
         self.name = name
         self.jobs = jobs
@@ -124,6 +130,9 @@ class Worker:
         self.on_error = on_error
         self.on_turn = on_turn
         self.idle_wait = idle_wait
+        self.deadline_of = deadline_of
+        self.on_job = on_job
+        self._until: float | None = None
         self.progress = 0
         self.done = 0
         self.failed = 0
@@ -160,8 +169,25 @@ class Worker:
                 continue
             self.run_one(job)
 
+    def within_deadline(self) -> bool:
+        """A job is running and has not passed its own deadline."""
+        until = self._until
+        return until is not None and time.monotonic() < until
+
     def run_one(self, job: Job) -> None:
-        """Run one job, catching and reporting anything it raises."""
+        """Run one job within its deadline (see the class), reporting anything it raises."""
+        if self.deadline_of is not None:
+            self._until = time.monotonic() + self.deadline_of(job)
+            if self.on_job is not None:
+                self.on_job(self._until)
+        try:
+            self._run_handler(job)
+        finally:
+            self._until = None
+            if self.on_job is not None and self.deadline_of is not None:
+                self.on_job(None)
+
+    def _run_handler(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
         extra = {"job": job.kind, **({"file": str(job.path)} if job.path else {})}
         try:

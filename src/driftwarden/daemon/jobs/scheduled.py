@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -19,7 +21,7 @@ from driftwarden.daemon.jobs.checks import Checker
 from driftwarden.daemon.jobs.commit import Commit
 from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version
-from driftwarden.errors import InputFileError
+from driftwarden.errors import InputFileError, StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.events.types import (
     ValidationChecked,
@@ -126,6 +128,31 @@ class WindowChecks:
         self.commit.check(outcome, checked)
 
 
-def alert_tick(alerts: AlertFeed, ledger: Ledger, outbox: Outbox) -> None:
-    """Time-driven alert rules of one model: its stale checks, old pending writes, repeats."""
-    alerts.time(ledger.last_success_time(alerts.rules.model), outbox.oldest_age_seconds())
+def alert_tick(
+    alerts: AlertFeed, ledger: Ledger, outbox: Outbox, state_problem: str | None = None
+) -> None:
+    """Time-driven alert rules of one model: its stale checks, old pending and dead writes,
+    the state, repeats.
+
+    On a full state disk the stores may not even be readable: what cannot be read counts as
+    unknown (the rules leave their alert as it is), and the state rule still fires.
+    """
+    unknown: list[str] = []
+    last_success = _read(lambda: ledger.last_success_time(alerts.rules.model), "stale", unknown)
+    oldest = _read(outbox.oldest_age_seconds, "mlflow_pending_writes", unknown)
+    dead = _read(outbox.dead, "mlflow_dead_writes", unknown)
+    alerts.time(
+        last_success, oldest, dead_writes=dead, state_problem=state_problem, unknown=unknown
+    )
+
+
+T = TypeVar("T")
+
+
+def _read(read: Callable[[], T], rule: str, unknown: list[str]) -> T | None:
+    """``read()``, or None with ``rule`` noted as unknown when the state cannot be read."""
+    try:
+        return read()
+    except StateUnavailable:
+        unknown.append(rule)
+        return None

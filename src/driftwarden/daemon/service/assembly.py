@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Generic, TypeVar
 
 from driftwarden.alerts.sinks import build_sinks
@@ -26,6 +25,13 @@ from driftwarden.daemon.jobs.keeper import Keeper, Shared, build_keeper
 from driftwarden.daemon.jobs.keepers import STOP_SECONDS, KeeperFactory, Keepers
 from driftwarden.daemon.jobs.queue import Rescan
 from driftwarden.daemon.jobs.scheduler import Scheduler
+from driftwarden.daemon.ownership.leases import LeaseKeeper, OwnershipHooks
+from driftwarden.daemon.ownership.wiring import (
+    job_queue,
+    lease_keeper,
+    models_hooks,
+    takeover_hooks,
+)
 from driftwarden.daemon.service.hooks import HOOK_PATH, RegistryHook
 from driftwarden.daemon.service.lifecycle import Component
 from driftwarden.daemon.service.systemd import Notifier, StopNotice
@@ -38,8 +44,20 @@ from driftwarden.outbox.flusher import OutboxFlusher
 from driftwarden.outbox.queue import Outbox
 from driftwarden.outbox.writer import MlflowWriter
 from driftwarden.remediation.policy import fail_stale_retrains
-from driftwarden.state import Ledger, engine_for
+from driftwarden.state import (
+    Fences,
+    LeaseStore,
+    Ledger,
+    OutboxStore,
+    Owner,
+    StateEngine,
+    engine_for,
+    instance_id,
+    is_shared,
+)
+from driftwarden.state.availability import state_file_writes
 from driftwarden.state.paths import state_paths
+from driftwarden.state.watch import StateWatch
 from driftwarden.tracking.access import MlflowAccess
 
 T = TypeVar("T")
@@ -79,13 +97,20 @@ class Endpoint(MetricsServer):
 class StateStores:
     """The state stores in the lifecycle: opened by ``assemble``, closed last."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(
+        self, ledger: Ledger, outbox: OutboxStore | None = None, leases: LeaseStore | None = None
+    ) -> None:
         self.ledger = ledger
+        self.outbox = outbox
+        self.leases = leases
 
     def start(self) -> None:
         """Opened already (the parts were built with them)."""
 
     def close(self) -> None:
+        for store in (self.leases, self.outbox):  # a shared engine's connection pools
+            if store is not None:
+                store.close()
         self.ledger.close()
 
     def join(self, timeout: float) -> bool:
@@ -124,6 +149,8 @@ class Parts:
     keepers: Keepers
     rescan: Rescan
     hook: RegistryHook
+    state: StateWatch
+    leases: LeaseKeeper | None = None  # on a shared state only (see daemon/ownership)
 
     @property
     def keeper(self) -> Keeper:
@@ -136,9 +163,13 @@ class Parts:
         ``keepers`` starts each model's worker, retrain runner and watch (armed before the
         start-up scan) and reports them to ``/healthz`` itself, one entry per model.
         """
-        parts = [Part("state", StateStores(self.ledger), watched=False)]
+        store = self.leases.store if self.leases is not None else None
+        stores = StateStores(self.ledger, self.outbox.store, store)
+        parts = [Part("state", stores, watched=False)]
         if self.http is not None:
             parts.append(Part("http", self.http))
+        if self.leases is not None:  # before the worker: a model not owned takes no job
+            parts.append(Part("leases", self.leases, 2.0))
         return [
             *parts,
             Part("alerts", self.outlet),
@@ -151,11 +182,14 @@ class Parts:
 
 def assemble(settings: Settings, publish: Publish, wake: Callable[[], None]) -> Parts:
     """Open the state and build every part; ``wake`` rouses the main loop (signals, new files)."""
-    settings.state.directory.mkdir(parents=True, exist_ok=True)
-    engine = engine_for(settings)
+    with state_file_writes(settings.state.directory):  # a full disk: StateUnavailable
+        settings.state.directory.mkdir(parents=True, exist_ok=True)
+    fences = Fences() if is_shared(settings) else None  # held by the lease keeper
+    engine = engine_for(settings, Owner(instance_id(settings), fences))
     ledger = engine.ledger()
     try:
-        return _build(settings, ledger, Outbox(engine.outbox(), publish), publish, wake)
+        outbox = Outbox(engine.outbox(), publish)
+        return _build(settings, engine, fences, ledger, outbox, publish, wake)
     except BaseException:
         ledger.close()
         raise
@@ -163,6 +197,8 @@ def assemble(settings: Settings, publish: Publish, wake: Callable[[], None]) -> 
 
 def _build(
     settings: Settings,
+    engine: StateEngine,
+    fences: Fences | None,
     ledger: Ledger,
     outbox: Outbox,
     publish: Publish,
@@ -170,9 +206,15 @@ def _build(
 ) -> Parts:
     current = Current(settings)
     paths = state_paths(settings)
-    metrics, health = Metrics(), HealthState(WEDGED_AFTER_SECONDS)
+    metrics = Metrics(max_features=settings.metrics.max_features)
+    health = HealthState(WEDGED_AFTER_SECONDS)
     _recover(ledger, publish)
     health.mark_config_loaded()
+    metrics.set_pending_writes(outbox.pending())
+    metrics.set_dead_writes(outbox.dead())
+    state = StateWatch(
+        settings.state.directory, lambda: _probe(ledger, outbox), metrics, health, publish
+    )
     # The hook reaches the keepers built below only when a delivery arrives (after start).
     hook = RegistryHook(current.get, lambda *asked: keepers.request(*asked), publish)
     http = None
@@ -182,28 +224,48 @@ def _build(
         )
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
-    writer = MlflowWriter(mlflow, publish)
+    writer = MlflowWriter(mlflow, publish, ledger.record_check_run)
     flusher = OutboxFlusher(
-        outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox")
-    )
+        outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
+        on_state_error=state.failed,
+    )  # fmt: skip
     intake = Intake(KeptFiles(ledger, lambda m: model_settings(current, m)), publish)
     rescan = Rescan(wake)
     shared = Shared(
         ledger, outbox, metrics, health, mlflow, outlet, flusher.wake, rescan, publish,
-        paths["reports"], paths["reference"],
+        paths["reports"], paths["reference"], state, lambda model: job_queue(model, fences),
     )  # fmt: skip
-    build = _keeper_factory(current, intake, shared)
+    build = _keeper_factory(current, intake, shared, engine)
     initial = {model: build(model, None) for model in settings.kept_models()}
     keepers = Keepers(
         build, lambda k: make_watch(k.config().watch, wake), initial, intake, health, publish,
         metrics.forget_model,
     )  # fmt: skip
-    metrics.set_pending_writes(outbox.pending())
     scheduler = Scheduler(lambda kind, reason: keepers.request_all(kind, reason), settings.schedule)
+    leases = None
+    if fences is not None:
+        hooks = models_hooks(lambda model: _takeover_hooks(keepers.get(model), ledger))
+        leases = lease_keeper(
+            engine.leases(), instance_id(settings), current.get, fences, hooks, metrics,
+            publish, health,
+        )  # fmt: skip
     return Parts(
         current, ledger, outbox, metrics, health, http, outlet, flusher, intake, scheduler,
-        Notifier(), keepers, rescan, hook,
+        Notifier(), keepers, rescan, hook, state, leases,
     )  # fmt: skip
+
+
+def _takeover_hooks(keeper: Keeper | None, ledger: Ledger) -> OwnershipHooks | None:
+    """What taking a kept model over does (None: the model is no longer kept here)."""
+    if keeper is None:
+        return None
+    return takeover_hooks(keeper.model, keeper.config, ledger, keeper.alerts.rules, keeper.requests)
+
+
+def _probe(ledger: Ledger, outbox: Outbox) -> None:
+    """A write to the ledger and an open of the outbox (what a full disk stops first)."""
+    ledger.probe()
+    outbox.pending()
 
 
 def model_settings(current: Current[Settings], model: str) -> Settings | None:
@@ -235,7 +297,9 @@ def model_config(
     return get
 
 
-def _keeper_factory(current: Current[Settings], intake: Intake, shared: Shared) -> KeeperFactory:
+def _keeper_factory(
+    current: Current[Settings], intake: Intake, shared: Shared, engine: StateEngine
+) -> KeeperFactory:
     """Builds a model's keeper with what the last run left for it (alerts, version, retrains)."""
 
     def build(model: str, settings: Settings | None) -> Keeper:
@@ -250,7 +314,7 @@ def _keeper_factory(current: Current[Settings], intake: Intake, shared: Shared) 
                 return NameFilter(watch, drop_dirs(watch))
 
         keeper = build_keeper(model, config, names, shared)
-        _recover_model(keeper, shared)
+        _recover_model(keeper, shared, engine)
         settings = config()
         if settings.reference.source == "file":
             try:
@@ -276,12 +340,12 @@ def _recover(ledger: Ledger, publish: Publish) -> None:
         publish(HalfDoneFilesFound(len(half_done)))
 
 
-def _recover_model(keeper: Keeper, shared: Shared) -> None:
+def _recover_model(keeper: Keeper, shared: Shared, engine: StateEngine) -> None:
     """What the last run left for one model: retrains it left running, the version in force,
     alerts that were firing (they stay open)."""
     model, ledger, metrics = keeper.model, shared.ledger, shared.metrics
     metrics.initialise(model)
-    stale = fail_stale_retrains(ledger, Path(keeper.config().state.directory), model)
+    stale = fail_stale_retrains(ledger, engine.retrain_lock(model), model)
     if stale:
         shared.publish(StaleRetrainsFailed(stale, model))
     previous = ledger.last_model_version(model)

@@ -23,8 +23,9 @@ from driftwarden.daemon.jobs.keeper import wants_poll
 from driftwarden.daemon.service.assembly import Parts, assemble
 from driftwarden.daemon.service.lifecycle import Lifecycle
 from driftwarden.daemon.service.signals import SignalFlags
+from driftwarden.daemon.service.state_wait import build_when_state_writable
 from driftwarden.daemon.service.timers import Timers
-from driftwarden.errors import UsageError
+from driftwarden.errors import StateUnavailable, UsageError
 from driftwarden.events import EventBus, log_event
 from driftwarden.events.types import DaemonReady, StopRequested
 from driftwarden.logs import setup_logging
@@ -47,8 +48,11 @@ def run_command(args: argparse.Namespace) -> int:
     log_level = getattr(args, "log_level", None)
     log_format = getattr(args, "log_format", None)
     setup_logging(log_level or settings.logging.level, log_format or settings.logging.format)
-    daemon = Daemon.build(settings, config_path, log_level=log_level, log_format=log_format)
-    return daemon.run()
+    daemon = build_when_state_writable(  # a full state disk: wait for it, do not crash-loop
+        lambda: Daemon.build(settings, config_path, log_level=log_level, log_format=log_format),
+        settings,
+    )
+    return 0 if daemon is None else daemon.run()
 
 
 class Daemon:
@@ -161,18 +165,29 @@ class Daemon:
     def tick(self, now: float) -> float:
         """Signal flags, timers, a requested rescan, completed files, liveness.
 
-        Returns the monotonic time by which the next tick is due.
+        Returns the monotonic time by which the next tick is due. While the state cannot be
+        written (a full disk) no file is handed out: they wait in the drop directories, and
+        once the state is writable again a scan finds every one of them.
         """
         self._signal_flags()
-        for name in self.timers.due(now):
-            self._timer(name)
-        if self.parts.rescan.take():
-            self.parts.intake.scan("requested")
-            self.timers.reset("rescan", now)
-        for model, path in self.parts.intake.due():  # each file to its own model's worker
-            self.parts.keepers.put_file(model, path)
+        try:
+            self._work(now)
+        except StateUnavailable as exc:  # the main loop outlives a full disk
+            self.parts.state.failed(exc)
         self._liveness()
         return self._next_due(now)
+
+    def _work(self, now: float) -> None:
+        for name in self.timers.due(now):
+            self._timer(name)
+        state = self.parts.state.poll(now)
+        if self.parts.rescan.take() or state == "recovered":
+            self.parts.intake.scan("state writable again" if state == "recovered" else "requested")
+            self.timers.reset("rescan", now)
+        if state == "unavailable":
+            return
+        for model, path in self.parts.intake.due():  # each file to its own model's worker
+            self.parts.keepers.put_file(model, path)
 
     def _signal_flags(self) -> None:
         if self.flags.reload:
@@ -188,31 +203,42 @@ class Daemon:
         elif name == "alert_tick":
             self.request("alert_tick", "timer")
         elif name == "status":
-            workers, outbox = [k.worker for k in self.parts.keepers], self.parts.outbox
-            self.parts.notifier.status(
-                f"{len(workers)} model(s), {sum(w.done for w in workers)} jobs done, "
-                f"{sum(w.jobs.qsize() for w in workers)} queued, "
-                f"{outbox.pending()} MLflow writes pending"
-            )
+            self.parts.notifier.status(self._status_line())
+
+    def _status_line(self) -> str:
+        """systemd's STATUS=: models, jobs done and queued, MLflow writes pending, a full
+        state disk."""
+        workers, problem = [k.worker for k in self.parts.keepers], self.parts.state.reason
+        if problem is not None:
+            return f"state not writable, taking no file: {problem}"
+        return (
+            f"{len(workers)} model(s), {sum(w.done for w in workers)} jobs done, "
+            f"{sum(w.jobs.qsize() for w in workers)} queued, "
+            f"{self.parts.outbox.pending()} MLflow writes pending"
+        )
 
     def _liveness(self) -> None:
         """Health heartbeat, each model's queue length, and a watchdog ping when every model's
-        worker turned over (one stuck worker stops the pings)."""
+        worker turned over or its job is still within the job's own deadline (a large file
+        takes minutes); one stuck worker stops the pings."""
         self.parts.health.heartbeat("main")
         progress: dict[str, int] = {}
         for keeper in self.parts.keepers:
             worker = keeper.worker
             self.parts.health.set_pending(worker.name, worker.jobs.qsize())
-            if worker.is_alive():
+            turned = self._last_progress.get(keeper.model) != worker.progress
+            if worker.is_alive() and (turned or worker.within_deadline()):
                 progress[keeper.model] = worker.progress
-        moved = all(self._last_progress.get(m) != p for m, p in progress.items())
-        if progress and moved and len(progress) == len(self.parts.keepers):
+        if progress and len(progress) == len(self.parts.keepers):
             self._last_progress = progress
             self.parts.notifier.watchdog()
 
     def _next_due(self, now: float) -> float:
         due = min(self.timers.next_due(), now + MAX_SLEEP_SECONDS)
-        if self.parts.intake.pending():
+        probe = self.parts.state.next_probe()
+        if probe is not None:  # files wait for the state: no settling to watch meanwhile
+            due = min(due, probe)
+        elif self.parts.intake.pending():
             due = min(due, now + SETTLE_POLL_SECONDS)
         interval = self.parts.notifier.watchdog_interval
         if interval is not None:

@@ -137,6 +137,7 @@ GLOBAL: dict[str, Prepare | Literal["live", "restart"]] = {
     "hooks": LIVE,
     "state": RESTART,
     "logging": _logging,
+    "estimation": LIVE,  # read afresh by each estimate
 }
 # ... and for those each model has its own of (compared model by model).
 MODEL: dict[str, PrepareModel | Literal["live", "restart"]] = {

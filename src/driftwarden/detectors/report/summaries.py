@@ -173,10 +173,11 @@ def summarise_numeric(reference: Sample, current: Sample) -> NumericSummary | No
         if biggest > _HUGE:
             scale = float(biggest)
             lo, hi = lo / scale, hi / scale
-        if not lo < hi:
+        edges = np.linspace(lo, hi, BINS + 1)
+        if not np.all(np.diff(edges) > 0):  # equal, or too close for distinct bins (subnormals)
             pad = max(abs(lo) * 0.05, 0.5)
             lo, hi = lo - pad, hi + pad
-        edges = np.linspace(lo, hi, BINS + 1)
+            edges = np.linspace(lo, hi, BINS + 1)
     inner = edges[1:-1] * scale
     ref_counts = reference.counts(inner)
     cur_counts = current.counts(inner)

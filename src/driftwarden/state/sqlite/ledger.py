@@ -10,13 +10,21 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, Literal
 
-from driftwarden.state.records import CheckRecord, FileClaim
+from driftwarden.state.records import CheckRecord, FileClaim, decode_features, encode_features
 from driftwarden.state.sqlite.connect import connect_readonly
-from driftwarden.state.sqlite.schema import migrate
+from driftwarden.state.sqlite.errors import translated
+from driftwarden.state.sqlite.schema import SCHEMA_VERSION, migrate, version_of
+
+# The schema version that added per-feature numbers and check runs (a read-only ledger
+# written by an older daemon has neither; it reads as if no check had them).
+HISTORY_SCHEMA = 3
+# The schema version that gave each file row its model; an older read-only ledger was kept
+# by one model, so its files are every model's.
+FILE_MODEL_SCHEMA = 4
 
 
 def _json(value: object) -> str | None:
@@ -26,49 +34,85 @@ def _json(value: object) -> str | None:
 class SqliteLedger:
     """Thread-safe access to the ledger database (one connection guarded by a lock)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, readonly: bool, schema: int = SCHEMA_VERSION
+    ) -> None:
         self._conn = conn
         self.path = path
         self.readonly = readonly
+        self.schema = schema  # the file's version: a reader does not migrate
         self._lock = threading.RLock()
 
     @classmethod
     def open(
         cls, path: Path, readonly: bool = False, busy_timeout_ms: int = 10_000
     ) -> SqliteLedger:
-        """Open (and for writers create/migrate) the ledger at ``path``."""
+        """Open (and for writers create/migrate) the ledger at ``path``.
+
+        A writer's open on a full disk (or a read-only file system) raises ``StateUnavailable``.
+        """
         if readonly:
             conn = connect_readonly(path)
-        else:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            return cls(conn, path, readonly, version_of(conn))
+        with translated(path):
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            migrate(conn)
-        return cls(conn, path, readonly)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+        return cls(conn, path, readonly, SCHEMA_VERSION)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
+    def _translated(self) -> AbstractContextManager[None]:
+        """A writer's sqlite errors that mean "cannot write now" become ``StateUnavailable``;
+        ``driftwarden status`` (read-only) sees sqlite's own errors."""
+        return nullcontext() if self.readonly else translated(self.path)
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE takes the write lock up front."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        """One write transaction; BEGIN IMMEDIATE takes the write lock up front.
+
+        On a full disk sqlite may have rolled the transaction back already (and a failed
+        COMMIT leaves it open): the connection is left outside any transaction either way.
+        """
+        with self._lock, self._translated():
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):  # the first error is the one to report
+                        conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, self._translated():
             return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    def probe(self) -> None:
+        """Write one small row (raises ``StateUnavailable`` while the ledger cannot be written).
+
+        The daemon calls this while its state is unavailable, to find out when it is back.
+        """
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('write_probe', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (repr(time.time()),),
+            )
 
     # ---- files ------------------------------------------------------------------------
 
@@ -97,7 +141,8 @@ class SqliteLedger:
         """Claim a complete file for processing, or say why it needs no check.
 
         ``model`` is whose drop it is; the same content dropped for another model is not a
-        duplicate (each model checks it against its own reference).
+        duplicate (each model checks it against its own reference). One instance owns every
+        model here, so ``model`` fences nothing on sqlite.
         """
         now = time.time()
         with self._write() as conn:
@@ -198,14 +243,14 @@ class SqliteLedger:
         sql, params = "SELECT * FROM files WHERE status = 'done'", ()  # type: tuple[str, tuple[Any, ...]]
         if with_target:
             sql += " AND has_target = 1"
-        if model is not None:
+        if model is not None and self.schema >= FILE_MODEL_SCHEMA:
             sql, params = sql + " AND model = ?", (model,)
         return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
 
     def file_counts(self, model: str | None = None) -> dict[str, int]:
         """Files by status; ``model``: only its drops (None: every file)."""
         sql, params = "SELECT status, COUNT(*) AS n FROM files", ()  # type: tuple[str, tuple[Any, ...]]
-        if model is not None:
+        if model is not None and self.schema >= FILE_MODEL_SCHEMA:
             sql, params = sql + " WHERE model = ?", (model,)
         rows = self._rows(sql + " GROUP BY status", params)
         return {row["status"]: int(row["n"]) for row in rows}
@@ -216,7 +261,8 @@ class SqliteLedger:
     def _insert_check(conn: sqlite3.Connection, check: CheckRecord, file_id: int | None) -> int:
         cursor = conn.execute(
             "INSERT INTO checks (kind, scope, file_id, model, model_version, outcome, summary,"
-            " outbox_key, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " outbox_key, started_at, finished_at, features)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 check.kind,
                 check.scope,
@@ -228,6 +274,7 @@ class SqliteLedger:
                 check.outbox_key,
                 check.started_at,
                 check.finished_at,
+                encode_features(check.features, check.features_left_out),
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -238,21 +285,60 @@ class SqliteLedger:
             return self._insert_check(conn, check, file_id)
 
     def checks(
-        self, limit: int | None = None, file_id: int | None = None, *, model: str | None = None
+        self,
+        limit: int | None = None,
+        file_id: int | None = None,
+        *,
+        model: str | None = None,
+        since: float | None = None,
     ) -> list[dict[str, Any]]:
-        """Checks, newest first; ``model``: only its checks."""
-        sql, params = "SELECT * FROM checks WHERE 1 = 1", ()  # type: tuple[str, tuple[Any, ...]]
-        if file_id is not None:
-            sql, params = sql + " AND file_id = ?", (file_id,)
-        if model is not None:
-            sql, params = sql + " AND model = ?", (*params, model)
-        sql += " ORDER BY id DESC"
+        """Checks, newest first; ``model`` and ``since`` (finished at or after) narrow them.
+
+        Each row has ``summary`` (a dict), ``features`` (per-feature numbers, a list of dicts),
+        ``features_left_out``, and ``run_id`` / ``experiment_id`` once the outbox wrote the
+        check's MLflow run (else None).
+        """
+        history = self.schema >= HISTORY_SCHEMA
+        sql = (
+            "SELECT c.*, r.run_id AS run_id, r.experiment_id AS experiment_id FROM checks c"
+            " LEFT JOIN check_runs r ON r.outbox_key = c.outbox_key"
+            if history
+            else "SELECT c.* FROM checks c"
+        )
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("c.file_id = ?", file_id),
+            ("c.model = ?", model),
+            ("c.finished_at >= ?", since),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.id DESC"
         if limit is not None:
-            sql, params = sql + " LIMIT ?", (*params, limit)
-        rows = self._rows(sql, params)
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._rows(sql, tuple(params))
         for row in rows:
             row["summary"] = json.loads(row["summary"]) if row["summary"] else {}
+            row["features"], row["features_left_out"] = decode_features(row.get("features"))
+            row.setdefault("run_id", None)
+            row.setdefault("experiment_id", None)
         return rows
+
+    def record_check_run(self, outbox_key: str, run_id: str, experiment_id: str | None) -> None:
+        """Note the MLflow run the outbox wrote for the check with ``outbox_key`` (idempotent)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO check_runs (outbox_key, run_id, experiment_id, written_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (outbox_key) DO UPDATE SET"
+                " run_id = excluded.run_id, experiment_id = excluded.experiment_id,"
+                " written_at = excluded.written_at",
+                (outbox_key, run_id, experiment_id, time.time()),
+            )
 
     def last_success_time(self, model: str | None = None) -> float | None:
         """Unix time of the newest check (of ``model``, if given) that did not fail (None before
@@ -416,7 +502,8 @@ class SqliteLedger:
     ) -> int:
         """Mark retrains left 'running' by a crash as failed (called at start-up); ``model``:
         only its retrains (each model has its own single-flight lock)."""
-        sql = "UPDATE retrains SET status = 'failed', finished_at = ?, detail = ? WHERE status = 'running'"
+        sql = "UPDATE retrains SET status = 'failed', finished_at = ?, detail = ?"
+        sql += " WHERE status = 'running'"
         params: tuple[Any, ...] = (time.time(), _json({"error": reason}))
         if model is not None:
             sql, params = sql + " AND model = ?", (*params, model)

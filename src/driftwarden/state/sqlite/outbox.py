@@ -13,6 +13,7 @@ from pathlib import Path
 
 from driftwarden.state.records import OutboxItem
 from driftwarden.state.sqlite.connect import connect_readonly
+from driftwarden.state.sqlite.errors import translated
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -48,25 +49,37 @@ class SqliteOutbox:
             finally:
                 conn.close()
             return
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 30000")
+        # On a full disk even a read fails here (opening a WAL file creates its -shm).
+        with translated(self.path):
             if not self._ready:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-                self._ready = True
-            yield conn
-        finally:
-            conn.close()
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                conn.execute("PRAGMA busy_timeout = 30000")
+                if not self._ready:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.executescript(_SCHEMA)
+                    self._ready = True
+                yield conn
+            finally:
+                conn.close()
 
     def _count(self, status: str) -> int:
         with self._connect() as conn:
             row = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = ?", (status,)).fetchone()
         return int(row[0])
 
-    def insert(self, kind: str, payload_json: str, key: str, at: float) -> int:
+    def close(self) -> None:
+        """Nothing held open (a connection per call)."""
+
+    @contextmanager
+    def writer_turn(self) -> Iterator[bool]:
+        """One instance uses a sqlite state directory: its flusher always has the turn."""
+        yield True
+
+    def insert(
+        self, kind: str, payload_json: str, key: str, at: float, model: str | None = None
+    ) -> int:
         with self._connect() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO outbox (key, kind, payload, created_at) VALUES (?, ?, ?, ?)",
@@ -89,13 +102,32 @@ class SqliteOutbox:
         return None if row[0] is None else float(row[0])
 
     def peek(self, limit: int) -> list[OutboxItem]:
+        return self._items("pending", limit)
+
+    def peek_dead(self, limit: int) -> list[OutboxItem]:
+        return self._items("dead", limit)
+
+    def _items(self, status: str, limit: int) -> list[OutboxItem]:
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT id, key, kind, payload, created_at, attempts FROM outbox"
-                " WHERE status = 'pending' ORDER BY id LIMIT ?",
-                (limit,),
+                " WHERE status = ? ORDER BY id LIMIT ?",
+                (status, limit),
             ).fetchall()
         return [OutboxItem(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+
+    def revive(self, keys: list[str] | None) -> int:
+        where, params = "status = 'dead'", tuple[str, ...]()
+        if keys is not None:
+            where += f" AND key IN ({', '.join('?' * len(keys))})"
+            params = tuple(keys)
+        if keys == []:
+            return 0
+        with self._connect() as conn:
+            cursor = conn.execute(
+                f"UPDATE outbox SET status = 'pending', attempts = 0 WHERE {where}", params
+            )
+            return int(cursor.rowcount)
 
     def mark_done(self, item_id: int, at: float) -> None:
         with self._connect() as conn:

@@ -9,6 +9,7 @@ through it unchanged). Add a migration at the end; never edit one that has shipp
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 
 V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -91,10 +92,25 @@ UPDATE retrains SET training_started_at = started_at
     AND (finished_at IS NULL OR finished_at > started_at);
 """
 
-# v3: one daemon keeps several models, so a file row says whose drop it was (window drift,
-# scheduled validation and retraining read their own model's drops). Rows written before
-# v3 take the model of their checks; a row without checks (quarantined) stays NULL.
+# v3: history for ``driftwarden status``. Each check keeps its per-feature numbers
+# (``records.encode_features``: compact JSON, at most metrics.max_features features), and the
+# MLflow run the outbox wrote for a check is noted by outbox key (the writer may finish
+# before the check is recorded, so it is a table of its own, not a column of ``checks``).
 V3 = """
+ALTER TABLE checks ADD COLUMN features TEXT;
+CREATE INDEX IF NOT EXISTS checks_model_finished ON checks (model, finished_at);
+CREATE TABLE IF NOT EXISTS check_runs (
+    outbox_key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    experiment_id TEXT,
+    written_at REAL NOT NULL
+);
+"""
+
+# v4: one daemon keeps several models, so a file row says whose drop it was (window drift,
+# scheduled validation and retraining read their own model's drops). Rows written before
+# v4 take the model of their checks; a row without checks (quarantined) stays NULL.
+V4 = """
 ALTER TABLE files ADD COLUMN model TEXT;
 UPDATE files SET model = (
     SELECT checks.model FROM checks WHERE checks.file_id = files.id ORDER BY checks.id LIMIT 1
@@ -102,7 +118,7 @@ UPDATE files SET model = (
 CREATE INDEX IF NOT EXISTS files_model ON files (model, status, id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -137,10 +153,12 @@ def migrate(conn: sqlite3.Connection) -> int:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(version),),
             )
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # sqlite may have rolled back already (a full disk)
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return found
 
 
