@@ -17,10 +17,10 @@ from sklearn.metrics import accuracy_score, f1_score
 from driftwarden.cli import main
 from driftwarden.detectors.estimation import DEFAULT_METHOD
 from driftwarden.tracking.models import download_test_split
-from tests.tracking.conftest import Trained, store_template, trained
+from tests.tracking.conftest import Trained, trained
 from tests.tracking.stores import EXAMPLE_CSV
 
-__all__ = ["store_template", "trained"]  # module-scoped fixtures of the tracking tests
+__all__ = ["trained"]  # a module-scoped fixture of the tracking tests
 
 JSON_KEYS = ["method", "task", "rows", "estimated", "interval", "reference", "realized"]
 
