@@ -170,7 +170,7 @@ def test_a_frozen_owner_loses_the_model_and_its_late_writes_are_refused(
     other = b if owner is a else a
     stale = owner.settings.state.instance_id
     # The owner claims a file, then freezes before it can finish it (a half-done file).
-    owner.parts.requests.jobs.close()  # the claim below is the owner's last act
+    owner.parts.keeper.jobs.close()  # the claim below is the owner's last act
     path = tmp_path / "shared-drop" / "half-done.csv"
     write_csv(path, sample_frame(60, seed=5))
     st = path.stat()

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from driftwarden.commands.status import collect_status, render_text
 from driftwarden.commands.status_checks import HistoryQuery
 from driftwarden.config import load_settings
+from driftwarden.config.model import DriftConfig
 from driftwarden.daemon.service.reload import changes
 from driftwarden.events import types as ev
 from tests.support.daemon_proc import models_config, sample_frame, write_csv
@@ -24,6 +25,7 @@ from tests.support.inprocess import InProcessDaemon
 
 Start = Callable[..., InProcessDaemon]
 TWO: dict[str, dict[str, Any]] = {"alpha": {"drift": {"alpha": 0.001}}, "beta": {}}
+BETA_ALPHA = DriftConfig().alpha  # beta's drift.alpha: the default
 
 
 def drop(running: InProcessDaemon, root: Path, model: str, name: str, seed: int = 3) -> Path:
@@ -171,7 +173,7 @@ def test_changes_are_named_by_the_models_keys(tmp_path: Path) -> None:
     new = load_settings(models_config(tmp_path, changed), env={})
     found = changes(old, new)
     assert found == {
-        "models.beta.drift": ("models.beta.drift.alpha: 0.005 -> 0.02",),
+        "models.beta.drift": (f"models.beta.drift.alpha: {BETA_ALPHA} -> 0.02",),
         "models.beta": ("models.beta.alias: 'production' -> 'champion'",),
     }
     gone = load_settings(models_config(tmp_path, {"alpha": TWO["alpha"]}), env={})
@@ -186,7 +188,7 @@ def test_a_models_own_section_change_applies_to_that_model_only(
     models_config(tmp_path, {"alpha": TWO["alpha"], "beta": {"drift": {"alpha": 0.02}}})
     running.daemon.reload()
     [reloaded] = running.events.of(ev.ConfigReloaded)
-    assert reloaded.changes == ("models.beta.drift.alpha: 0.005 -> 0.02",)
+    assert reloaded.changes == (f"models.beta.drift.alpha: {BETA_ALPHA} -> 0.02",)
     # Read per use: the same keepers see the new value, alpha keeps its own.
     assert running.parts.keepers["beta"] is beta and beta.config().drift.alpha == 0.02
     assert running.parts.keepers["alpha"] is alpha and alpha.config().drift.alpha == 0.001
