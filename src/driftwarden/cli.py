@@ -40,6 +40,14 @@ COMMANDS: dict[str, str] = {
 _GROUPS = {"config": "config_command", "hooks": "hooks_command", "outbox": "outbox_command"}
 
 
+def _model_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        metavar="NAME",
+        help="the registered model to act on (needed when the config keeps several)",
+    )
+
+
 def _config_arg(parser: argparse.ArgumentParser, required: bool = False) -> None:
     parser.add_argument(
         "--config",
@@ -171,10 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("retrain", help="run one remediation cycle by hand")
     _config_arg(p, required=True)
+    _model_arg(p)
     p.add_argument("--reason", metavar="TEXT", default="manual", help="recorded with the run")
 
     p = sub.add_parser("rollback", help="point the alias back at the previous version")
     _config_arg(p, required=True)
+    _model_arg(p)
     p.add_argument(
         "--to-version", metavar="N", type=int, help="a named version instead of the previous"
     )
@@ -228,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(p)
     _format_arg(p)
+    p.add_argument(
+        "--model", metavar="NAME", help="only this registered model (default: every kept model)"
+    )
 
     p = sub.add_parser("config", help="config file commands")
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)

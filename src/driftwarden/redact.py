@@ -160,7 +160,10 @@ def register_settings(settings: Settings, env: Mapping[str, str]) -> None:
         REDACTOR.add_secret(secret.get_secret_value() if secret is not None else None)
     for url in (mlflow.tracking_uri, mlflow.registry_uri):
         REDACTOR.add_url(url)
-    REDACTOR.add_secret(_password(settings.retrain.project_uri))  # its '#subdir' is no secret
+    for model in settings.kept_models().values():  # [models.<name>.retrain] may name its own
+        REDACTOR.add_secret(_password(model.retrain.project_uri))  # its '#subdir' is no secret
+    if settings.hooks.enabled:
+        REDACTOR.add_secret(env.get(settings.hooks.secret_env))  # the MLflow webhooks' HMAC key
     REDACTOR.add_url(settings.state.url)
     if settings.state.password_env:
         REDACTOR.add_secret(env.get(settings.state.password_env))

@@ -28,7 +28,11 @@ def model_keys(model: type[BaseModel] = Settings, prefix: str = "") -> dict[str,
     for name, info in model.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
         sub = section_model(info.annotation)
-        if sub is not None:
+        entries = get_args(info.annotation)[1] if get_origin(info.annotation) is dict else None
+        if isinstance(entries, type) and issubclass(entries, BaseModel):
+            # A table of sections named by the user ([models.<name>]).
+            out.update(model_keys(entries, f"{path}.<name>"))
+        elif sub is not None:
             out.update(model_keys(sub, path))
         else:
             out[path] = info

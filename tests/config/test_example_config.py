@@ -49,7 +49,8 @@ def example_keys(text: str) -> tuple[set[str], dict[str, str]]:
         line = line.strip()
         header = _HEADER.match(line)
         if header:
-            section = header.group(1)
+            # [models.churn] is an example of the user-named table [models.<name>].
+            section = re.sub(r"^models\.[^.]+", "models.<name>", header.group(1))
             if not line.startswith("#"):
                 active.add(section)
             continue

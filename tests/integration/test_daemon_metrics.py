@@ -201,7 +201,7 @@ def hanging_server() -> Iterator[tuple[int, threading.Event]]:
 
 def jobs_pending(running: InProcessDaemon) -> int:
     report = json.loads(running.get("/healthz")[1])
-    return int(report["components"]["jobs"]["pending"])
+    return int(report["components"]["jobs:test-model"]["pending"])
 
 
 @pytest.mark.slow
@@ -250,8 +250,10 @@ def test_healthz_turns_unhealthy_while_a_hanging_mlflow_wedges_the_job_loop(
             assert time.monotonic() - started >= limit * 0.5
             report = json.loads(str(answer["body"]))
             assert report["status"] == "unhealthy"
-            assert report["components"]["jobs"]["state"] == "wedged"
-            assert [p for p in report["problems"] if p.startswith("jobs: wedged")], report
+            assert report["components"]["jobs:test-model"]["state"] == "wedged"
+            assert [p for p in report["problems"] if p.startswith("jobs:test-model: wedged")], (
+                report
+            )
             assert running.get("/readyz")[0] == 200
             assert value(scrape(running), "driftwarden_files_total", outcome="processed") == 0
 

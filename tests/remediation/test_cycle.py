@@ -81,7 +81,7 @@ def test_cooldown_skips_without_starting_and_is_recorded(tmp_path: Path) -> None
 
 def test_a_held_lock_means_skipped_running(tmp_path: Path) -> None:
     settings = load_settings(config(tmp_path))
-    with CycleLock(settings.state.directory).hold() as held:
+    with CycleLock(settings.state.directory, settings.model.name).hold() as held:
         assert held
         decision = run_cycle(settings, "breach")
     assert decision.outcome == "skipped_running"

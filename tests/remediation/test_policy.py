@@ -29,7 +29,7 @@ def test_should_trigger_needs_enabled_project_and_listed_breach() -> None:
 
 
 def test_only_one_of_many_threads_holds_the_lock(tmp_path: Path) -> None:
-    lock = CycleLock(tmp_path)
+    lock = CycleLock(tmp_path, "m")
     barrier = threading.Barrier(5)
     results: list[bool] = []
     release = threading.Event()
@@ -61,7 +61,7 @@ def test_lock_held_by_another_process_blocks_and_is_freed_when_it_dies(tmp_path:
         import sys, time
         from pathlib import Path
         from driftwarden.remediation.policy import CycleLock
-        with CycleLock(Path({str(tmp_path)!r})).hold() as held:
+        with CycleLock(Path({str(tmp_path)!r}), "m").hold() as held:
             print(held, flush=True)
             time.sleep(60)
         """
@@ -70,12 +70,12 @@ def test_lock_held_by_another_process_blocks_and_is_freed_when_it_dies(tmp_path:
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "True"
-        with CycleLock(tmp_path).hold() as held:
+        with CycleLock(tmp_path, "m").hold() as held:
             assert not held
     finally:
         child.kill()
         child.wait()
-    with CycleLock(tmp_path).hold() as held:
+    with CycleLock(tmp_path, "m").hold() as held:
         assert held
 
 
@@ -103,10 +103,34 @@ def test_skips_do_not_restart_the_cooldown(tmp_path: Path) -> None:
 def test_stale_running_rows_are_failed_only_when_no_cycle_holds_the_lock(tmp_path: Path) -> None:
     ledger = SqliteLedger.open(tmp_path / "ledger.db")
     ledger.record_retrain("m", "manual", "manual")  # 'running'
-    with CycleLock(tmp_path).hold() as held:  # e.g. `driftwarden retrain` in another process
+    with CycleLock(tmp_path, "m").hold() as held:  # e.g. `driftwarden retrain` in another process
         assert held
-        assert fail_stale_retrains(ledger, tmp_path) == 0
+        assert fail_stale_retrains(ledger, tmp_path, "m") == 0
     assert ledger.retrain_running("m") is not None
-    assert fail_stale_retrains(ledger, tmp_path) == 1
+    assert fail_stale_retrains(ledger, tmp_path, "m") == 1
     last = ledger.last_retrain("m")
     assert last is not None and last["status"] == "failed"
+
+
+def test_each_model_has_its_own_lock(tmp_path: Path) -> None:
+    """Single flight is per model: one model's cycle does not hold back another's."""
+    with CycleLock(tmp_path, "m").hold() as held:
+        assert held
+        with CycleLock(tmp_path, "other").hold() as other:
+            assert other
+        with CycleLock(tmp_path, "m").hold() as again:
+            assert not again
+    # Names that read the same once made safe for a file name still get their own lock.
+    with CycleLock(tmp_path, "a/b").hold() as first, CycleLock(tmp_path, "a_b").hold() as second:
+        assert first and second
+
+
+def test_stale_rows_of_one_model_wait_for_its_own_lock_only(tmp_path: Path) -> None:
+    ledger = SqliteLedger.open(tmp_path / "ledger.db")
+    ledger.record_retrain("m", "manual", "manual")
+    ledger.record_retrain("other", "manual", "manual")
+    with CycleLock(tmp_path, "m").hold():
+        assert fail_stale_retrains(ledger, tmp_path, "other") == 1
+        assert fail_stale_retrains(ledger, tmp_path, "m") == 0
+    assert ledger.retrain_running("m") is not None
+    assert ledger.retrain_running("other") is None

@@ -3,7 +3,7 @@ duplicates, alerts, retrains and model versions (run on sqlite and on PostgreSQL
 
 from __future__ import annotations
 
-from driftwarden.state import CheckRecord
+from driftwarden.state import CheckRecord, Ledger
 from tests.support.state_fixtures import StateSite
 
 
@@ -165,3 +165,64 @@ def test_the_retrain_lock_is_single_flight_per_model(state_site: StateSite) -> N
             assert not second
     with engine.retrain_lock("m").hold() as again:
         assert again
+
+
+# ---- many models in one daemon: each query that takes ``model`` reads that model's rows --
+
+
+def _done(ledger: Ledger, path: str, digest: str, model: str, target: bool = False) -> int:
+    claim = ledger.begin_file(path, "/d", digest, 10, 1.0, model=model)
+    assert claim.kind == "new"
+    check = CheckRecord(kind="drift", scope="file", model=model, outcome="ok", outbox_key=path)
+    ledger.finish_file(claim.file_id, "done", has_target=target, checks=[check])
+    ledger.mark_moved(claim.file_id, path + ".done")
+    return claim.file_id
+
+
+def test_the_same_content_for_another_model_is_not_a_duplicate(state_site: StateSite) -> None:
+    """Each model checks a drop against its own reference."""
+    ledger = state_site.ledger()
+    first = _done(ledger, "/d/a/x.csv", "h1", "a")
+    other = ledger.begin_file("/d/b/x.csv", "/d", "h1", 10, 2.0, model="b")
+    assert other.kind == "new"
+    again = ledger.begin_file("/d/a/y.csv", "/d", "h1", 10, 3.0, model="a")
+    assert again.kind == "duplicate" and again.duplicate_of == first
+
+
+def test_files_checks_and_alerts_are_read_by_model(state_site: StateSite) -> None:
+    ledger = state_site.ledger()
+    a1 = _done(ledger, "/d/a/1.csv", "h1", "a", target=True)
+    b1 = _done(ledger, "/d/b/1.csv", "h2", "b", target=True)
+    a2 = _done(ledger, "/d/a/2.csv", "h3", "a")
+    ledger.begin_file("/d/b/2.csv", "/d", "h4", 10, 1.0, model="b")  # still processing
+    assert [r["id"] for r in ledger.recent_done_files(5, model="a")] == [a2, a1]
+    assert [r["id"] for r in ledger.recent_done_files(5, with_target=True, model="a")] == [a1]
+    assert [r["id"] for r in ledger.recent_done_files(5)] == [a2, b1, a1]
+    assert ledger.file_counts("a") == {"done": 2}
+    assert ledger.file_counts("b") == {"done": 1, "processing": 1}
+    assert ledger.file_counts() == {"done": 3, "processing": 1}
+    assert [c["outbox_key"] for c in ledger.checks(model="b")] == ["/d/b/1.csv"]
+    assert ledger.last_success_time("a") is not None and ledger.last_success_time("c") is None
+    ledger.record_alert("a", "stale", "firing")
+    ledger.record_alert("b", "drift", "firing")
+    assert [r["rule"] for r in ledger.alerts(model="a")] == ["stale"]
+    assert [r["model"] for r in ledger.alerts()] == ["b", "a"]
+
+
+def test_check_history_reads_the_same_on_every_engine(state_site: StateSite) -> None:
+    """Per-feature numbers, ``since``, and the MLflow run noted by outbox key."""
+    ledger = state_site.ledger()
+    features = ({"feature": "x", "test": "ks", "p_value": 0.01, "drifted": True},)
+    for model, at, key in (("m", 1000.0, "a"), ("other", 2000.0, "b"), ("m", 3000.0, "c")):
+        check = CheckRecord(
+            kind="drift", scope="file", model=model, outcome="drift", outbox_key=key,
+            started_at=at - 1, finished_at=at, features=features, features_left_out=2,
+        )  # fmt: skip
+        ledger.record_check(check)
+    ledger.record_check_run("c", "run-c", "7")
+    ledger.record_check_run("c", "run-c", "7")  # a replay notes it again
+    assert [r["outbox_key"] for r in ledger.checks(model="m", since=1500.0)] == ["c"]
+    newest, *_ = ledger.checks(limit=2)
+    assert (newest["run_id"], newest["experiment_id"]) == ("run-c", "7")
+    assert newest["features"][0]["feature"] == "x" and newest["features_left_out"] == 2
+    assert ledger.checks(model="other")[0]["run_id"] is None

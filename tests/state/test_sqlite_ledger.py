@@ -11,7 +11,7 @@ import pytest
 
 from driftwarden.state import Ledger
 from driftwarden.state.sqlite import SqliteLedger
-from driftwarden.state.sqlite.schema import SCHEMA_VERSION, V1
+from driftwarden.state.sqlite.schema import SCHEMA_VERSION, V1, V2, V3
 
 
 def _open(tmp_path: Path) -> Ledger:
@@ -68,3 +68,43 @@ def test_a_ledger_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(RuntimeError, match="schema version 99 is newer"):
         _open(tmp_path)
+
+
+def _v3_file(path: Path) -> None:
+    """A ledger as a one-model daemon left it before files had their model (schema v3):
+    a checked file, and a quarantined one without checks."""
+    conn = sqlite3.connect(path)
+    conn.executescript(V1 + V2 + V3)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '3')")
+    row = (
+        "INSERT INTO files (id, path, root, digest, size, mtime, status, moved, created_at,"
+        " updated_at) VALUES (?, ?, '/d', ?, 1, 1.0, ?, 1, 1.0, 1.0)"
+    )
+    conn.execute(row, (1, "/d/a.csv", "h1", "done"))
+    conn.execute(row, (2, "/d/b.csv", "h2", "quarantined"))
+    conn.execute(
+        "INSERT INTO checks (kind, scope, file_id, model, outcome, started_at, finished_at)"
+        " VALUES ('drift', 'file', 1, 'm', 'ok', 1.0, 2.0)"
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_a_v3_ledger_reads_read_only_as_one_models(tmp_path: Path) -> None:
+    """``status`` never migrates: files without a model column are every model's."""
+    _v3_file(tmp_path / "ledger.db")
+    reader = SqliteLedger.open(tmp_path / "ledger.db", readonly=True)
+    assert reader.schema == 3
+    assert reader.file_counts("m") == {"done": 1, "quarantined": 1}
+    assert [r["id"] for r in reader.recent_done_files(5, model="m")] == [1]
+    reader.close()
+
+
+def test_a_v3_ledger_is_migrated_and_its_files_take_their_checks_model(tmp_path: Path) -> None:
+    _v3_file(tmp_path / "ledger.db")
+    ledger = _open(tmp_path)
+    assert [(r["id"], r["model"]) for r in ledger.files()] == [(1, "m"), (2, None)]
+    assert ledger.file_counts("m") == {"done": 1}
+    # The migrated file is m's: the same content for m is a duplicate, for another model not.
+    assert ledger.begin_file("/d/c.csv", "/d", "h1", 1, 2.0, model="m").kind == "duplicate"
+    assert ledger.begin_file("/d/o.csv", "/d", "h1", 1, 2.0, model="o").kind == "new"

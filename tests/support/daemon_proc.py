@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -111,6 +112,29 @@ def daemon_config(root: Path, **sections: dict[str, Any]) -> Path:
                 merged[key] = value
         data[name] = merged
     path = root / "driftwarden.toml"
+    path.write_text(render_toml(data), encoding="utf-8")
+    return path
+
+
+def models_config(
+    root: Path, models: dict[str, dict[str, Any]], **sections: dict[str, Any]
+) -> Path:
+    """``daemon_config`` with ``[models.<name>]`` tables instead of ``[model]``.
+
+    Each model watches ``root/drop-<name>`` unless its table says otherwise; ``models`` maps
+    a table's name to its keys (``{"a": {"drift": {"alpha": 0.01}}}``).
+    """
+    path = daemon_config(root, **sections)
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    del data["model"]
+    data["watch"]["paths"] = []
+    data["models"] = {}
+    for name, keys in models.items():
+        drop = root / f"drop-{name}"
+        drop.mkdir(parents=True, exist_ok=True)
+        table: dict[str, Any] = {"target": "target", **keys}
+        table["watch"] = {"paths": [str(drop)], **keys.get("watch", {})}
+        data["models"][name] = table
     path.write_text(render_toml(data), encoding="utf-8")
     return path
 

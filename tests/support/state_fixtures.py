@@ -61,11 +61,16 @@ class StateSite:
         return leases
 
     def terminate(self, instance: str) -> int:
-        """End every session ``instance`` has open (what PostgreSQL sees when it is killed)."""
+        """End every session ``instance`` has open (what PostgreSQL sees when it is killed).
+
+        Waits (up to 10 s) until each backend has exited: its session locks are gone on
+        return, not some time after (pg_terminate_backend alone only signals the backend).
+        """
         assert self.db is not None, "PostgreSQL only"
         with self.db.connect() as conn:
             row = conn.execute(
-                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid, 10000))"
+                " FROM pg_stat_activity"
                 " WHERE application_name = %s",
                 (f"test {instance}",),
             ).fetchone()

@@ -67,8 +67,9 @@ def existing_artifact_location(db: Path, experiment: str) -> tuple[bool | None, 
 def experiment_places(settings: Settings) -> list[ExperimentPlace]:
     """The experiments driftwarden writes to, each with where its artifacts really go."""
     names = [settings.mlflow.experiment_name]
-    if settings.retrain.enabled and settings.retrain.experiment_name not in names:
-        names.append(settings.retrain.experiment_name)
+    for model in settings.kept_models().values():  # each model may retrain elsewhere
+        if model.retrain.enabled and model.retrain.experiment_name not in names:
+            names.append(model.retrain.experiment_name)
     db = sqlite_path(settings.tracking_uri)
     places = []
     for name in names:

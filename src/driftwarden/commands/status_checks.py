@@ -34,9 +34,10 @@ SINCE_HELP = (
 
 @dataclass(frozen=True)
 class HistoryQuery:
-    """Which checks ``status`` shows: one model's, newest first, at most ``limit``."""
+    """Which checks ``status`` shows: one model's (None: each kept model's), newest first, at
+    most ``limit`` per model."""
 
-    model: str
+    model: str | None
     limit: int = DEFAULT_LIMIT
     since: float | None = None  # Unix time; checks finished at or after it
 

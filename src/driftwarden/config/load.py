@@ -17,6 +17,8 @@ from pydantic import SecretStr, ValidationError
 from driftwarden.config.layout import drop_layout_problems
 from driftwarden.config.messages import format_validation_error
 from driftwarden.config.model import Settings, StateSource
+from driftwarden.config.models import OVERRIDES, refuse_model_and_models, resolve_models
+from driftwarden.config.paths import absolute, resolve_model_paths
 from driftwarden.errors import ConfigError, UsageError
 from driftwarden.redact import redact, redact_url, register_settings
 
@@ -72,6 +74,7 @@ def load_settings(
     if config_path is not None:
         raw = _read_toml(config_path)
         base_dir = config_path.resolve().parent
+    refuse_model_and_models(raw, config_path)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -89,6 +92,8 @@ def load_settings(
     problems = [f"{where}: {line}" for line in drop_layout_problems(settings.watch)]
     if problems:
         raise ConfigError("\n".join(problems))
+    if settings.models:
+        settings._per_model = resolve_models(settings, base_dir, config_path)
     register_settings(settings, env)  # from now on every log line and error hides them
     return settings
 
@@ -174,28 +179,14 @@ def _resolve_paths(
 ) -> None:
     """Make every path absolute (relative to the config file) and fill the sqlite default."""
 
-    def absolute(p: Path) -> Path:
-        p = p.expanduser()
-        return p if p.is_absolute() else (base / p).resolve()
-
     state_dir = settings.state.directory
     if not explicit_state and env.get("STATE_DIRECTORY"):
         # systemd's StateDirectory= sets this (first entry when several are listed).
         state_dir = Path(env["STATE_DIRECTORY"].split(":")[0])
-    settings.state.directory = absolute(state_dir)
-    settings.watch.paths = [absolute(p) for p in settings.watch.paths]
-    for name in ("processed_dir", "quarantine_dir"):
-        value = getattr(settings.watch, name)
-        if value is not None:
-            setattr(settings.watch, name, absolute(value))
-    if settings.reference.path is not None:
-        settings.reference.path = absolute(settings.reference.path)
+    settings.state.directory = absolute(state_dir, base)
+    resolve_model_paths(settings.watch, settings.reference, settings.retrain, base)
     if settings.estimation.reference_path is not None:
-        settings.estimation.reference = str(absolute(settings.estimation.reference_path))
-    if settings.retrain.project_uri and "://" not in settings.retrain.project_uri:
-        local = absolute(Path(settings.retrain.project_uri))
-        if local.exists():
-            settings.retrain.project_uri = str(local)
+        settings.estimation.reference = str(absolute(settings.estimation.reference_path, base))
     if settings.mlflow.tracking_uri is None:
         settings.mlflow.tracking_uri = default_tracking_uri(settings)
     if settings.mlflow.artifact_location is None and settings.tracking_uri.startswith("sqlite:"):
@@ -203,8 +194,33 @@ def _resolve_paths(
 
 
 def redacted_dict(settings: Settings) -> dict[str, Any]:
-    """The effective config as plain data with secrets replaced; safe to print or log."""
-    data = settings.model_dump(mode="json")
+    """The effective config as plain data with secrets replaced; safe to print or log.
+
+    With ``[models.<name>]`` tables, ``models`` holds each model's effective settings (its
+    own keys and its sections, overrides merged in) under its table's name.
+    """
+    data = settings.model_dump(mode="json", exclude={"models"})
+    if settings.models:
+        # [model] is not in force with [models.<name>] tables: each model's keys are below.
+        del data["model"]
+        data["models"] = effective_models(settings)
+    return _redacted(data)
+
+
+def effective_models(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Table name -> the model's keys and effective sections, as plain data (not redacted)."""
+    kept = settings.kept_models()
+    out: dict[str, dict[str, Any]] = {}
+    for table, entry in settings.models.items():
+        view = kept[entry.name or table]
+        out[table] = {
+            **view.model.model_dump(mode="json"),
+            **{s: getattr(view, s).model_dump(mode="json") for s in OVERRIDES},
+        }
+    return out
+
+
+def _redacted(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("password", "token"):
         if data["mlflow"].get(key):
             data["mlflow"][key] = "***"
@@ -212,8 +228,9 @@ def redacted_dict(settings: Settings) -> dict[str, Any]:
     for key in ("tracking_uri", "registry_uri"):
         if data["mlflow"].get(key):
             data["mlflow"][key] = redact_url(data["mlflow"][key])
-    if data["retrain"].get("project_uri"):  # a git URI may carry a token; '#subdir' is not one
-        data["retrain"]["project_uri"] = redact(data["retrain"]["project_uri"])
+    for retrain in [data["retrain"], *(m["retrain"] for m in data.get("models", {}).values())]:
+        if retrain.get("project_uri"):  # a git URI may carry a token; '#subdir' is not one
+            retrain["project_uri"] = redact(retrain["project_uri"])
     # A webhook URL is itself the credential (Slack's /services/T0/B0/SECRET): hide its path.
     for sink, hide_path in (("webhook", True), ("alertmanager", False)):
         if data["alerts"].get(sink):

@@ -39,26 +39,36 @@ _BOUNDS = {
 _TOML_WORDS = {"true": "true", "false": "false", "yes": "true", "no": "false"}
 
 
-def format_validation_error(exc: ValidationError, path: Path | None) -> str:
-    """One line per problem: ``FILE: key.path: message (got VALUE)``."""
+def format_validation_error(
+    exc: ValidationError,
+    path: Path | None,
+    shown_prefix: tuple[str, ...] = (),
+    schema_prefix: tuple[str, ...] = (),
+) -> str:
+    """One line per problem: ``FILE: key.path: message (got VALUE)``.
+
+    ``exc`` may come from validating one section on its own (a model's merged ``[drift]``):
+    ``schema_prefix`` is where that section sits in ``Settings`` (``("drift",)``, to find the
+    valid keys) and ``shown_prefix`` where the user wrote it (``("models", "m", "drift")``).
+    """
     where = str(path) if path else "<defaults>"
     lines = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
-        key = ".".join(str(part) for part in loc) or "<file>"
+        key = ".".join(str(part) for part in (*shown_prefix, *loc)) or "<file>"
         got = err.get("input")
         shown = "" if isinstance(got, dict) or err["type"] == "missing" else f" (got {got!r})"
-        message = _message(err, loc, got)
+        message = _message(err, (*schema_prefix, *loc), got, shown_prefix + loc)
         if err["type"] == "extra_forbidden":
             shown = ""  # the message names the key; its value is beside the point
         lines.append(f"{where}: {key}: {message}{shown}")
     return "\n".join(lines)
 
 
-def _message(err: Any, loc: tuple[Any, ...], got: object) -> str:
+def _message(err: Any, loc: tuple[Any, ...], got: object, shown: tuple[Any, ...]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return unknown_key_message(loc, got)
+        return unknown_key_message(loc, got, shown)
     if kind in ("literal_error", "enum"):
         return f"must be one of {err.get('ctx', {}).get('expected', '')}"
     if kind in _BOUNDS:
@@ -98,12 +108,17 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def unknown_key_message(loc: tuple[Any, ...], got: object) -> str:
-    """``unknown key 'alpah' in [drift]; did you mean 'alpha'?`` (or the valid keys)."""
+def unknown_key_message(
+    loc: tuple[Any, ...], got: object, named: tuple[Any, ...] | None = None
+) -> str:
+    """``unknown key 'alpah' in [drift]; did you mean 'alpha'?`` (or the valid keys).
+
+    ``loc`` finds the table in ``Settings``; ``named`` (default ``loc``) is how it is named.
+    """
     name = str(loc[-1])
     model = _model_at(loc[:-1])
     valid = list(model.model_fields) if model is not None else []
-    table = ".".join(str(p) for p in loc[:-1])
+    table = ".".join(str(p) for p in (loc if named is None else named)[:-1])
     if not table:
         what, where = ("table" if isinstance(got, dict) else "key"), "at the top level"
         shown = [f"[{k}]" for k in valid]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -792,11 +792,59 @@ class LoggingConfig(Section):
     format: Literal["text", "json"] = Field("text", description="'json': one JSON object per line")
 
 
+# A table that overrides a top-level section key by key (``[models.<name>.drift]``): its
+# keys are checked against that section when the model's settings are resolved.
+SectionOverride = dict[str, Any]
+
+
+def _override(section: str) -> Any:
+    return Field(
+        default_factory=dict,
+        description=f"Keys of [{section}] for this model; the others come from [{section}]",
+    )
+
+
+class ModelTable(Section):
+    """One of several models the daemon keeps: ``[model]``'s keys, and tables that override
+    the top-level ``reference``, ``watch``, ``drift``, ``validation`` and ``retrain`` key by
+    key (nested tables such as ``drift.mmd`` too; a table-valued key such as
+    ``validation.minimums`` is replaced whole). Use either ``[model]`` or ``[models.<name>]``
+    tables, not both; no two models share a drop directory.
+
+    The table's name is the registered model name unless ``name`` says otherwise (quote
+    names with dots: ``[models."team.churn"]``).
+    """
+
+    name: str | None = Field(
+        None, min_length=1, description="Registered model name; default: the table's name"
+    )
+    alias: str = Field(
+        "production", min_length=1, description="Alias that marks the production version"
+    )
+    stage: Literal["Staging", "Production"] | None = Field(
+        None, description="Also follow/transition this legacy stage (deprecated in MLflow)"
+    )
+    target: str = Field("target", min_length=1, description="Label column in labelled data")
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="What the model predicts"
+    )
+    # One line per overridable section (config.models.OVERRIDES is derived from these).
+    reference: SectionOverride = _override("reference")
+    watch: SectionOverride = _override("watch")
+    drift: SectionOverride = _override("drift")
+    validation: SectionOverride = _override("validation")
+    retrain: SectionOverride = _override("retrain")
+
+
 class Settings(Section):
     """The whole config file."""
 
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    models: dict[str, ModelTable] = Field(
+        default_factory=dict,
+        description="Several models in one daemon, one [models.<name>] table each (instead of [model])",
+    )
     reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
     watch: WatchConfig = Field(default_factory=WatchConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
@@ -814,6 +862,9 @@ class Settings(Section):
     # $STATE_DIRECTORY; "config-dir": the default beside the config file; "working-dir":
     # no config file at all, so it is only a guess in the working directory).
     _state_source: StateSource = PrivateAttr("file")
+    # Set by the loader (config.models.resolve_models): each [models.<name>] table's
+    # effective per-model sections, by registered model name. Empty with a single [model].
+    _per_model: dict[str, dict[str, Section]] = PrivateAttr(default_factory=dict)
 
     @field_validator("mlflow", mode="before")
     @classmethod
@@ -847,6 +898,30 @@ class Settings(Section):
                 "environment variable that state.password_env names"
             )
         return value
+
+    @property
+    def several_models(self) -> bool:
+        """True when the file names its models in ``[models.<name>]`` tables."""
+        return bool(self.models)
+
+    def kept_models(self) -> dict[str, Settings]:
+        """Every model this config keeps, by registered name, each with its effective settings.
+
+        A model's settings are this object with its own ``model``, ``reference``, ``watch``,
+        ``drift``, ``validation`` and ``retrain`` sections (the other sections are shared), so
+        per-model code reads ``settings.drift`` and gets its model's. With a single ``[model]``
+        table that is this object itself.
+        """
+        if not self.models:
+            return {self.model.name: self}
+        if not self._per_model:
+            from driftwarden.config.models import resolve_models  # loads without the loader
+
+            self._per_model = resolve_models(self, Path.cwd())
+        return {
+            name: self.model_copy(update={**parts, "models": {}})
+            for name, parts in self._per_model.items()
+        }
 
     @property
     def state_source(self) -> StateSource:

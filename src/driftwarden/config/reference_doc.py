@@ -72,6 +72,15 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     return None, False
 
 
+def _table_of_sections(annotation: Any) -> type[BaseModel] | None:
+    """The section model of a ``dict[str, Section]`` field (``models``), else None."""
+    if get_origin(annotation) is dict:
+        value = get_args(annotation)[1]
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return value
+    return None
+
+
 def type_name(annotation: Any) -> str:
     """The TOML-facing name of a field type: ``one of "a", "b"``, ``list of string``, ..."""
     origin = get_origin(annotation)
@@ -89,7 +98,7 @@ def type_name(annotation: Any) -> str:
             return "list of any of " + ", ".join(json.dumps(a) for a in get_args(args[0]))
         return f"list of {type_name(args[0])}"
     if origin is dict:
-        return f"table of {type_name(args[1])}"
+        return "table" if args[1] is Any else f"table of {type_name(args[1])}"
     return _SCALAR_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
@@ -168,6 +177,10 @@ def sections(model: type[BaseModel] = Settings, prefix: str = "") -> list[Sectio
     for name, info in model.model_fields.items():
         sub, optional = _model_of(info.annotation)
         path = f"{prefix}.{name}" if prefix else name
+        table_of = _table_of_sections(info.annotation)
+        if table_of is not None:  # [models.<name>]: one table per entry, named by the user
+            nested.extend(sections(table_of, f"{path}.<name>"))
+            continue
         if sub is not None:
             children = sections(sub, path)
             if optional:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from driftwarden.config.model import Settings
+from driftwarden.config.models import model_keys
 from driftwarden.errors import ConfigError
 
 
@@ -42,9 +43,11 @@ def runnable_problems(settings: Settings, env: Mapping[str, str] | None = None) 
         # The default beside the config file is replaced by $STATE_DIRECTORY under systemd,
         # which a `config check` run by hand does not see: only a chosen directory is checked.
         problems += _directory("state.directory", settings.state.directory)
-    for index, path in enumerate(settings.watch.paths):
-        problems += _directory(f"watch.paths[{index}]", path)
-    problems += _reference(settings)
+    keys = model_keys(settings)
+    for name, model in settings.kept_models().items():
+        for index, path in enumerate(model.watch.paths):
+            problems += _directory(f"{keys[name]}watch.paths[{index}]", path)
+        problems += [keys[name] + line for line in _reference(model)]
     problems += _metrics_address(settings)
     return problems
 
@@ -54,6 +57,8 @@ def _secret_env(settings: Settings, env: Mapping[str, str]) -> list[str]:
     secret is missing."""
     alerts = settings.alerts
     wanted: list[tuple[str, str | None, str]] = []
+    if settings.hooks.enabled:
+        wanted.append(("hooks.secret_env", settings.hooks.secret_env, "the webhook's HMAC secret"))
     if alerts.webhook is not None and "webhook" in alerts.sinks:
         wanted.append(("alerts.webhook.secret_env", alerts.webhook.secret_env, "the HMAC secret"))
     if alerts.alertmanager is not None and "alertmanager" in alerts.sinks:

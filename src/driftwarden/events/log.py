@@ -84,6 +84,24 @@ LINES: dict[type[ev.Event], LogLine] = {
         SERVICE,
         lambda e: f"[{e.section}] changed: takes effect after a restart ({_changes(e.changes)})",
     ),
+    ev.KeeperStarted: LogLine(INFO, SERVICE, lambda e: f"keeping model {e.model}"),
+    ev.KeeperStopped: LogLine(
+        lambda e: INFO if e.finished else WARNING,
+        SERVICE,
+        lambda e: (
+            f"no longer keeping model {e.model}"
+            + ("" if e.finished else "; its unfinished work is redone by whoever keeps it next")
+        ),
+    ),
+    ev.RegistryHookHeard: LogLine(
+        INFO, REGISTRY, lambda e: f"MLflow webhook {e.kind}: polling the registry now"
+    ),
+    ev.RegistryHookIgnored: LogLine(
+        DEBUG, REGISTRY, lambda e: f"MLflow webhook {e.kind} for a model not kept here: ignored"
+    ),
+    ev.RegistryHookRefused: LogLine(
+        WARNING, REGISTRY, lambda e: f"MLflow webhook refused ({e.status}); nothing changed"
+    ),
     ev.FileChecked: LogLine(INFO, FILES, lambda e: f"file checked: {_verdict(e.dataset_drift)}"),
     ev.FileQuarantined: LogLine(WARNING, FILES, lambda e: f"file quarantined: {e.reason}"),
     ev.FileDuplicate: LogLine(

@@ -57,6 +57,7 @@ class StaleRetrainsFailed(Event):
     """Retrains a crash left 'running' in the ledger, now marked failed."""
 
     count: int
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,12 @@ class AlertsRestored(Event):
 
 @dataclass(frozen=True)
 class RescanDone(Event):
-    """The drop directories were scanned; ``noted`` candidate files went to the tracker."""
+    """The drop directories (of every model, or of ``model``) were scanned; ``noted``
+    candidate files went to the trackers."""
 
     noted: int
     reason: str
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,55 @@ class RestartNeeded(Event):
     changes: tuple[str, ...]
 
 
+# ---- the models kept, and the registry's webhooks -------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeeperStarted(Event):
+    """One model's keeper (its watch, worker and retrain runner) started; ``reason``: why now."""
+
+    model: str
+    watching: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class KeeperStopped(Event):
+    """One model's keeper stopped; ``finished`` is False when its job or training run was
+    still going at the deadline (what it was doing is redone by whoever keeps it next)."""
+
+    model: str
+    reason: str
+    finished: bool
+
+
+@dataclass(frozen=True)
+class RegistryHookHeard(Event):
+    """A verified MLflow webhook about a kept model: a registry poll of it is queued now."""
+
+    model: str
+    kind: str
+    version: int | None
+    alias: str | None
+    delivery_id: str
+
+
+@dataclass(frozen=True)
+class RegistryHookIgnored(Event):
+    """A verified MLflow webhook about a model this daemon does not keep: nothing happens."""
+
+    model: str
+    kind: str
+    delivery_id: str
+
+
+@dataclass(frozen=True)
+class RegistryHookRefused(Event):
+    """``POST /hooks/mlflow`` refused (``status``): nothing was parsed, nothing changed."""
+
+    status: int
+
+
 # ---- dropped files ------------------------------------------------------------------------
 
 
@@ -141,12 +193,14 @@ class FileQuarantined(Event):
     to: str
     reason: str
     outcome: str = "quarantined"
+    model: str = ""
 
 
 @dataclass(frozen=True)
 class FileDuplicate(Event):
     file: str
     duplicate_of: int
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +209,7 @@ class FileRedo(Event):
 
     file: str
     attempt: int
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +217,7 @@ class FileMoveFinished(Event):
     """A file recorded before a restart but not yet moved is moved now (not checked again)."""
 
     file: str
+    model: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""The ops HTTP endpoint: ``/metrics``, ``/healthz`` and ``/readyz`` on one port.
+"""The ops HTTP endpoint: ``/metrics``, ``/healthz`` and ``/readyz`` on one port, and the
+POST routes the daemon mounts there (``/hooks/mlflow``).
 
 prometheus-client's own ``start_http_server`` answers every path with metrics and binds
 0.0.0.0, so this is a small stdlib server in front of the registry. Liveness comes from
 progress (STYLE.md habit 6): the job loop calls :meth:`HealthState.heartbeat` as it turns
-over and reports how much work waits; the server only reads that state.
+over and reports how much work waits; the server only reads that state. A POST body is
+refused by its declared length before a byte of it is read.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client.exposition import choose_encoder
 
@@ -25,6 +27,20 @@ from driftwarden.observability.metrics import Metrics
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+# The largest POST body read; a larger declared length is refused unread (413).
+MAX_POST_BYTES = 64 * 1024
+
+
+class PostRoute(Protocol):
+    """A POST handler: ``enabled()`` (else 404) and ``(headers, body) -> HTTP status``."""
+
+    def enabled(self) -> bool: ...
+
+    def __call__(self, headers: _Headers, body: bytes) -> int: ...
+
+
+class _Headers(Protocol):
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 @dataclass
@@ -231,11 +247,18 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], metrics: Metrics, health: HealthState) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        metrics: Metrics,
+        health: HealthState,
+        posts: Mapping[str, PostRoute],
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.metrics = metrics
         self.health = health
+        self.posts = posts
         super().__init__(address, _Handler)
 
 
@@ -260,17 +283,51 @@ class _Handler(BaseHTTPRequestHandler):
                 404, "text/plain; charset=utf-8", b"not found: try /metrics, /healthz, /readyz\n"
             )
 
+    def do_POST(self) -> None:
+        route = self.server.posts.get(self.path.split("?", 1)[0])
+        if route is None or not route.enabled():
+            self._refuse(404, "not found: no POST route here\n")
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._refuse(411, "Content-Length required\n")
+            return
+        if length < 0 or length > MAX_POST_BYTES:
+            self._refuse(413, f"body larger than {MAX_POST_BYTES} bytes\n")
+            return
+        body = self.rfile.read(length)
+        try:
+            status = route(self.headers, body)
+        except Exception:  # a broken handler answers 500; the server goes on
+            log.exception("POST handler failed", extra={"path": self.path.split("?", 1)[0]})
+            status = 500
+        self._reply(status, "text/plain; charset=utf-8", b"" if status == 204 else b"\n")
+
+    def _refuse(self, status: int, text: str) -> None:
+        """Answer without reading the body, and end the connection (its body is unread)."""
+        self.close_connection = True
+        self.send_response(status)
+        body = text.encode()
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
     def _report(self, report: HealthReport) -> None:
         body = (report.to_json() + "\n").encode()
         self._reply(200 if report.ok else 503, "application/json", body)
 
     def _reply(self, status: int, content_type: str, body: bytes) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if status != 204:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s %s", self.address_string(), format % args)
@@ -284,10 +341,16 @@ class MetricsServer:
     """
 
     def __init__(
-        self, metrics: Metrics, health: HealthState, address: str = "127.0.0.1", port: int = 9108
+        self,
+        metrics: Metrics,
+        health: HealthState,
+        address: str = "127.0.0.1",
+        port: int = 9108,
+        posts: Mapping[str, PostRoute] | None = None,
     ) -> None:
         self.metrics = metrics
         self.health = health
+        self.posts = dict(posts or {})
         self.address = address
         self._requested_port = port
         self._server: _Server | None = None
@@ -309,7 +372,9 @@ class MetricsServer:
         """Bind and serve on a background thread; raises OSError if the port is taken."""
         if self._server is not None:
             raise RuntimeError("MetricsServer already started")
-        self._server = _Server((self.address, self._requested_port), self.metrics, self.health)
+        self._server = _Server(
+            (self.address, self._requested_port), self.metrics, self.health, self.posts
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},

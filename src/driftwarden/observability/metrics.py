@@ -344,19 +344,6 @@ class Metrics:
                 with contextlib.suppress(KeyError):
                     gauge.remove(model, feature)
 
-    def forget_model(self, model: str) -> None:
-        """A model no longer kept: its per-feature series and drift gauges go away.
-
-        Counters stay (they only grow; Prometheus sees them stop).
-        """
-        with self._lock:
-            pairs = self._feature_series.pop(model, set())
-            names = self._feature_names.pop(model, set())
-        self._remove_features(model, pairs, names)
-        for gauge in (self.features_left_out, self.dataset_drift, self.drifted_features):
-            with contextlib.suppress(KeyError):
-                gauge.remove(model)
-
     def observe_validation(
         self, model: str, values: Mapping[str, float], version: int | str | None = None
     ) -> None:
@@ -384,6 +371,34 @@ class Metrics:
             self.estimation_error.labels(model=model, metric=name).set(float(error))
         if prediction_p_value is not None:
             self.prediction_drift_p_value.labels(model=model).set(float(prediction_p_value))
+
+    def forget_model(self, model: str) -> None:
+        """Remove every series labelled with ``model`` (the daemon no longer keeps it), so a
+        removed model's last values are not exported as if they were current."""
+        metrics = [
+            self.feature_drift_statistic, self.feature_drift_p_value, self.feature_drifted,
+            self.feature_drift_effect, self.feature_drift_corrected_p_value,
+            self.features_left_out, self.dataset_drift, self.drifted_features,
+            self.validation_metric, self.production_model_version, self.checks,
+            self.retrains, self.alerts, self.last_success_timestamp,
+            self.estimated_performance, self.estimated_performance_lower,
+            self.estimated_performance_upper, self.estimation_error,
+            self.prediction_drift_p_value,
+        ]  # fmt: skip
+        for metric in metrics:
+            names = metric._labelnames
+            kept = {
+                tuple(sample.labels[n] for n in names)
+                for family in metric.collect()
+                for sample in family.samples
+                if sample.labels.get("model") == model
+            }
+            for values in kept:
+                with contextlib.suppress(KeyError):
+                    metric.remove(*values)
+        with self._lock:
+            self._feature_series.pop(model, None)
+            self._feature_names.pop(model, None)
 
     def set_production_version(self, model: str, version: int | str) -> None:
         self.production_model_version.labels(model=model).set(float(version))

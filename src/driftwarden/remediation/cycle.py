@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftwarden.config.load import load_settings
 from driftwarden.config.model import Settings
+from driftwarden.config.models import one_model
 from driftwarden.errors import ConfigError, DriftwardenError, MlflowUnavailable
 from driftwarden.events import Publish, log_event
 from driftwarden.events.types import RetrainDecided
@@ -245,7 +246,7 @@ def retrain_command(args: argparse.Namespace) -> int:
     2 for a bad config, 3 when MLflow was unreachable. The cycle is recorded in the ledger
     like the daemon's own.
     """
-    settings = load_settings(args.config)
+    settings = one_model(load_settings(args.config), getattr(args, "model", None))
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )

@@ -1,11 +1,12 @@
 """When a retrain may start: trigger rule, single-flight across threads, processes and instances, cooldown.
 
-Single flight is the state engine's ``retrain_lock``: on the sqlite engine ``fcntl.flock`` on
-``<state>/remediation/cycle.lock`` (a second open of the file conflicts, from another thread
-or a ``driftwarden retrain`` in another process, and the kernel drops the lock when its holder
-dies); on PostgreSQL a session advisory lock per model, which holds across instances and goes
-with its holder's connection. Everything else about retrains lives in the ledger only: the
-cooldown reads it, and every cycle leaves one row there (``CycleRecord``).
+Single flight (per model: another model's cycle may run meanwhile) is the state engine's
+``retrain_lock``: on the sqlite engine ``fcntl.flock`` on
+``<state>/remediation/cycle-<model>-<hash>.lock`` (a second open of the file conflicts, from
+another thread or a ``driftwarden retrain`` in another process, and the kernel drops the lock
+when its holder dies); on PostgreSQL a session advisory lock per model, which holds across
+instances and goes with its holder's connection. Everything else about retrains lives in the
+ledger only: the cooldown reads it, and every cycle leaves one row there (``CycleRecord``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from driftwarden.config.model import RetrainConfig
 from driftwarden.state import Ledger, SingleFlight
-from driftwarden.state.sqlite.locks import FileLock
+from driftwarden.state.sqlite.locks import FileLock, cycle_lock_path
 
 if TYPE_CHECKING:
     from driftwarden.remediation.decision import Decision
-
-LOCK_NAME = "cycle.lock"
 
 
 def remediation_dir(state_directory: Path) -> Path:
@@ -50,21 +49,22 @@ def cooldown_left(ledger: Ledger, model: str, cooldown_seconds: float, now: floa
 
 
 class CycleLock(FileLock):
-    """The single-flight lock of one state directory (what the sqlite engine's ``retrain_lock`` is)."""
+    """The single-flight lock of one model's retrains in one state directory (what the sqlite
+    engine's ``retrain_lock`` is; another model's cycle may run meanwhile)."""
 
-    def __init__(self, state_directory: Path) -> None:
+    def __init__(self, state_directory: Path, model: str) -> None:
         self.directory = remediation_dir(state_directory)
-        super().__init__(self.directory / LOCK_NAME)
+        super().__init__(cycle_lock_path(state_directory, model))
 
 
-def fail_stale_retrains(ledger: Ledger, lock: SingleFlight | Path, model: str | None = None) -> int:
-    """Mark retrains a crash left 'running' as failed (all, or ``model``'s); none while a
-    cycle holds the lock (a ``driftwarden retrain`` in another process, or another instance,
-    may be running one right now). ``lock``: the engine's retrain lock, or a state directory
-    (its sqlite cycle lock)."""
+def fail_stale_retrains(ledger: Ledger, lock: SingleFlight | Path, model: str) -> int:
+    """Mark ``model``'s retrains a crash left 'running' as failed; none while a cycle holds
+    its lock (a ``driftwarden retrain`` in another process, or another instance, may be
+    running one right now). ``lock``: the engine's retrain lock of ``model``, or a state
+    directory (its sqlite cycle lock)."""
     if ledger.retrain_running(model) is None:
         return 0
-    single = CycleLock(lock) if isinstance(lock, Path) else lock
+    single = CycleLock(lock, model) if isinstance(lock, Path) else lock
     with single.hold() as held:
         return ledger.fail_stale_retrains(model=model) if held else 0
 

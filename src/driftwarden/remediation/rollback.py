@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from driftwarden.config.load import load_settings
 from driftwarden.config.model import Settings
+from driftwarden.config.models import one_model
 from driftwarden.errors import UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.remediation.promote import (
@@ -129,7 +130,7 @@ def rollback(
 
 def rollback_command(args: argparse.Namespace) -> int:
     """CLI: roll back, print one line; exit 0, 2 (nothing to roll back to), 3 (MLflow down)."""
-    settings = load_settings(args.config)
+    settings = one_model(load_settings(args.config), getattr(args, "model", None))
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )

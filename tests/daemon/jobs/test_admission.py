@@ -55,7 +55,8 @@ class Ctx:
 def make_context(root: Path, **sections: dict[str, object]) -> tuple[Ctx, NameFilter]:
     daemon = InProcessDaemon(daemon_config(root, **sections))  # type: ignore[arg-type]
     _BUILT.append(daemon)
-    return Ctx(daemon), daemon.parts.intake.names
+    names = daemon.parts.keeper.files.moves.names()  # the watch's filter, as the job reads it
+    return Ctx(daemon), names
 
 
 STILL_WRITTEN = 'watch.completion = "marker" waits for a marker file'

@@ -89,7 +89,9 @@ def test_labelled_paths_wait_for_the_move_of_the_drop_that_breached(
     runner = ctx.keeper.retrain
     drop = tmp_path / "drop" / "labelled.csv"
     drop.write_text("x1,target\n1,0\n")
-    claim = ctx.ledger.begin_file(str(drop), str(drop.parent), "d1", 10, 1.0)
+    claim = ctx.ledger.begin_file(
+        str(drop), str(drop.parent), "d1", 10, 1.0, model=ctx.keeper.model
+    )  # the file job names whose drop it is
     ctx.ledger.finish_file(claim.file_id, "done", has_target=True)
     moved = drop.parent / "processed" / drop.name
 

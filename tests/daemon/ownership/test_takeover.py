@@ -23,7 +23,7 @@ from driftwarden.data.version import file_digest
 from driftwarden.errors import LeaseLost
 from driftwarden.events import types as ev
 from driftwarden.state import Lease
-from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
+from tests.support.daemon_proc import daemon_config, models_config, sample_frame, write_csv
 from tests.support.inprocess import InProcessDaemon
 from tests.support.postgres import PostgresDatabase
 
@@ -170,7 +170,7 @@ def test_a_frozen_owner_loses_the_model_and_its_late_writes_are_refused(
     other = b if owner is a else a
     stale = owner.settings.state.instance_id
     # The owner claims a file, then freezes before it can finish it (a half-done file).
-    owner.parts.requests.jobs.close()  # the claim below is the owner's last act
+    owner.parts.keeper.jobs.close()  # the claim below is the owner's last act
     path = tmp_path / "shared-drop" / "half-done.csv"
     write_csv(path, sample_frame(60, seed=5))
     st = path.stat()
@@ -206,3 +206,49 @@ def test_a_frozen_owner_loses_the_model_and_its_late_writes_are_refused(
     assert not _keeper(owner).owns(MODEL)
     leases: list[Lease] = _keeper(other).store.leases()
     assert [(le.model, le.owner) for le in leases] == [(MODEL, other.settings.state.instance_id)]
+
+
+def test_each_kept_model_has_its_own_lease_and_owner(
+    tmp_path: Path,
+    postgres_db: PostgresDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+    start_daemon: Start,
+) -> None:
+    """Two instances keep the same two ``[models.<name>]``: the models are spread over them,
+    each model's files are checked by its owner only, once; the other keeps its keeper
+    idle (its queue takes no job)."""
+    monkeypatch.setenv(PASSWORD_ENV, postgres_db.password)
+    models = ["alpha", "beta"]
+    drops = {m: tmp_path / f"shared-{m}" for m in models}
+
+    def config(instance: str) -> Path:
+        state = {
+            "url": postgres_db.dsn, "password_env": PASSWORD_ENV,
+            "lease_seconds": LEASE_SECONDS, "instance_id": instance,
+        }  # fmt: skip
+        tables = {m: {"watch": {"paths": [str(drops[m])]}} for m in models}
+        return models_config(tmp_path / instance, tables, state=state)
+
+    for drop in drops.values():
+        drop.mkdir()
+    daemons = {i: start_daemon(config(i)) for i in ("a", "b")}
+    chosen = assign(models, list(daemons))
+    assert set(chosen.values()) == {"a", "b"}, "two models over two instances: one each"
+    deadline = time.monotonic() + 4 * LEASE_SECONDS
+    while True:
+        owners = {m: [i for i, d in daemons.items() if _keeper(d).owns(m)] for m in models}
+        if owners == {m: [chosen[m]] for m in models}:
+            break
+        assert time.monotonic() < deadline, f"owners: {owners}"
+        time.sleep(0.05)
+    for model in models:
+        _drop(drops[model], [f"{model}-1.csv"], seed=30)
+    for model in models:
+        owner = daemons[chosen[model]]
+        assert owner.checked(f"{model}-1.csv").model == model
+    claimed = _done_once(daemons["a"], [f"{m}-1.csv" for m in models])
+    assert claimed == {f"{m}-1.csv": chosen[m] for m in models}
+    for instance, daemon in daemons.items():
+        assert daemon.parts.keepers.models == models  # each instance keeps both keepers
+        checked = {e.model for e in daemon.events.of(ev.FileChecked)}
+        assert checked == {m for m in models if chosen[m] == instance}

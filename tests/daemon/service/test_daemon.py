@@ -33,18 +33,18 @@ def test_ready_and_health_endpoints_and_metrics(tmp_path: Path, start_daemon: St
 def test_the_parts_start_in_order_and_stop_in_reverse(tmp_path: Path, start_daemon: Start) -> None:
     running = start_daemon(daemon_config(tmp_path))
     started = running.daemon.lifecycle.names
-    assert started == [
-        "state", "http", "alerts", "outbox", "jobs", "retrain", "watcher", "scheduler", "systemd",
-    ]  # fmt: skip
-    watched = {"http", "alerts", "outbox", "jobs", "retrain", "watcher", "scheduler"}
+    assert started == ["state", "http", "alerts", "outbox", "keepers", "scheduler", "systemd"]
+    watched = {"http", "alerts", "outbox", "scheduler"}
+    per_model = {"jobs:test-model", "retrain:test-model", "watcher:test-model"}
     deadline = time.monotonic() + 30  # "main": the loop's heartbeat, from its first tick on,
     while "main" not in running.parts.health.health().components:  # which follows on_started
         assert time.monotonic() < deadline, "the main loop never beat"
         time.sleep(0.05)
-    assert set(running.parts.health.health().components) == watched | {"main"}
+    assert set(running.parts.health.health().components) == watched | per_model | {"main"}
     running.stop()
     assert running.daemon.lifecycle.names == []
     assert isinstance(running.events.events[-1], ev.DaemonStopped)
     assert not running.parts.keeper.worker.is_alive()
-    assert not running.parts.intake.is_alive()
+    assert not running.parts.intake.is_alive("test-model")
+    assert not running.parts.keeper.retrain.is_alive()
     assert running.events.of(ev.StillBusyAtStop) == []

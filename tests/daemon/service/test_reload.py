@@ -13,8 +13,9 @@ from typing import Any
 
 from driftwarden.config import load_settings
 from driftwarden.config.model import Settings
+from driftwarden.config.models import PER_MODEL
 from driftwarden.daemon.intake.reference import Reference
-from driftwarden.daemon.service.reload import LIVE, RESTART, SECTIONS, changes
+from driftwarden.daemon.service.reload import GLOBAL, LIVE, MODEL, RESTART, SECTIONS, changes
 from driftwarden.events import types as ev
 from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
 from tests.support.inprocess import InProcessDaemon
@@ -32,18 +33,15 @@ def _rewrite(root: Path, **sections: dict[str, Any]) -> None:
 
 def test_every_config_section_has_a_way_to_take_effect() -> None:
     assert set(SECTIONS) == set(Settings.model_fields)
-    assert {s for s, how in SECTIONS.items() if how == RESTART} == {
-        "mlflow",
-        "model",
-        "state",
-        "metrics",
-        "hooks",
-    }
+    assert {s for s, how in SECTIONS.items() if how == RESTART} == {"mlflow", "state", "metrics"}
     assert {s for s, how in SECTIONS.items() if how == LIVE} == {
         "validation",
         "retrain",
+        "hooks",
         "estimation",
     }
+    # Every section a model has its own of is compared model by model.
+    assert set(MODEL) == set(PER_MODEL) and not set(MODEL) & set(GLOBAL)
 
 
 def test_changes_name_old_and_new_values_with_secrets_redacted(tmp_path: Path) -> None:
@@ -67,11 +65,11 @@ def test_changes_name_old_and_new_values_with_secrets_redacted(tmp_path: Path) -
 def test_a_watch_change_keeps_healthz_200(tmp_path: Path, start_daemon: Start) -> None:
     running = _start(tmp_path, start_daemon)
     intake = running.parts.intake
-    old = intake.watcher
+    old = intake.watch("test-model")
     _rewrite(tmp_path, watch={"settle_seconds": 0.2})
     running.daemon.reload()
-    assert intake.watcher is not old
-    assert intake.watcher.is_alive() and not old.is_alive()
+    assert intake.watch("test-model") is not old
+    assert intake.watch("test-model").is_alive() and not old.is_alive()
     assert running.daemon.settings.watch.settle_seconds == 0.2
     assert running.get("/healthz")[0] == 200
     [reloaded] = running.events.of(ev.ConfigReloaded)
@@ -84,14 +82,15 @@ def test_an_uncreatable_watch_path_is_refused_and_the_old_watch_kept(
     tmp_path: Path, start_daemon: Start
 ) -> None:
     running = _start(tmp_path, start_daemon)
-    old_watcher, old_settings = running.parts.intake.watcher, running.daemon.settings
+    old_watcher, old_settings = running.parts.intake.watch("test-model"), running.daemon.settings
     (tmp_path / "a-file").write_text("not a directory")
     _rewrite(tmp_path, watch={"paths": [str(tmp_path / "a-file" / "drop")]})
     running.daemon.reload()
-    assert running.parts.intake.watcher is old_watcher and old_watcher.is_alive()
+    assert running.parts.intake.watch("test-model") is old_watcher and old_watcher.is_alive()
     assert running.daemon.settings is old_settings
     [refused] = running.events.of(ev.ReloadRefused)
-    # the same rule and wording as `config check` (config/runnable.py)
+    # Refused by the check `run` makes too (and `config check`, config/runnable.py), before
+    # any watch was armed.
     assert f"watch.paths[0]: cannot create '{tmp_path / 'a-file' / 'drop'}'" in refused.reason
     assert f"'{tmp_path / 'a-file'}' is not a directory" in refused.reason
     assert running.events.of(ev.ConfigReloaded) == []
@@ -106,7 +105,7 @@ def test_an_uncreatable_watch_path_is_refused_and_the_old_watch_kept(
 def test_a_refused_reload_discards_what_it_prepared(tmp_path: Path, start_daemon: Start) -> None:
     """A new watch armed for the reload is closed again when another section is refused."""
     running = _start(tmp_path, start_daemon)
-    old_watcher = running.parts.intake.watcher
+    old_watcher = running.parts.intake.watch("test-model")
     _rewrite(
         tmp_path,
         watch={"settle_seconds": 0.2},
@@ -118,21 +117,30 @@ def test_a_refused_reload_discards_what_it_prepared(tmp_path: Path, start_daemon
     running.daemon.reload()
     [refused] = running.events.of(ev.ReloadRefused)
     assert "NO_SUCH_SECRET_VAR" in refused.reason
-    assert running.parts.intake.watcher is old_watcher
+    assert running.parts.intake.watch("test-model") is old_watcher
     assert running.daemon.settings.watch.settle_seconds == 0.5
 
 
-def test_a_model_change_waits_for_a_restart(tmp_path: Path, start_daemon: Start) -> None:
+def test_a_model_change_gives_the_model_a_new_keeper(tmp_path: Path, start_daemon: Start) -> None:
+    """Its own keys (name, alias, target, ...) apply at once: the old keeper stops, a keeper
+    built for the new settings starts (its files go on flowing)."""
     running = _start(tmp_path, start_daemon)
+    old = running.parts.keeper
     _rewrite(tmp_path, model={"name": "other-model", "target": "label"})
     running.daemon.reload()
-    assert running.daemon.settings.model.name == "test-model"
-    assert running.daemon.settings.model.target == "target"
-    [restart] = running.events.of(ev.RestartNeeded)
-    assert restart.section == "model"
-    assert "model.name: 'test-model' -> 'other-model'" in restart.changes
+    assert running.daemon.settings.model.name == "other-model"
+    assert running.parts.keepers.models == ["other-model"]
+    assert not old.worker.is_alive() and not old.retrain.is_alive()
+    [stopped] = running.events.of(ev.KeeperStopped)
+    assert (stopped.model, stopped.finished) == ("test-model", True)
     [reloaded] = running.events.of(ev.ConfigReloaded)
-    assert reloaded.changes == ()
+    assert "model.name: 'test-model' -> 'other-model'" in reloaded.changes
+    assert "model.target: 'target' -> 'label'" in reloaded.changes
+    assert running.events.of(ev.RestartNeeded) == []
+    path = write_csv(tmp_path / "drop" / "after.csv", sample_frame(100, seed=3))
+    running.parts.intake.watch("other-model").tracker.note(path, renamed=True)
+    running.daemon.tick(time.monotonic())
+    assert running.checked("after.csv").model == "other-model"
 
 
 def test_an_alerts_change_keeps_the_generator_url(tmp_path: Path, start_daemon: Start) -> None:

@@ -24,7 +24,9 @@ def test_a_complete_file_goes_to_the_worker_on_the_next_tick(
     assert daemon.tick(now) <= now + MAX_SLEEP_SECONDS  # idle: sleeps until a deadline
     path = write_csv(tmp_path / "drop" / "a.csv", sample_frame(100, seed=1))  # renamed in
     running.wait(ev.RescanDone, lambda e: e.reason == "start-up")
-    running.parts.intake.watcher.tracker.note(path, renamed=True)  # as the watch reports it
+    running.parts.intake.watch("test-model").tracker.note(
+        path, renamed=True
+    )  # as the watch reports it
     daemon.tick(time.monotonic())
     checked = running.checked("a.csv")
     assert checked.dataset_drift is False
@@ -37,7 +39,7 @@ def test_a_noted_file_wakes_the_loop_and_is_looked_at_again_soon(
     daemon = running.daemon
     path = tmp_path / "drop" / "slow.csv"
     path.write_text("x1,x2,cat,target\n")  # still being written under its final name
-    running.parts.intake.watcher.tracker.note(path)
+    running.parts.intake.watch("test-model").tracker.note(path)
     started = time.monotonic()
     daemon.flags.sleep(30.0)  # the wake-up pipe is readable: returns at once
     assert time.monotonic() - started < 15.0

@@ -48,12 +48,14 @@ class FileMoves:
 
     def __init__(
         self,
+        model: str,
         ledger: Ledger,
         names: Callable[[], NameFilter],
         config: Callable[[], Settings],
         metrics: Metrics,
         publish: Publish,
     ) -> None:
+        self.model = model
         self.ledger = ledger
         self.names = names
         self.config = config
@@ -89,18 +91,18 @@ class FileMoves:
         self.ledger.mark_moved(file_id, str(dest))
         if count:
             self.metrics.observe_file(outcome)
-        self._publish(FileQuarantined(str(path), str(dest), reason, outcome))
+        self._publish(FileQuarantined(str(path), str(dest), reason, outcome, self.model))
 
     def duplicate(self, claim: FileClaim, path: Path, drop: DropDir) -> None:
         """Same content as a file checked before: counted, moved along, not checked again."""
         assert claim.duplicate_of is not None
-        self._publish(FileDuplicate(str(path), claim.duplicate_of))
+        self._publish(FileDuplicate(str(path), claim.duplicate_of, self.model))
         self.metrics.observe_file("duplicate")
         self.processed(claim.file_id, path, drop)
 
     def finish(self, claim: FileClaim, path: Path, drop: DropDir) -> None:
         """A file recorded before a restart but not moved: only the move is left to do."""
-        self._publish(FileMoveFinished(str(path)))
+        self._publish(FileMoveFinished(str(path), self.model))
         if claim.status == "quarantined":
             self.quarantine(claim.file_id, path, drop, claim.reason or "quarantined", count=False)
         else:
@@ -173,7 +175,7 @@ class FileProcessor:
         if claim.kind == "redo":
             row = self.ledger.get_file(claim.file_id)
             attempts = int(row["attempts"]) if row else 1
-            self._publish(FileRedo(str(path), attempts))
+            self._publish(FileRedo(str(path), attempts, self.model))
             if attempts > MAX_ATTEMPTS:
                 reason = f"checking failed {attempts - 1} times; see the daemon log"
                 self.ledger.finish_file(claim.file_id, "quarantined", reason=reason)

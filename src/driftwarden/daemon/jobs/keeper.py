@@ -1,7 +1,8 @@
 """One model's parts, built together: what is in force for it, its checks, its worker, its retrains.
 
 The model's name is an explicit parameter of every part (on every metric, alert, ledger row
-and MLflow run), so a daemon can later keep several models, one keeper each.
+and MLflow run), and its settings are its own (``Settings.kept_models``): a daemon keeps
+several models, one keeper each (``keepers.Keepers`` starts and stops them one by one).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from driftwarden.daemon.jobs.commit import Commit
 from driftwarden.daemon.jobs.deadline import job_deadline_seconds
 from driftwarden.daemon.jobs.estimation import Estimator, EvaluationSets
 from driftwarden.daemon.jobs.file_job import FileMoves, FileProcessor
-from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Worker
+from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Rescan, Worker
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
 from driftwarden.daemon.jobs.retrain import RetrainRunner
 from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
@@ -36,19 +37,32 @@ from driftwarden.tracking.access import MlflowAccess
 
 @dataclass(frozen=True)
 class Shared:
-    """What the model's parts share with the rest of the daemon."""
+    """What a model's parts share with the rest of the daemon (and with the other models)."""
 
-    config: Callable[[], Settings]
     ledger: Ledger
     outbox: Outbox
     metrics: Metrics
     health: HealthState
     mlflow: MlflowAccess
     outlet: AlertOutlet
-    names: Callable[[], NameFilter]
     wake_writer: Callable[[], None]
+    rescan: Rescan
     publish: Publish
+    reports_dir: Path  # HTML drift reports waiting for the outbox writer
+    reference_root: Path  # downloaded training data, one folder per model
     state: StateWatch
+    new_jobs: Callable[[str], JobQueue]  # a model's queue (owned-gated on a shared state)
+
+
+def health_name(part: str, model: str) -> str:
+    """How ``/healthz`` names one model's part: ``jobs:<model>``, ``retrain:<model>``, ..."""
+    return f"{part}:{model}"
+
+
+def wants_poll(settings: Settings) -> bool:
+    """A model's registry is polled when its keeper starts: polling is on, or the reference
+    is the production model's training data."""
+    return settings.schedule.registry_poll.enabled or settings.reference.source == "model"
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class Keeper:
     """One model's parts (the worker and the retrain runner are lifecycle components)."""
 
     model: str
+    config: Callable[[], Settings]
     reference: ReferenceHolder
     production: ModelHolder
     alerts: AlertFeed
@@ -70,34 +85,39 @@ class Keeper:
 
 
 def build_keeper(
-    model: str, shared: Shared, requests: Requests, reports_dir: Path, reference_dir: Path
+    model: str, config: Callable[[], Settings], names: Callable[[], NameFilter], shared: Shared
 ) -> Keeper:
-    """Every part of ``model``, each complete at construction."""
+    """Every part of ``model``, each complete at construction (no thread starts).
+
+    ``config`` gives the model's settings in force (its own sections, the shared ones of
+    the file); ``names`` its watch's name filter in force.
+    """
     s = shared
+    requests = Requests(s.new_jobs(model), s.rescan)
     reference = ReferenceHolder(model, s.publish)
     production = ModelHolder()
-    rules = AlertRules(s.config().alerts, model, s.metrics)
+    rules = AlertRules(config().alerts, model, s.metrics)
     alerts = AlertFeed(rules, s.ledger, s.outlet, s.publish)
     retrain = RetrainRunner(
-        model, s.config, s.ledger, s.mlflow, s.metrics, alerts, requests, s.publish
+        model, config, s.ledger, s.mlflow, s.metrics, alerts, requests, s.publish
     )
-    checker = Checker(model, s.config, reference, production, reports_dir)
+    checker = Checker(model, config, reference, production, s.reports_dir)
     commit = Commit(
         model, s.outbox, s.ledger, s.metrics, alerts, retrain.request, s.publish, s.wake_writer
     )
-    moves = FileMoves(s.ledger, s.names, s.config, s.metrics, s.publish)
-    sets = EvaluationSets(model, s.mlflow, reference_dir / "evaluation", s.publish)
-    estimator = Estimator(model, s.config, production, sets)
+    moves = FileMoves(model, s.ledger, names, config, s.metrics, s.publish)
+    sets = EvaluationSets(model, s.mlflow, s.reference_root / model / "evaluation", s.publish)
+    estimator = Estimator(model, config, production, sets)
     files = FileProcessor(model, s.ledger, reference, checker, commit, moves, s.publish, estimator)
     windows = WindowChecks(model, s.ledger, checker, commit, s.publish)
     registry = RegistryWatcher(
-        model, s.config, s.mlflow, s.ledger, s.metrics, production, reference,
-        reference_dir, requests, s.publish,
+        model, config, s.mlflow, s.ledger, s.metrics, production, reference,
+        s.reference_root / model, requests, s.publish,
     )  # fmt: skip
     worker = _worker(model, shared, requests.jobs, files, windows, registry, alerts)
     return Keeper(
-        model, reference, production, alerts, checker, files, windows, registry, retrain,
-        requests.jobs, requests, worker,
+        model, config, reference, production, alerts, checker, files, windows, registry,
+        retrain, requests.jobs, requests, worker,
     )  # fmt: skip
 
 
@@ -130,7 +150,7 @@ def _worker(
         registry.poll()
 
     return Worker(
-        "jobs",
+        health_name("jobs", model),
         jobs,
         handlers={
             "file": file,
@@ -142,7 +162,7 @@ def _worker(
             ),
         },
         on_error=failed,
-        on_turn=lambda: shared.health.heartbeat("jobs"),
+        on_turn=lambda: shared.health.heartbeat(health_name("jobs", model)),
         deadline_of=job_deadline_seconds,
-        on_job=lambda until: shared.health.allow_quiet("jobs", until),
+        on_job=lambda until: shared.health.allow_quiet(health_name("jobs", model), until),
     )

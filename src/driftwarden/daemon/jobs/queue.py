@@ -207,30 +207,42 @@ class Worker:
                 log.exception("error reporting failed", extra=extra)
 
 
-class Requests:
-    """Work asked for by name (the scheduler, the registry watcher, remediation, signals).
+class Rescan:
+    """A scan of the drop directories asked for by anyone; the main loop does it on its thread.
 
-    A job kind goes to the worker's queue; ``"rescan"`` is the main loop's own work: it is
-    noted and the loop woken (``wake``), which then scans on its thread.
+    ``request`` notes it and wakes the loop (``wake``); the loop ``take``s it once.
     """
 
-    def __init__(self, jobs: JobQueue, wake: Callable[[], None]) -> None:
-        self.jobs = jobs
+    def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
-        self._rescan = threading.Event()
+        self._asked = threading.Event()
+
+    def request(self) -> None:
+        self._asked.set()
+        self._wake()
+
+    def take(self) -> bool:
+        """True once after a rescan was asked for."""
+        if not self._asked.is_set():
+            return False
+        self._asked.clear()
+        return True
+
+
+class Requests:
+    """Work asked for by name for one model (its scheduler jobs, registry watcher, remediation).
+
+    A job kind goes to the model's queue; ``"rescan"`` is the main loop's own work (``rescan``).
+    """
+
+    def __init__(self, jobs: JobQueue, rescan: Rescan) -> None:
+        self.jobs = jobs
+        self._rescan = rescan
 
     def __call__(self, kind: str, reason: str) -> None:
         if kind == "rescan":
-            self._rescan.set()
-            self._wake()
+            self._rescan.request()
             return
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}; known: {[*JOB_KINDS, 'rescan']}")
         self.jobs.put(Job(cast(JobKind, kind), reason=reason))
-
-    def take_rescan(self) -> bool:
-        """True once after a rescan was asked for."""
-        if not self._rescan.is_set():
-            return False
-        self._rescan.clear()
-        return True

@@ -68,7 +68,9 @@ class RetrainRunner:
         self.running = False
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="driftwarden-retrain", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"driftwarden-retrain:{self.model}", daemon=True
+        )
         self._thread.start()
 
     def is_alive(self) -> bool:
@@ -143,7 +145,7 @@ class RetrainRunner:
         deadline = time.monotonic() + wait_seconds
         recent = self.config().retrain.recent_files
         while True:
-            rows = self.ledger.recent_done_files(recent, with_target=True)
+            rows = self.ledger.recent_done_files(recent, with_target=True, model=self.model)
             unmoved = [row for row in rows if not row["final_path"]]
             if not unmoved or time.monotonic() >= deadline or self._stop.is_set():
                 break

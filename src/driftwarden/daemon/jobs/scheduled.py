@@ -53,7 +53,7 @@ class WindowChecks:
 
     def _recent(self, limit: int, with_target: bool) -> tuple[pd.DataFrame, list[str]] | None:
         """The newest ``limit`` checked drops stacked oldest first; None when there are none."""
-        rows = self.ledger.recent_done_files(limit, with_target=with_target)
+        rows = self.ledger.recent_done_files(limit, with_target=with_target, model=self.model)
         frames: list[pd.DataFrame] = []
         names: list[str] = []
         for row in reversed(rows):
@@ -131,13 +131,14 @@ class WindowChecks:
 def alert_tick(
     alerts: AlertFeed, ledger: Ledger, outbox: Outbox, state_problem: str | None = None
 ) -> None:
-    """Time-driven alert rules: stale checks, old pending and dead writes, the state, repeats.
+    """Time-driven alert rules of one model: its stale checks, old pending and dead writes,
+    the state, repeats.
 
     On a full state disk the stores may not even be readable: what cannot be read counts as
     unknown (the rules leave their alert as it is), and the state rule still fires.
     """
     unknown: list[str] = []
-    last_success = _read(ledger.last_success_time, "stale", unknown)
+    last_success = _read(lambda: ledger.last_success_time(alerts.rules.model), "stale", unknown)
     oldest = _read(outbox.oldest_age_seconds, "mlflow_pending_writes", unknown)
     dead = _read(outbox.dead, "mlflow_dead_writes", unknown)
     alerts.time(

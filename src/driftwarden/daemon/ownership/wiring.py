@@ -1,7 +1,7 @@
-"""The daemon's model on a shared state: its jobs run only while this instance owns it.
+"""The daemon's models on a shared state: a model's jobs run only while this instance owns it.
 
 On a shared engine (``state.url`` is PostgreSQL) the assembly builds the model's job queue
-as ``OwnedJobs`` (a job is dropped unless this instance holds the model's lease: files,
+(each kept model's) as ``OwnedJobs`` (a job is dropped unless this instance holds the model's lease: files,
 scheduled checks, registry polls, alert ticks alike), and a ``LeaseKeeper`` whose hooks, on
 a takeover, take back the alerts the last owner left firing and ask for a rescan (files
 the last owner left behind, half-done ones included) and a registry poll. On the embedded
@@ -79,6 +79,23 @@ def takeover_hooks(
     return OwnershipHooks(taken, lost)
 
 
+def models_hooks(hooks_of: Callable[[str], OwnershipHooks | None]) -> OwnershipHooks:
+    """One keeper's hooks for every kept model: ``hooks_of(model)`` gives the model's own
+    (None: it is no longer kept here, nothing to do)."""
+
+    def taken(name: str) -> None:
+        hooks = hooks_of(name)
+        if hooks is not None:
+            hooks.taken(name)
+
+    def lost(name: str) -> None:
+        hooks = hooks_of(name)
+        if hooks is not None:
+            hooks.lost(name)
+
+    return OwnershipHooks(taken, lost)
+
+
 def lease_keeper(
     store: LeaseStore,
     instance: str,
@@ -89,11 +106,12 @@ def lease_keeper(
     publish: Publish,
     health: HealthState,
 ) -> LeaseKeeper:
-    """The lease keeper of the configured model; the lease time follows reloads."""
+    """The lease keeper of the kept models (a reload adds or drops theirs); the lease time
+    follows reloads."""
     return LeaseKeeper(
         store,
         instance,
-        models=lambda: [config().model.name],
+        models=lambda: list(config().kept_models()),
         lease_seconds=lambda: float(config().state.lease_seconds),
         fences=fences,
         hooks=hooks,

@@ -1,8 +1,10 @@
 """Building the daemon's parts from a validated config, each complete when built.
 
-``assemble`` opens the state, restores what the last run left (alert state, the production
-version gauge, stale retrains), and builds every part; nothing starts a thread here. The
-``Daemon`` then starts the parts in ``Parts.components()`` order.
+``assemble`` opens the state, builds the shared parts and one keeper per kept model
+(restoring what the last run left for it: alert state, the production version gauge, stale
+retrains); nothing starts a thread here. The ``Daemon`` then starts the parts in
+``Parts.components()`` order. A model added later (a reload, a lease) is built by the same
+factory and started on its own by ``Keepers.add``.
 """
 
 from __future__ import annotations
@@ -14,15 +16,23 @@ from typing import Generic, TypeVar
 
 from driftwarden.alerts.sinks import build_sinks
 from driftwarden.config.model import Settings
+from driftwarden.daemon.intake.files import NameFilter, drop_dirs
 from driftwarden.daemon.intake.intake import Intake, KeptFiles
 from driftwarden.daemon.intake.reference import load_file_reference
 from driftwarden.daemon.intake.watcher import make_watch
 from driftwarden.daemon.jobs.alerting import AlertOutlet
 from driftwarden.daemon.jobs.keeper import Keeper, Shared, build_keeper
-from driftwarden.daemon.jobs.queue import Requests
+from driftwarden.daemon.jobs.keepers import STOP_SECONDS, KeeperFactory, Keepers
+from driftwarden.daemon.jobs.queue import Rescan
 from driftwarden.daemon.jobs.scheduler import Scheduler
-from driftwarden.daemon.ownership.leases import LeaseKeeper
-from driftwarden.daemon.ownership.wiring import job_queue, lease_keeper, takeover_hooks
+from driftwarden.daemon.ownership.leases import LeaseKeeper, OwnershipHooks
+from driftwarden.daemon.ownership.wiring import (
+    job_queue,
+    lease_keeper,
+    models_hooks,
+    takeover_hooks,
+)
+from driftwarden.daemon.service.hooks import HOOK_PATH, RegistryHook
 from driftwarden.daemon.service.lifecycle import Component
 from driftwarden.daemon.service.systemd import Notifier, StopNotice
 from driftwarden.errors import ConfigError
@@ -136,13 +146,23 @@ class Parts:
     intake: Intake
     scheduler: Scheduler
     notifier: Notifier
-    keeper: Keeper
-    requests: Requests
+    keepers: Keepers
+    rescan: Rescan
+    hook: RegistryHook
     state: StateWatch
     leases: LeaseKeeper | None = None  # on a shared state only (see daemon/ownership)
 
+    @property
+    def keeper(self) -> Keeper:
+        """The keeper of the only model kept (a single ``[model]``; the tests)."""
+        return self.keepers.one()
+
     def components(self) -> list[Part]:
-        """Every long-lived part, in start order (stopped in reverse)."""
+        """Every long-lived part, in start order (stopped in reverse).
+
+        ``keepers`` starts each model's worker, retrain runner and watch (armed before the
+        start-up scan) and reports them to ``/healthz`` itself, one entry per model.
+        """
         store = self.leases.store if self.leases is not None else None
         stores = StateStores(self.ledger, self.outbox.store, store)
         parts = [Part("state", stores, watched=False)]
@@ -154,9 +174,7 @@ class Parts:
             *parts,
             Part("alerts", self.outlet),
             Part("outbox", self.flusher),
-            Part("jobs", self.keeper.worker, 5.0),  # a job still running is redone next start
-            Part("retrain", self.keeper.retrain, 1.5),  # its training run is killed first
-            Part("watcher", self.intake, 2.0),
+            Part("keepers", self.keepers, STOP_SECONDS, watched=False),
             Part("scheduler", self.scheduler),
             Part("systemd", StopNotice(self.notifier), watched=False),
         ]
@@ -187,20 +205,23 @@ def _build(
     wake: Callable[[], None],
 ) -> Parts:
     current = Current(settings)
-    model = settings.model.name
     paths = state_paths(settings)
     metrics = Metrics(max_features=settings.metrics.max_features)
     health = HealthState(WEDGED_AFTER_SECONDS)
-    _recover(settings, engine, ledger, metrics, publish)
+    _recover(ledger, publish)
     health.mark_config_loaded()
     metrics.set_pending_writes(outbox.pending())
     metrics.set_dead_writes(outbox.dead())
     state = StateWatch(
         settings.state.directory, lambda: _probe(ledger, outbox), metrics, health, publish
     )
+    # The hook reaches the keepers built below only when a delivery arrives (after start).
+    hook = RegistryHook(current.get, lambda *asked: keepers.request(*asked), publish)
     http = None
     if settings.metrics.enabled:
-        http = Endpoint(metrics, health, settings.metrics.address, settings.metrics.port)
+        http = Endpoint(
+            metrics, health, settings.metrics.address, settings.metrics.port, {HOOK_PATH: hook}
+        )
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
     writer = MlflowWriter(mlflow, publish, ledger.record_check_run)
@@ -208,28 +229,37 @@ def _build(
         outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
         on_state_error=state.failed,
     )  # fmt: skip
-    intake = Intake(make_watch(settings.watch, wake), KeptFiles(ledger, current.get), publish)
-    requests = Requests(job_queue(model, fences), wake)
+    intake = Intake(KeptFiles(ledger, lambda m: model_settings(current, m)), publish)
+    rescan = Rescan(wake)
     shared = Shared(
-        current.get, ledger, outbox, metrics, health, mlflow, outlet,
-        lambda: intake.names, flusher.wake, publish, state,
+        ledger, outbox, metrics, health, mlflow, outlet, flusher.wake, rescan, publish,
+        paths["reports"], paths["reference"], state, lambda model: job_queue(model, fences),
     )  # fmt: skip
-    keeper = build_keeper(model, shared, requests, paths["reports"], paths["reference"] / model)
-    _restore(keeper, ledger, publish)
-    if settings.reference.source == "file":
-        keeper.reference.set(load_file_reference(settings))
-    scheduler = Scheduler(requests, settings.schedule)
+    build = _keeper_factory(current, intake, shared, engine)
+    initial = {model: build(model, None) for model in settings.kept_models()}
+    keepers = Keepers(
+        build, lambda k: make_watch(k.config().watch, wake), initial, intake, health, publish,
+        metrics.forget_model,
+    )  # fmt: skip
+    scheduler = Scheduler(lambda kind, reason: keepers.request_all(kind, reason), settings.schedule)
     leases = None
     if fences is not None:
-        hooks = takeover_hooks(model, current.get, ledger, keeper.alerts.rules, requests)
+        hooks = models_hooks(lambda model: _takeover_hooks(keepers.get(model), ledger))
         leases = lease_keeper(
             engine.leases(), instance_id(settings), current.get, fences, hooks, metrics,
             publish, health,
         )  # fmt: skip
     return Parts(
         current, ledger, outbox, metrics, health, http, outlet, flusher, intake, scheduler,
-        Notifier(), keeper, requests, state, leases,
+        Notifier(), keepers, rescan, hook, state, leases,
     )  # fmt: skip
+
+
+def _takeover_hooks(keeper: Keeper | None, ledger: Ledger) -> OwnershipHooks | None:
+    """What taking a kept model over does (None: the model is no longer kept here)."""
+    if keeper is None:
+        return None
+    return takeover_hooks(keeper.model, keeper.config, ledger, keeper.alerts.rules, keeper.requests)
 
 
 def _probe(ledger: Ledger, outbox: Outbox) -> None:
@@ -238,33 +268,91 @@ def _probe(ledger: Ledger, outbox: Outbox) -> None:
     outbox.pending()
 
 
+def model_settings(current: Current[Settings], model: str) -> Settings | None:
+    """``model``'s settings in force (None when the config in force does not keep it)."""
+    return current.get().kept_models().get(model)
+
+
+def model_config(
+    current: Current[Settings], model: str, first: Settings | None = None
+) -> Callable[[], Settings]:
+    """``model``'s settings in force, read per use (a reload applies to the next job).
+
+    ``first``: the settings that keep the model while the config in force does not yet (a
+    reload prepares a keeper before it swaps the config). A model that a reload removed
+    keeps its last settings until its keeper has stopped.
+    """
+    built_under = current.get()
+    if first is None:
+        first = built_under.kept_models()[model]
+    last: list[tuple[Settings, Settings]] = [(built_under, first)]  # (in force, the view)
+
+    def get() -> Settings:
+        settings = current.get()
+        if last[0][0] is not settings:
+            view = settings.kept_models().get(model)
+            last[0] = (settings, view if view is not None else last[0][1])
+        return last[0][1]
+
+    return get
+
+
+def _keeper_factory(
+    current: Current[Settings], intake: Intake, shared: Shared, engine: StateEngine
+) -> KeeperFactory:
+    """Builds a model's keeper with what the last run left for it (alerts, version, retrains)."""
+
+    def build(model: str, settings: Settings | None) -> Keeper:
+        config = model_config(current, model, settings)
+
+        def names() -> NameFilter:
+            """The watch's in force; the config's before the keeper starts (jobs run by hand)."""
+            try:
+                return intake.names(model)
+            except KeyError:
+                watch = config().watch
+                return NameFilter(watch, drop_dirs(watch))
+
+        keeper = build_keeper(model, config, names, shared)
+        _recover_model(keeper, shared, engine)
+        settings = config()
+        if settings.reference.source == "file":
+            try:
+                keeper.reference.set(load_file_reference(settings))
+            except ConfigError as exc:
+                if not current.get().several_models:
+                    raise
+                raise ConfigError(f"model {model}: {exc}") from None
+        return keeper
+
+    return build
+
+
 def _generator(http: Endpoint | None) -> str | None:
     """The link Alertmanager shows with an alert: the daemon's /metrics."""
     return http.url + "/metrics" if http is not None else None
 
 
-def _recover(
-    settings: Settings, engine: StateEngine, ledger: Ledger, metrics: Metrics, publish: Publish
-) -> None:
-    """What the last run left: half-done files, retrains it left running, the version in force."""
-    model = settings.model.name
-    metrics.initialise(model)
+def _recover(ledger: Ledger, publish: Publish) -> None:
+    """Files a crash left half-done (each is redone when its model's watch sees it again)."""
     half_done = ledger.processing()
     if half_done:
         publish(HalfDoneFilesFound(len(half_done)))
-    only = model if is_shared(settings) else None  # other models may be others' to finish
-    stale = fail_stale_retrains(ledger, engine.retrain_lock(model), only)
+
+
+def _recover_model(keeper: Keeper, shared: Shared, engine: StateEngine) -> None:
+    """What the last run left for one model: retrains it left running, the version in force,
+    alerts that were firing (they stay open)."""
+    model, ledger, metrics = keeper.model, shared.ledger, shared.metrics
+    metrics.initialise(model)
+    stale = fail_stale_retrains(ledger, engine.retrain_lock(model), model)
     if stale:
-        publish(StaleRetrainsFailed(stale))
+        shared.publish(StaleRetrainsFailed(stale, model))
     previous = ledger.last_model_version(model)
     if previous is not None:
         metrics.set_production_version(model, previous["version"])
-
-
-def _restore(keeper: Keeper, ledger: Ledger, publish: Publish) -> None:
-    """Alerts that were firing when the last process stopped stay open."""
-    still_firing = ledger.firing_alerts(keeper.model)
+    still_firing = ledger.firing_alerts(model)
     if still_firing:
         keeper.alerts.rules.restore(still_firing)
         rules = tuple(sorted({str(a["rule"]) for a in still_firing}))
-        publish(AlertsRestored(keeper.model, rules))
+        shared.publish(AlertsRestored(model, rules))

@@ -19,7 +19,7 @@ from pathlib import Path
 from driftwarden.config import load_settings, resolve_config_path
 from driftwarden.config.model import Settings
 from driftwarden.config.runnable import check_runnable
-from driftwarden.daemon.jobs.queue import Job
+from driftwarden.daemon.jobs.keeper import wants_poll
 from driftwarden.daemon.service.assembly import Parts, assemble
 from driftwarden.daemon.service.lifecycle import Lifecycle
 from driftwarden.daemon.service.signals import SignalFlags
@@ -78,13 +78,13 @@ class Daemon:
         self.lifecycle = Lifecycle(parts.health, bus.publish)
         self.timers = Timers(
             {
-                "rescan": lambda: self.settings.watch.rescan_interval_seconds,
+                "rescan": self._rescan_interval,
                 "alert_tick": lambda: ALERT_TICK_SECONDS,
                 "status": lambda: STATUS_SECONDS,
             },
             time.monotonic(),
         )
-        self._last_progress = -1
+        self._last_progress: dict[str, int] = {}
 
     @classmethod
     def build(
@@ -138,9 +138,11 @@ class Daemon:
         noted = self.parts.intake.scan("start-up")  # the watch is armed: nothing slips between
         self.parts.health.mark_scan_done()
         settings = self.settings
-        if settings.schedule.registry_poll.enabled or settings.reference.source == "model":
-            self.request("registry_poll", "start-up")
-        dirs = ", ".join(str(p) for p in settings.watch.paths) or "(none)"
+        kept = settings.kept_models()
+        for model, own in kept.items():
+            if wants_poll(own):
+                self.request("registry_poll", "start-up", model)
+        dirs = ", ".join(str(p) for own in kept.values() for p in own.watch.paths) or "(none)"
         self.parts.notifier.ready(f"watching {dirs}")
         self.bus.publish(DaemonReady(dirs, noted, self.metrics_url, str(settings.state.directory)))
 
@@ -179,14 +181,13 @@ class Daemon:
         for name in self.timers.due(now):
             self._timer(name)
         state = self.parts.state.poll(now)
-        if self.parts.requests.take_rescan() or state == "recovered":
+        if self.parts.rescan.take() or state == "recovered":
             self.parts.intake.scan("state writable again" if state == "recovered" else "requested")
             self.timers.reset("rescan", now)
         if state == "unavailable":
             return
-        keeper = self.parts.keeper
-        for path in self.parts.intake.due():
-            keeper.jobs.put(Job("file", path, "complete"))
+        for model, path in self.parts.intake.due():  # each file to its own model's worker
+            self.parts.keepers.put_file(model, path)
 
     def _signal_flags(self) -> None:
         if self.flags.reload:
@@ -205,24 +206,31 @@ class Daemon:
             self.parts.notifier.status(self._status_line())
 
     def _status_line(self) -> str:
-        """systemd's STATUS=: jobs done and queued, MLflow writes pending, a full state disk."""
-        worker, problem = self.parts.keeper.worker, self.parts.state.reason
+        """systemd's STATUS=: models, jobs done and queued, MLflow writes pending, a full
+        state disk."""
+        workers, problem = [k.worker for k in self.parts.keepers], self.parts.state.reason
         if problem is not None:
             return f"state not writable, taking no file: {problem}"
         return (
-            f"{worker.done} jobs done, {worker.jobs.qsize()} queued, "
+            f"{len(workers)} model(s), {sum(w.done for w in workers)} jobs done, "
+            f"{sum(w.jobs.qsize() for w in workers)} queued, "
             f"{self.parts.outbox.pending()} MLflow writes pending"
         )
 
     def _liveness(self) -> None:
-        """Health heartbeat, the queue length, and a watchdog ping when the worker turned over
-        or its job is still within the job's own deadline (a large file takes minutes)."""
-        worker = self.parts.keeper.worker
+        """Health heartbeat, each model's queue length, and a watchdog ping when every model's
+        worker turned over or its job is still within the job's own deadline (a large file
+        takes minutes); one stuck worker stops the pings."""
         self.parts.health.heartbeat("main")
-        self.parts.health.set_pending("jobs", worker.jobs.qsize())
-        turned = worker.progress != self._last_progress
-        if (turned or worker.within_deadline()) and worker.is_alive():
-            self._last_progress = worker.progress
+        progress: dict[str, int] = {}
+        for keeper in self.parts.keepers:
+            worker = keeper.worker
+            self.parts.health.set_pending(worker.name, worker.jobs.qsize())
+            turned = self._last_progress.get(keeper.model) != worker.progress
+            if worker.is_alive() and (turned or worker.within_deadline()):
+                progress[keeper.model] = worker.progress
+        if progress and len(progress) == len(self.parts.keepers):
+            self._last_progress = progress
             self.parts.notifier.watchdog()
 
     def _next_due(self, now: float) -> float:
@@ -239,9 +247,20 @@ class Daemon:
 
     # ---- requests and reloads -----------------------------------------------------------
 
-    def request(self, kind: str, reason: str) -> None:
-        """Ask for work by name: a job kind, or ``"rescan"``."""
-        self.parts.requests(kind, reason)
+    def request(self, kind: str, reason: str, model: str | None = None) -> None:
+        """Ask for work by name: ``"rescan"``, or a job kind for ``model`` (every kept model
+        when None)."""
+        if kind == "rescan":
+            self.parts.rescan.request()
+        elif model is None:
+            self.parts.keepers.request_all(kind, reason)
+        else:
+            self.parts.keepers.request(kind, reason, model)
+
+    def _rescan_interval(self) -> float:
+        """The periodic rescan covers every model: as often as the most eager one asks."""
+        kept = self.settings.kept_models().values()
+        return min((m.watch.rescan_interval_seconds for m in kept), default=60.0)
 
     def reload(self) -> None:
         """SIGHUP: apply the config file again, section by section (see ``reload.py``)."""

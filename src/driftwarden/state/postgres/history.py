@@ -58,8 +58,12 @@ class HistoryRows:
 
         return self.db.run(record)
 
-    def alerts(self, limit: int = 20) -> list[dict[str, Any]]:
-        return self.db.rows("SELECT * FROM alerts ORDER BY id DESC LIMIT %s", (limit,))
+    def alerts(self, limit: int = 20, *, model: str | None = None) -> list[dict[str, Any]]:
+        if model is None:
+            return self.db.rows("SELECT * FROM alerts ORDER BY id DESC LIMIT %s", (limit,))
+        return self.db.rows(
+            "SELECT * FROM alerts WHERE model = %s ORDER BY id DESC LIMIT %s", (model, limit)
+        )
 
     def firing_alerts(self, model: str) -> list[dict[str, Any]]:
         """Alerts whose last notification was 'firing' (see the sqlite ledger)."""
@@ -178,7 +182,7 @@ class HistoryRows:
         return None if value is None else float(value)
 
     def fail_stale_retrains(
-        self, reason: str = "daemon restarted while it ran", model: str | None = None
+        self, reason: str = "daemon restarted while it ran", *, model: str | None = None
     ) -> int:
         """Mark retrains left 'running' as failed (the caller holds the single-flight lock)."""
         sql = "UPDATE retrains SET status = 'failed', finished_at = %s, detail = %s"

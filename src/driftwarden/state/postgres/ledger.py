@@ -27,7 +27,7 @@ from driftwarden.errors import LeaseLost
 from driftwarden.state.fencing import Owner
 from driftwarden.state.postgres.connect import NOW, Database, key_sql
 from driftwarden.state.postgres.history import HistoryRows
-from driftwarden.state.records import CheckRecord, FileClaim
+from driftwarden.state.records import CheckRecord, FileClaim, decode_features, encode_features
 
 
 def _json(value: object) -> str | None:
@@ -90,7 +90,11 @@ class PostgresLedger(HistoryRows):
         *,
         model: str | None = None,
     ) -> FileClaim:
-        """Claim a complete file for processing, or say why it needs no check."""
+        """Claim a complete file for processing, or say why it needs no check.
+
+        ``model`` is whose drop it is (and fences the claim); the same content dropped for
+        another model is not a duplicate (each model checks it against its own reference).
+        """
         me = self.owner.instance
 
         def claim(cur: Any) -> FileClaim:
@@ -118,8 +122,9 @@ class PostgresLedger(HistoryRows):
                 if row["final_path"] == path:
                     return FileClaim("ignore", row["id"], row["status"])
             dup = cur.execute(
-                "SELECT id FROM files WHERE digest = %s AND status = 'done' ORDER BY id LIMIT 1",
-                (digest,),
+                "SELECT id FROM files WHERE digest = %s AND status = 'done'"
+                " AND model IS NOT DISTINCT FROM %s ORDER BY id LIMIT 1",
+                (digest, model),
             ).fetchone()
             status = "duplicate" if dup is not None else "processing"
             inserted = cur.execute(
@@ -226,14 +231,21 @@ class PostgresLedger(HistoryRows):
             return self.db.rows("SELECT * FROM files ORDER BY id")
         return self.db.rows("SELECT * FROM files WHERE status = %s ORDER BY id", (status,))
 
-    def recent_done_files(self, limit: int, with_target: bool = False) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM files WHERE status = 'done'"
+    def recent_done_files(
+        self, limit: int, with_target: bool = False, *, model: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql, params = "SELECT * FROM files WHERE status = 'done'", ()  # type: tuple[str, tuple[Any, ...]]
         if with_target:
             sql += " AND has_target = 1"
-        return self.db.rows(sql + " ORDER BY id DESC LIMIT %s", (limit,))
+        if model is not None:
+            sql, params = sql + " AND model = %s", (model,)
+        return self.db.rows(sql + " ORDER BY id DESC LIMIT %s", (*params, limit))
 
-    def file_counts(self) -> dict[str, int]:
-        rows = self.db.rows("SELECT status, COUNT(*) AS n FROM files GROUP BY status")
+    def file_counts(self, model: str | None = None) -> dict[str, int]:
+        sql, params = "SELECT status, COUNT(*) AS n FROM files", ()  # type: tuple[str, tuple[Any, ...]]
+        if model is not None:
+            sql, params = sql + " WHERE model = %s", (model,)
+        rows = self.db.rows(sql + " GROUP BY status", params)
         return {row["status"]: int(row["n"]) for row in rows}
 
     # ---- checks -------------------------------------------------------------------------
@@ -241,8 +253,8 @@ class PostgresLedger(HistoryRows):
     def _insert_check(self, cur: Any, check: CheckRecord, file_id: int | None) -> int:
         row = cur.execute(
             "INSERT INTO checks (kind, scope, file_id, model, model_version, outcome, summary,"
-            " outbox_key, started_at, finished_at, instance)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " outbox_key, started_at, finished_at, instance, features)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (
                 check.kind,
                 check.scope,
@@ -255,6 +267,7 @@ class PostgresLedger(HistoryRows):
                 check.started_at,
                 check.finished_at,
                 self.owner.instance,
+                encode_features(check.features, check.features_left_out),
             ),
         ).fetchone()
         return int(row["id"])
@@ -266,19 +279,58 @@ class PostgresLedger(HistoryRows):
 
         return self.db.run(record)
 
-    def checks(self, limit: int | None = None, file_id: int | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM checks", ()  # type: tuple[str, tuple[Any, ...]]
-        if file_id is not None:
-            sql, params = sql + " WHERE file_id = %s", (file_id,)
-        sql += " ORDER BY id DESC"
+    def checks(
+        self,
+        limit: int | None = None,
+        file_id: int | None = None,
+        *,
+        model: str | None = None,
+        since: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``model`` and ``since`` (finished at or after) narrow them (see the
+        sqlite ledger for the row's keys)."""
+        sql = (
+            "SELECT c.*, r.run_id AS run_id, r.experiment_id AS experiment_id FROM checks c"
+            " LEFT JOIN check_runs r ON r.outbox_key = c.outbox_key"
+        )
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("c.file_id = %s", file_id),
+            ("c.model = %s", model),
+            ("c.finished_at >= %s", since),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.id DESC"
         if limit is not None:
-            sql, params = sql + " LIMIT %s", (*params, limit)
-        rows = self.db.rows(sql, params)
+            sql += " LIMIT %s"
+            params.append(limit)
+        rows = self.db.rows(sql, tuple(params))
         for row in rows:
             row["summary"] = json.loads(row["summary"]) if row["summary"] else {}
+            row["features"], row["features_left_out"] = decode_features(row.get("features"))
         return rows
 
-    def last_success_time(self) -> float | None:
-        rows = self.db.rows("SELECT MAX(finished_at) AS t FROM checks WHERE outcome != 'error'")
+    def record_check_run(self, outbox_key: str, run_id: str, experiment_id: str | None) -> None:
+        """Note the MLflow run the outbox wrote for the check with ``outbox_key`` (idempotent)."""
+        self.db.run(
+            lambda cur: cur.execute(
+                "INSERT INTO check_runs (outbox_key, run_id, experiment_id, written_at)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (outbox_key) DO UPDATE SET"
+                " run_id = excluded.run_id, experiment_id = excluded.experiment_id,"
+                " written_at = excluded.written_at",
+                (outbox_key, run_id, experiment_id, time.time()),
+            )
+        )
+
+    def last_success_time(self, model: str | None = None) -> float | None:
+        sql, params = "SELECT MAX(finished_at) AS t FROM checks WHERE outcome != 'error'", ()  # type: tuple[str, tuple[Any, ...]]
+        if model is not None:
+            sql, params = sql + " AND model = %s", (model,)
+        rows = self.db.rows(sql, params)
         value = rows[0]["t"] if rows else None
         return None if value is None else float(value)

@@ -135,7 +135,30 @@ CREATE TABLE leases (
 );
 """
 
-MIGRATIONS: tuple[tuple[str, str], ...] = (("ledger, outbox, instances and leases", V1),)
+# v2: status history, as the sqlite ledger's v3: each check's per-feature numbers and the
+# MLflow run the outbox wrote for a check (by outbox key).
+V2 = """
+ALTER TABLE checks ADD COLUMN features TEXT;
+CREATE INDEX checks_model_finished ON checks (model, finished_at);
+CREATE TABLE check_runs (
+    outbox_key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    experiment_id TEXT,
+    written_at DOUBLE PRECISION NOT NULL
+);
+"""
+
+# v3: one daemon keeps several models; window drift, scheduled validation and status read
+# one model's drops (files.model was there from v1, as the claim's fence).
+V3 = """
+CREATE INDEX files_model ON files (model, status, id);
+"""
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("ledger, outbox, instances and leases", V1),
+    ("check features and check runs", V2),
+    ("files by model", V3),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,13 +11,12 @@ from driftwarden.state.fencing import Owner
 from driftwarden.state.leases import LocalLeases
 from driftwarden.state.paths import LEDGER_FILE, OUTBOX_FILE
 from driftwarden.state.sqlite.ledger import SqliteLedger
-from driftwarden.state.sqlite.locks import FileLock
+from driftwarden.state.sqlite.locks import FileLock, cycle_lock_path
 from driftwarden.state.sqlite.outbox import SqliteOutbox
 
 __all__ = ["SqliteEngine", "SqliteLedger", "SqliteOutbox"]
 
 # The single-flight lock of a state directory's retrains (one cycle at a time, any model).
-CYCLE_LOCK = Path("remediation") / "cycle.lock"
 
 
 class SqliteEngine:
@@ -37,7 +36,7 @@ class SqliteEngine:
         return LocalLeases()
 
     def retrain_lock(self, model: str) -> FileLock:
-        return FileLock(self.directory / CYCLE_LOCK)
+        return FileLock(cycle_lock_path(self.directory, model))
 
     def ledger(self, readonly: bool = False) -> SqliteLedger:
         return SqliteLedger.open(self.ledger_path, readonly=readonly)

@@ -22,6 +22,9 @@ from driftwarden.state.sqlite.schema import SCHEMA_VERSION, migrate, version_of
 # The schema version that added per-feature numbers and check runs (a read-only ledger
 # written by an older daemon has neither; it reads as if no check had them).
 HISTORY_SCHEMA = 3
+# The schema version that gave each file row its model; an older read-only ledger was kept
+# by one model, so its files are every model's.
+FILE_MODEL_SCHEMA = 4
 
 
 def _json(value: object) -> str | None:
@@ -137,7 +140,9 @@ class SqliteLedger:
     ) -> FileClaim:
         """Claim a complete file for processing, or say why it needs no check.
 
-        ``model`` fences the claim on a shared engine; one instance owns every model here.
+        ``model`` is whose drop it is; the same content dropped for another model is not a
+        duplicate (each model checks it against its own reference). One instance owns every
+        model here, so ``model`` fences nothing on sqlite.
         """
         now = time.time()
         with self._write() as conn:
@@ -149,8 +154,8 @@ class SqliteLedger:
                 if row["status"] == "processing":
                     conn.execute(
                         "UPDATE files SET attempts = attempts + 1, updated_at = ?, size = ?,"
-                        " mtime = ? WHERE id = ?",
-                        (now, size, mtime, row["id"]),
+                        " mtime = ?, model = COALESCE(model, ?) WHERE id = ?",
+                        (now, size, mtime, model, row["id"]),
                     )
                     return FileClaim("redo", row["id"], "processing")
                 if not row["moved"]:
@@ -160,13 +165,15 @@ class SqliteLedger:
                 if row["final_path"] == path:
                     return FileClaim("ignore", row["id"], row["status"])
             dup = conn.execute(
-                "SELECT id FROM files WHERE digest = ? AND status = 'done' ORDER BY id LIMIT 1",
-                (digest,),
+                "SELECT id FROM files WHERE digest = ? AND status = 'done' AND model IS ?"
+                " ORDER BY id LIMIT 1",
+                (digest, model),
             ).fetchone()
             status = "duplicate" if dup is not None else "processing"
             cursor = conn.execute(
                 "INSERT INTO files (path, root, digest, size, mtime, status, duplicate_of,"
-                " reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " reason, created_at, updated_at, model)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     path,
                     root,
@@ -178,6 +185,7 @@ class SqliteLedger:
                     f"same content as file #{dup['id']}" if dup is not None else None,
                     now,
                     now,
+                    model,
                 ),
             )
             file_id = int(cursor.lastrowid or 0)
@@ -227,15 +235,24 @@ class SqliteLedger:
             return self._rows("SELECT * FROM files ORDER BY id")
         return self._rows("SELECT * FROM files WHERE status = ? ORDER BY id", (status,))
 
-    def recent_done_files(self, limit: int, with_target: bool = False) -> list[dict[str, Any]]:
-        """The newest checked drops (newest first), for window drift and scheduled validation."""
-        sql = "SELECT * FROM files WHERE status = 'done'"
+    def recent_done_files(
+        self, limit: int, with_target: bool = False, *, model: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest checked drops (newest first), for window drift and scheduled validation;
+        ``model``: only its drops (None: every model's)."""
+        sql, params = "SELECT * FROM files WHERE status = 'done'", ()  # type: tuple[str, tuple[Any, ...]]
         if with_target:
             sql += " AND has_target = 1"
-        return self._rows(sql + " ORDER BY id DESC LIMIT ?", (limit,))
+        if model is not None and self.schema >= FILE_MODEL_SCHEMA:
+            sql, params = sql + " AND model = ?", (model,)
+        return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
 
-    def file_counts(self) -> dict[str, int]:
-        rows = self._rows("SELECT status, COUNT(*) AS n FROM files GROUP BY status")
+    def file_counts(self, model: str | None = None) -> dict[str, int]:
+        """Files by status; ``model``: only its drops (None: every file)."""
+        sql, params = "SELECT status, COUNT(*) AS n FROM files", ()  # type: tuple[str, tuple[Any, ...]]
+        if model is not None and self.schema >= FILE_MODEL_SCHEMA:
+            sql, params = sql + " WHERE model = ?", (model,)
+        rows = self._rows(sql + " GROUP BY status", params)
         return {row["status"]: int(row["n"]) for row in rows}
 
     # ---- checks -----------------------------------------------------------------------
@@ -323,9 +340,13 @@ class SqliteLedger:
                 (outbox_key, run_id, experiment_id, time.time()),
             )
 
-    def last_success_time(self) -> float | None:
-        """Unix time of the newest check that did not fail (None before the first)."""
-        rows = self._rows("SELECT MAX(finished_at) AS t FROM checks WHERE outcome != 'error'")
+    def last_success_time(self, model: str | None = None) -> float | None:
+        """Unix time of the newest check (of ``model``, if given) that did not fail (None before
+        the first)."""
+        sql, params = "SELECT MAX(finished_at) AS t FROM checks WHERE outcome != 'error'", ()  # type: tuple[str, tuple[Any, ...]]
+        if model is not None:
+            sql, params = sql + " AND model = ?", (model,)
+        rows = self._rows(sql, params)
         value = rows[0]["t"] if rows else None
         return None if value is None else float(value)
 
@@ -348,8 +369,13 @@ class SqliteLedger:
             )
             return int(cursor.lastrowid or 0)
 
-    def alerts(self, limit: int = 20) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", (limit,))
+    def alerts(self, limit: int = 20, *, model: str | None = None) -> list[dict[str, Any]]:
+        """Alert notifications, newest first; ``model``: only its alerts."""
+        if model is None:
+            return self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", (limit,))
+        return self._rows(
+            "SELECT * FROM alerts WHERE model = ? ORDER BY id DESC LIMIT ?", (model, limit)
+        )
 
     def firing_alerts(self, model: str) -> list[dict[str, Any]]:
         """Alerts whose last notification was 'firing': rule, key (the ``metric`` label or
@@ -472,10 +498,10 @@ class SqliteLedger:
         return None if value is None else float(value)
 
     def fail_stale_retrains(
-        self, reason: str = "daemon restarted while it ran", model: str | None = None
+        self, reason: str = "daemon restarted while it ran", *, model: str | None = None
     ) -> int:
-        """Mark retrains left 'running' by a crash as failed (called at start-up), all or
-        ``model``'s."""
+        """Mark retrains left 'running' by a crash as failed (called at start-up); ``model``:
+        only its retrains (each model has its own single-flight lock)."""
         sql = "UPDATE retrains SET status = 'failed', finished_at = ?, detail = ?"
         sql += " WHERE status = 'running'"
         params: tuple[Any, ...] = (time.time(), _json({"error": reason}))

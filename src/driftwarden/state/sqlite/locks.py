@@ -8,10 +8,24 @@ process, and the kernel drops the lock when its holder dies.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def lock_name(model: str) -> str:
+    """``cycle-<model>-<hash>.lock``: the name made safe for a file name, with a hash of the
+    real name so that two names that read the same once made safe do not share a lock."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model)[:80]
+    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+    return f"cycle-{safe}-{digest}.lock"
+
+
+def cycle_lock_path(state_directory: Path, model: str) -> Path:
+    """Where the sqlite engine's single flight of ``model``'s retrains is held."""
+    return Path(state_directory) / "remediation" / lock_name(model)
 
 
 class FileLock:

@@ -107,7 +107,18 @@ CREATE TABLE IF NOT EXISTS check_runs (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# v4: one daemon keeps several models, so a file row says whose drop it was (window drift,
+# scheduled validation and retraining read their own model's drops). Rows written before
+# v4 take the model of their checks; a row without checks (quarantined) stays NULL.
+V4 = """
+ALTER TABLE files ADD COLUMN model TEXT;
+UPDATE files SET model = (
+    SELECT checks.model FROM checks WHERE checks.file_id = files.id ORDER BY checks.id LIMIT 1
+) WHERE model IS NULL;
+CREATE INDEX IF NOT EXISTS files_model ON files (model, status, id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
