@@ -18,6 +18,7 @@ from driftwarden.detectors.cvm import cvm_sorted
 from driftwarden.detectors.drift import NUMERIC_TESTS
 from driftwarden.detectors.ks import ks_sorted
 from driftwarden.detectors.report import format_number, render_html
+from driftwarden.detectors.report.labels import display_test
 from driftwarden.observability.metrics import Metrics
 
 DIRECT = {"ks": ks_sorted, "ad": ad_sorted, "cvm": cvm_sorted}
@@ -50,10 +51,11 @@ def test_each_test_reaches_result_report_mlflow_and_prometheus(test: str) -> Non
     )
     assert result.drifted_features == ["x"]
     page = render_html(result)
-    assert (
-        f"<td class='l'>x</td><td class='l'>{test}</td><td>{format_number(direct.statistic)}</td>"
-        in page
+    row = (
+        '<a href="#f0">x</a></td><td class="l">numeric</td>'
+        f'<td class="l">{display_test(test)}</td><td>{format_number(direct.statistic)}</td>'
     )
+    assert row in page
     table_rows = [line.split() for line in render_table(result, "r", "c").splitlines()]
     assert ["x", test, format_number(direct.statistic)] in [row[:3] for row in table_rows]
     metrics = result.to_mlflow_metrics()

@@ -165,10 +165,11 @@ def test_table_names_each_test_and_effect_measure() -> None:
     page = read_page(render_html(check_frames(ref, cur, DriftConfig()), ref, cur))
     rows = page.text.split("Features (4), drifted first")[1].split("Distributions")[0]
     assert "effect measure" in rows and "corrected p" in rows
-    assert re.search(r"age numeric Kolmogorov–Smirnov [\d.e-]+ [\d.e-]+ [\d.e-]+ 0.005 "
-                     r"Wasserstein / ref. sd [\d.]+ 0.050 DRIFT", rows)  # fmt: skip
-    assert re.search(r"plan categorical chi-square [\d.]+ .+ 0.005 Jensen–Shannon distance "
-                     r"[\d.]+ 0.020 DRIFT", rows)  # fmt: skip
+    alpha = re.escape(f"{DriftConfig().alpha:g}")  # the default alpha is the threshold
+    assert re.search(r"age numeric Kolmogorov–Smirnov [\d.e-]+ [\d.e-]+ [\d.e-]+ " + alpha +
+                     r" Wasserstein / ref. sd [\d.]+ 0.050 DRIFT", rows)  # fmt: skip
+    assert re.search(r"plan categorical chi-square [\d.]+ .+ " + alpha + r" Jensen–Shannon "
+                     r"distance [\d.]+ 0.020 DRIFT", rows)  # fmt: skip
 
 
 def test_tests_and_measures_the_report_does_not_know_are_shown_by_name() -> None:
@@ -206,11 +207,12 @@ def test_significant_but_small_effect_says_why_it_is_not_drift() -> None:
     cur = pd.DataFrame({"x": rng.normal(0.04, 1, size=50_000)})
     result = check_frames(ref, cur, DriftConfig())
     (feature,) = result.features
-    assert feature.p_value_corrected is not None and feature.p_value_corrected < 0.005
+    alpha = DriftConfig().alpha
+    assert feature.p_value_corrected is not None and feature.p_value_corrected < alpha
     assert not feature.drifted
     text = read_page(render_html(result, ref, cur)).text
     assert "ok · effect below floor" in text
-    assert "< α 0.005 · Wasserstein / ref. sd 0.0" in text and "< floor 0.05" in text
+    assert f"< α {alpha:g} · Wasserstein / ref. sd 0.0" in text and "< floor 0.05" in text
 
 
 def test_drifted_rows_and_badges_are_coloured() -> None:

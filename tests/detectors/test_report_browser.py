@@ -99,7 +99,7 @@ def test_chromium_renders_the_report_and_shows_the_summary_and_drifted_columns_f
     assert "Checked at 2024-05-01 12:51:30 UTC" in text
     assert "Data checked /srv/drops/2024-05-01/batch-<0042>.csv" in text
     assert "Reference train & holdout.parquet · 4,000 rows · version r-9f2c" in text
-    assert "Benjamini–Hochberg correction is below α = 0.005" in text
+    assert f"Benjamini–Hochberg correction is below α = {DriftConfig().alpha:g}" in text
     assert "Wasserstein / ref. sd" in text and "Jensen–Shannon distance" in text
     table = text.split("Features (4), drifted first")[1].split("Distributions")[0]
     drifted = [table.index(name) for name in ("plan", HOSTILE, "age")]

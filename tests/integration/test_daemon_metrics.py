@@ -22,6 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwarden import __version__
+from driftwarden.daemon.jobs import deadline as job_deadlines
 from driftwarden.daemon.service import assembly
 from driftwarden.events import types as ev
 from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
@@ -213,11 +214,13 @@ def test_healthz_turns_unhealthy_while_a_hanging_mlflow_wedges_the_job_loop(
     naming the job loop; once the server drops the connections, the loop turns over, the
     file is checked and /healthz is 200 again. /readyz stays 200 throughout.
 
-    The daemon's 60 s limit is shortened to 3 s so the test does not wait a minute
+    The daemon's 60 s limit, and the registry poll's own deadline (300 s: a job within its
+    deadline is not wedged), are shortened to 3 s so the test does not wait minutes
     (HealthState's own tests cover the limit with an injected clock).
     """
     limit = 3.0
     monkeypatch.setattr(assembly, "WEDGED_AFTER_SECONDS", limit)
+    monkeypatch.setitem(job_deadlines.KIND_SECONDS, "registry_poll", limit)
     with hanging_server() as (mlflow_port, release):
         config = daemon_config(
             tmp_path,

@@ -65,6 +65,9 @@ def exporter() -> Iterator[MetricsServer]:
     metrics.initialise("iris")
     metrics.observe_drift_result("iris", DRIFT_RESULT)
     metrics.observe_validation("iris", {"accuracy": 0.93, "f1": 0.91}, version=3)
+    metrics.observe_estimation(
+        "iris", {"accuracy": 0.88}, {"accuracy": (0.84, 0.92)}, {"accuracy": -0.02}, 0.3
+    )
     metrics.observe_check("iris", "drift", "drift", duration_seconds=0.4)
     metrics.observe_file("processed")
     health = HealthState()

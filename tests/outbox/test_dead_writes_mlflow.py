@@ -47,7 +47,7 @@ def test_a_write_parked_while_the_store_was_read_only_is_written_once_it_is_writ
         _remount(store, "ro")
         try:
             events = Recorder()
-            writer = MlflowWriter(access, events)
+            writer = MlflowWriter(access, events, lambda key, run_id, experiment_id: None)
             for _ in range(MAX_ATTEMPTS):
                 outbox.flush(writer)
             assert outbox.dead() == 1 and outbox.pending() == 0  # parked, as in the attack
@@ -58,7 +58,11 @@ def test_a_write_parked_while_the_store_was_read_only_is_written_once_it_is_writ
         metrics = Metrics(CollectorRegistry())
         restarted = Outbox(SqliteOutbox(tmp_path / "outbox.db"), Recorder())
         flusher = OutboxFlusher(
-            restarted, MlflowWriter(access, events), metrics, events, on_turn=lambda: None
+            restarted,
+            MlflowWriter(access, events, lambda key, run_id, experiment_id: None),
+            metrics,
+            events,
+            on_turn=lambda: None,
         )
         flusher.flush_once()
         assert restarted.dead() == 0

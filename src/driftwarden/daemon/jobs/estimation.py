@@ -28,6 +28,7 @@ from driftwarden.daemon.jobs.registry_watch import ModelHolder
 from driftwarden.errors import InputFileError, MlflowUnavailable, UsageError
 from driftwarden.events import Publish
 from driftwarden.events.types import EstimationUnavailable, PerformanceEstimated
+from driftwarden.redact import redact
 from driftwarden.state import CheckRecord
 from driftwarden.tracking.access import MlflowAccess
 
@@ -198,6 +199,12 @@ class EvaluationSets:
             raise Unavailable(f"MLflow unreachable: {exc}", cache=False) from None
         except (InputFileError, UsageError, OSError, ValueError) as exc:
             raise Unavailable(str(exc)) from None
+        except Exception as exc:  # MLflow's own refusal: the run or its split is gone
+            from mlflow.exceptions import MlflowException
+
+            if not isinstance(exc, MlflowException):
+                raise
+            raise Unavailable(redact(str(exc).splitlines()[0][:300] if str(exc) else "")) from None
 
     def _read(self, settings: Settings, model: ProductionModel | None) -> tuple[pd.DataFrame, str]:
         from driftwarden.data.read import read_frame
