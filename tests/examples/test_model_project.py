@@ -29,6 +29,9 @@ from tests.tracking.stores import (
     train_in_process,
 )
 
+# One worker runs the module, so its module-scoped trained store is built once.
+pytestmark = pytest.mark.xdist_group("model_project")
+
 
 def test_export_reproduces_the_committed_csv(tmp_path: Path) -> None:
     out = tmp_path / "bc.csv"

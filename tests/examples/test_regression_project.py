@@ -33,6 +33,9 @@ from driftwarden.tracking.models import download_test_split
 from driftwarden.tracking.registry import get_version_by_alias, register_run, set_alias
 from tests.tracking.stores import REPO, TRAIN_EXPERIMENT, Store, make_store
 
+# One worker runs the module, so its module-scoped trained store is built once.
+pytestmark = pytest.mark.xdist_group("regression_project")
+
 PROJECT = REPO / "examples" / "regression_project"
 DIABETES_CSV = PROJECT / "data" / "diabetes.csv"
 HISTORY_ROWS = 300
