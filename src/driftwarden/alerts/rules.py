@@ -150,8 +150,7 @@ class AlertRules:
         error metric (mae, rmse), above its maximum (labelled ``metric``). A metric missing
         from ``metrics`` or NaN leaves its alert as it is."""
         with self._lock:
-            alerts = self._observe_validation(metrics, minimums)
-            return alerts + self._observe_validation_maximums(metrics, maximums or {})
+            return self._observe_validation(metrics, minimums, maximums or {})
 
     def observe_estimation(
         self,
@@ -234,21 +233,28 @@ class AlertRules:
         )
 
     def _observe_validation(
-        self, metrics: Mapping[str, float], minimums: Mapping[str, float]
+        self,
+        metrics: Mapping[str, float],
+        minimums: Mapping[str, float],
+        maximums: Mapping[str, float],
     ) -> list[Alert]:
+        """One alert per limited metric: below its minimum, or (error metrics) above its maximum."""
         alerts: list[Alert] = []
-        for name, minimum in sorted(minimums.items()):
+        limits = [(n, v, "minimum") for n, v in minimums.items()]
+        limits += [(n, v, "maximum") for n, v in maximums.items()]
+        for name, limit, kind in sorted(limits):
             value = metrics.get(name)
             if value is None or math.isnan(value):
                 continue
+            word = "below" if kind == "minimum" else "above"
             alerts += self._update(
                 "validation_below_minimum",
                 name,
-                active=value < minimum,
-                summary=f"Validation {name} of model {self.model} is {value:.4g}, below {minimum:g}",
+                active=value < limit if kind == "minimum" else value > limit,
+                summary=f"Validation {name} of model {self.model} is {value:.4g}, {word} {limit:g}",
                 description=f"The production model's {name} on the latest labelled data is "
-                f"{value:.4g}; the configured minimum is {minimum:g}.",
-                detail={"metric": name, "value": value, "minimum": minimum},
+                f"{value:.4g}; the configured {kind} is {limit:g}.",
+                detail={"metric": name, "value": value, kind: limit},
             )
         return alerts
 
@@ -280,25 +286,6 @@ class AlertRules:
                 f"drop is estimated in [{low:.4g}, {high:.4g}]; even its {side} bound is "
                 f"{word} the configured {kind} {limit:g}.",
                 detail={"metric": name, "lower": low, "upper": high, kind: limit},
-            )
-        return alerts
-
-    def _observe_validation_maximums(
-        self, metrics: Mapping[str, float], maximums: Mapping[str, float]
-    ) -> list[Alert]:
-        alerts: list[Alert] = []
-        for name, maximum in sorted(maximums.items()):
-            value = metrics.get(name)
-            if value is None or math.isnan(value):
-                continue
-            alerts += self._update(
-                "validation_below_minimum",
-                name,
-                active=value > maximum,
-                summary=f"Validation {name} of model {self.model} is {value:.4g}, above {maximum:g}",
-                description=f"The production model's {name} on the latest labelled data is "
-                f"{value:.4g}; the configured maximum is {maximum:g}.",
-                detail={"metric": name, "value": value, "maximum": maximum},
             )
         return alerts
 
