@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 
@@ -25,3 +26,21 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
             uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
         )
     return conn
+
+
+def use_wal(conn: sqlite3.Connection, timeout_seconds: float) -> None:
+    """Switch a writer's connection to WAL, waiting out other openers.
+
+    Switching needs the file to itself, and sqlite answers "database is locked" at once
+    (without its busy handler) while another connection opens or switches the same new
+    file, e.g. two cycles or a cycle and the daemon starting together.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)

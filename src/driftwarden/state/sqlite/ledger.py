@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from driftwarden.state.records import CheckRecord, FileClaim, decode_features, encode_features
-from driftwarden.state.sqlite.connect import connect_readonly
+from driftwarden.state.sqlite.connect import connect_readonly, use_wal
 from driftwarden.state.sqlite.errors import translated
 from driftwarden.state.sqlite.schema import SCHEMA_VERSION, migrate, version_of
 
@@ -62,7 +62,7 @@ class SqliteLedger:
             try:
                 conn.row_factory = sqlite3.Row
                 conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                use_wal(conn, busy_timeout_ms / 1000)
                 conn.execute("PRAGMA synchronous = FULL")
                 migrate(conn)
             except BaseException:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from driftwarden.state.records import OutboxItem
-from driftwarden.state.sqlite.connect import connect_readonly
+from driftwarden.state.sqlite.connect import connect_readonly, use_wal
 from driftwarden.state.sqlite.errors import translated
 
 _SCHEMA = """
@@ -57,7 +57,7 @@ class SqliteOutbox:
             try:
                 conn.execute("PRAGMA busy_timeout = 30000")
                 if not self._ready:
-                    conn.execute("PRAGMA journal_mode = WAL")
+                    use_wal(conn, 30.0)
                     conn.executescript(_SCHEMA)
                     self._ready = True
                 yield conn
