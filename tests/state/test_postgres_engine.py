@@ -4,8 +4,10 @@ by URL, read-only sessions, and a server restart survived."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -17,6 +19,8 @@ from driftwarden.state.postgres.connect import Target
 from driftwarden.state.postgres.schema import SCHEMA_VERSION, migrate
 from tests.support.postgres import PostgresCluster
 from tests.support.state_fixtures import StateSite
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +128,18 @@ def own_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.mark.slow
+def _eventually(call: Callable[[], T], seconds: float = 30.0) -> T:
+    """``call()`` once the state answers: ``StateUnavailable`` is retried until ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except StateUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_the_stores_carry_on_after_a_server_restart(own_cluster: PostgresCluster) -> None:
     db = own_cluster.create_database()
     engine = PostgresEngine(Target(db.dsn, db.password, "test restart"), Owner("i1"))
@@ -136,7 +152,10 @@ def test_the_stores_carry_on_after_a_server_restart(own_cluster: PostgresCluster
         ledger.finish_file(first.file_id, "done")
         assert ledger.file_counts() == {"done": 1}
         assert outbox.pending() == 1
-        assert leases.join("i1", 30.0).live == ("i1",)
+        # The lease store waits at most 1 s for a connection (a renewal must not hang), so
+        # right after the restart it may answer "unreachable" once; its keeper tries again
+        # next turn, and so does this test, until the pool has reconnected.
+        assert _eventually(lambda: leases.join("i1", 30.0)).live == ("i1",)
         with engine.retrain_lock("m").hold() as held:
             assert held
     finally:
