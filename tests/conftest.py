@@ -16,8 +16,13 @@ from tests.support.mlflow_server import MlflowServer
 
 hypothesis_profiles.load()
 
-# postgres_cluster, postgres_db, mlflow_pg_server; state_site (both engines), pg_site
-pytest_plugins = ("tests.support.postgres_fixtures", "tests.support.state_fixtures")
+# postgres_cluster, postgres_db, mlflow_pg_server; state_site (both engines), pg_site;
+# xdist_order: groups kept whole, slow modules handed out first
+pytest_plugins = (
+    "tests.support.postgres_fixtures",
+    "tests.support.state_fixtures",
+    "tests.support.xdist_order",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ import pytest
 
 from driftwarden.config import load_settings
 from tests.config.test_load import config_check, write
+from tests.support.mlflow_store import fresh_store
 
 DRIFTWARDEN = Path(sys.executable).parent / "driftwarden"
 
@@ -76,8 +77,7 @@ def test_config_check_names_the_real_artifact_location_of_an_existing_experiment
 
     elsewhere = (tmp_path / "elsewhere" / "artifacts").as_uri()
     state = tmp_path / "state"
-    state.mkdir()
-    client = MlflowClient(tracking_uri=f"sqlite:///{state / 'mlflow.db'}")
+    client = MlflowClient(tracking_uri=f"sqlite:///{fresh_store(state / 'mlflow.db')}")
     client.create_experiment("checks", artifact_location=elsewhere)
     cfg = write(
         tmp_path / "dw.toml", '[state]\ndirectory = "state"\n[mlflow]\nexperiment_name = "checks"\n'
@@ -223,11 +223,11 @@ def test_validate_without_a_store_refuses_and_writes_nothing(
 def test_a_users_sqlite_store_keeps_its_artifacts_beside_it(
     tmp_path: Path, batches: tuple[Path, Path]
 ) -> None:
-    """MLFLOW_TRACKING_URI names the store: artifacts go beside it, not to ./driftwarden-state."""
+    """MLFLOW_TRACKING_URI names the store: artifacts go beside it, not to ./driftwarden-state.
+    (The store exists, empty; a store that check creates is the announced-experiment test's.)"""
     work = tmp_path / "work"
-    work.mkdir()
     ref, cur = batches
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{fresh_store(work / 'mlflow.db')}"}
     proc = driftwarden(work, "check", str(ref), str(cur), "--log-to-mlflow", "--format", "json",
                        env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
