@@ -4,9 +4,9 @@ Two things, both on the workers' collection (the controller schedules what they 
 
 - Every test marked ``xdist_group`` must carry its group in its id (``id@group``): that is
   how loadgroup keeps a group on one worker, so its session and module fixtures (a trained
-  champion, a trained store, a PostgreSQL cluster) are built once. pytest 9 keeps the id
-  where pytest-xdist 3.8 cannot add it, and the groups were then ignored without a word:
-  every worker trained everything. The run is refused instead.
+  champion, a trained store, a PostgreSQL cluster) are built once. Under pytest 9, pytest-xdist
+  3.8's workers add no group (they see ``--dist no``), and the groups were ignored without a
+  word: every worker trained everything. The run is refused instead.
 - Modules with a ``slow`` test are collected first. The groups start first anyway (loadgroup
   sorts them by size); after them the work goes out in collection order, so a minute-long
   test left at the end keeps one worker busy while the other idles. Modules stay whole, so
@@ -15,7 +15,29 @@ Two things, both on the workers' collection (the controller schedules what they 
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Any
+
 import pytest
+
+_UNGROUPED = (
+    "this pytest/pytest-xdist pair ignores xdist_group under --dist loadgroup (pytest {} with "
+    "pytest-xdist {}); install the versions pyproject.toml pins: "
+    ".venv/bin/pip install -e '.[dev,torch]'"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The known bad pair is refused on the controller, with a message (a worker's refusal,
+    below, reaches the terminal only as an xdist internal error)."""
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") != "loadgroup":
+        return
+    xdist = version("pytest-xdist")
+    if int(pytest.__version__.split(".")[0]) >= 9 and tuple(map(int, xdist.split(".")[:2])) <= (
+        3,
+        8,
+    ):
+        raise pytest.UsageError(_UNGROUPED.format(pytest.__version__, xdist))
 
 
 def _groups(item: pytest.Item) -> set[str]:
@@ -33,13 +55,12 @@ def _module(item: pytest.Item) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not hasattr(config, "workerinput"):  # the controller, or a run without -n
         return
-    if config.getoption("dist") == "loadgroup":
+    workerinput: dict[str, Any] = config.workerinput
+    controller_argv = " ".join(map(str, workerinput.get("mainargv") or ()))
+    if "loadgroup" in controller_argv or config.getoption("dist") == "loadgroup":
         lost = [i.nodeid for i in items if _groups(i) and "@" not in i.nodeid.rsplit("]", 1)[-1]]
         if lost:
-            raise pytest.UsageError(
-                f"--dist loadgroup ignores the xdist_group of {len(lost)} tests (first: "
-                f"{lost[0]}): this pytest/pytest-xdist pair cannot group tests; install the "
-                "versions pyproject.toml pins (.venv/bin/pip install -e '.[dev,torch]')"
-            )
+            pair = (pytest.__version__, version("pytest-xdist"))
+            raise pytest.UsageError(f"{lost[0]}: " + _UNGROUPED.format(*pair))
     slow_modules = {_module(i) for i in items if i.get_closest_marker("slow") is not None}
     items.sort(key=lambda item: _module(item) not in slow_modules)
