@@ -20,6 +20,9 @@ from driftwarden.tracking.models import download_test_split
 from tests.tracking.conftest import Trained, trained
 from tests.tracking.stores import EXAMPLE_CSV
 
+# One worker runs the module, so its module-scoped trained store is built once.
+pytestmark = pytest.mark.xdist_group("estimate_trained")
+
 __all__ = ["trained"]  # the tracking tests' module-scoped fixture
 
 JSON_KEYS = ["method", "task", "rows", "estimated", "interval", "reference", "realized"]

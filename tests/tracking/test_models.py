@@ -24,6 +24,9 @@ from driftwarden.tracking.registry import register_run, set_alias
 from tests.tracking.conftest import Trained
 from tests.tracking.stores import EXAMPLE_CSV
 
+# One worker runs the module, so its module-scoped trained store is built once.
+pytestmark = pytest.mark.xdist_group("models_trained")
+
 
 def test_training_data_download_is_the_training_frame(trained: Trained, tmp_path: Path) -> None:
     client = trained.store.activate()

@@ -17,6 +17,9 @@ from tests.tracking.conftest import Trained
 from tests.tracking.stores import TRAIN_EXPERIMENT, Store, make_store
 from tests.tracking.test_registry import _run_with
 
+# One worker runs the module, so its module-scoped trained store is built once.
+pytestmark = pytest.mark.xdist_group("register_command_trained")
+
 
 def _register(trained: Trained, *extra: str) -> int:
     return main(

@@ -21,6 +21,9 @@ from driftwarden.tracking.registry import (
 from tests.tracking.conftest import Trained
 from tests.tracking.stores import Store
 
+# One worker runs the module, so its module-scoped trained store is built once.
+pytestmark = pytest.mark.xdist_group("registry_trained")
+
 
 def _run_with(store: Store, experiment_id: str, status: str = "FINISHED", **metrics: float) -> str:
     """A run with only metrics (enough for searching; not registrable)."""

@@ -15,6 +15,9 @@ from driftwarden.tracking.registry import register_run, set_alias
 from tests.tracking.conftest import Trained
 from tests.tracking.stores import CHECK_EXPERIMENT, EXAMPLE_CSV
 
+# One worker runs the module, so its module-scoped trained store is built once.
+pytestmark = pytest.mark.xdist_group("validate_trained")
+
 MODEL = "bc-model"  # model.name in the test config
 
 
