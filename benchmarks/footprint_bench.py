@@ -45,6 +45,8 @@ import pyarrow.parquet as pq
 
 ROW_GROUP = 1_000_000
 BASELINE_IMPORTS = "import driftwarden.detectors.drift, pandas, pyarrow.parquet"
+# What the outbox writer adds once it has logged a run to the default (sqlite) MLflow store.
+MLFLOW_IMPORTS = ", mlflow, mlflow.store.tracking.sqlalchemy_store"
 
 
 def write_reference(path: Path, rows: int, columns: int, seed: int = 7) -> None:
@@ -228,9 +230,9 @@ def idle_usage(pid: int, seconds: float) -> tuple[float, list[int], dict[str, in
     return (c1 - c0) / (w1 - w0), rss, proc_memory_kib(pid)
 
 
-def baseline_rss_mib() -> float:
+def baseline_rss_mib(imports: str = BASELINE_IMPORTS) -> float:
     """Peak RSS of a bare interpreter that imports what checking a file needs."""
-    code = f"import resource; {BASELINE_IMPORTS}; print(resource.getrusage(0).ru_maxrss)"
+    code = f"import resource; {imports}; print(resource.getrusage(0).ru_maxrss)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / 1024
 
@@ -283,6 +285,7 @@ def main() -> None:
         time.sleep(2.0)  # the worker's and the flusher's idle turn
         share, rss, memory = idle_usage(again.process.pid, args.idle_seconds)
         baseline = baseline_rss_mib()
+        with_mlflow = baseline_rss_mib(BASELINE_IMPORTS + MLFLOW_IMPORTS)
         load = os.getloadavg()
 
         print()
@@ -314,6 +317,9 @@ def main() -> None:
                   f"{mem['RssFile'] / 1024:8.1f}")  # fmt: skip
         print(f"{'baseline: python -c ' + repr(BASELINE_IMPORTS)[:36] + '...':58}{baseline:9.1f}")
         print(f"{'ratio idle RSS / baseline':58}{statistics.mean(rss) / 1024 / baseline:9.2f}")
+        print(
+            f"{'the same + mlflow and its sqlite store (the outbox writer)':58}{with_mlflow:9.1f}"
+        )
         print(f"{'peak RSS of the restarted daemon (VmHWM)':58}{memory['VmHWM'] / 1024:9.1f}")
         print()
         print(f"idle CPU share over {args.idle_seconds:.0f} s: {100 * share:.2f} % of one core")
