@@ -231,8 +231,12 @@ def idle_usage(pid: int, seconds: float) -> tuple[float, list[int], dict[str, in
 
 
 def baseline_rss_mib(imports: str = BASELINE_IMPORTS) -> float:
-    """Peak RSS of a bare interpreter that imports what checking a file needs."""
-    code = f"import resource; {imports}; print(resource.getrusage(0).ru_maxrss)"
+    """RSS of a bare interpreter that imports what checking a file needs (VmRSS: a child's
+    ru_maxrss starts from the parent's RSS at fork, which exec does not reset)."""
+    code = (
+        f"{imports}; print([l for l in open('/proc/self/status') if l.startswith('VmRSS')]"
+        "[0].split()[1])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / 1024
 
