@@ -26,3 +26,31 @@ def test_short_commands_do_not_import_heavy_modules(argv: list[str], tmp_path: P
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_a_daemon_at_rest_holds_neither_scipy_nor_sklearn_nor_mlflow(tmp_path: Path) -> None:
+    """Issue 14.4: built, started and ready on a stored reference, before any check runs.
+
+    scipy.stats (~1.7 s of CPU, ~60 MB) comes with the first check, scikit-learn with the
+    first validation, mlflow with the first write or registry poll."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from tests.support.daemon_proc import daemon_config\n"
+        "from driftwarden.config import load_settings\n"
+        "from driftwarden.daemon.service.daemon import Daemon\n"
+        f"root = Path({str(tmp_path)!r})\n"
+        "cfg = daemon_config(root)\n"
+        "for start in range(2):  # the first prepares and stores, the second maps the store\n"
+        "    daemon = Daemon.build(load_settings(cfg, env={}), cfg)\n"
+        "    daemon.start()\n"
+        "    daemon.stop()\n"
+        "    assert daemon.parts.keeper.reference.get() is not None\n"
+        "heavy = ('scipy', 'sklearn', 'mlflow', 'torch')\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"

@@ -187,8 +187,7 @@ def without_private_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fake fault: a scipy release without the private routines ks.py borrows."""
     from driftwarden.detectors import ks
 
-    monkeypatch.setattr(ks, "kolmogn", None)
-    monkeypatch.setattr(ks, "_attempt_exact_2kssamp", None)
+    monkeypatch.setattr(ks, "_private", lambda: (None, None))
 
 
 @pytest.mark.usefixtures("without_private_scipy")
@@ -215,7 +214,7 @@ def test_ks_imports_and_falls_back_when_scipy_moves_its_private_routines() -> No
         "from scipy.stats import ks_2samp\n"
         "sys.modules['scipy.stats._ksstats'] = types.ModuleType('scipy.stats._ksstats')\n"
         "from driftwarden.detectors import ks\n"
-        "assert ks.kolmogn is None and ks._attempt_exact_2kssamp is None\n"
+        "assert ks._private() == (None, None)\n"
         "rng = np.random.default_rng(0)\n"
         "a, b = np.sort(rng.normal(size=500)), np.sort(rng.normal(0.3, size=400))\n"
         "out = ks.ks_sorted(a, b)\n"

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import wasserstein_distance
 
 QUANTILE_POINTS = 2_000  # above EXACT_WASSERSTEIN_MAX values, W1 is integrated on this grid
 EXACT_WASSERSTEIN_MAX = 20_000
@@ -59,6 +57,8 @@ def normalised_wasserstein(
     big = max(abs(float(ref_sorted[0])), abs(float(ref_sorted[-1])), 1.0)
     big = max(big, abs(float(cur_sorted[0])), abs(float(cur_sorted[-1])))
     if ref_sorted.size + cur_sorted.size <= EXACT_WASSERSTEIN_MAX:
+        from scipy.stats import wasserstein_distance  # not at import: see detectors/__init__
+
         # Divide first so that values near the float limits cannot overflow.
         distance = wasserstein_distance(ref_sorted / big, cur_sorted / big)
     else:
@@ -95,4 +95,6 @@ def js_distance(expected: np.ndarray, actual: np.ndarray) -> float:
     """Jensen–Shannon distance in bits (0: identical, 1: disjoint)."""
     if expected.sum() == 0 or actual.sum() == 0:
         return 0.0
+    from scipy.spatial.distance import jensenshannon
+
     return float(jensenshannon(expected, actual, base=2.0))

@@ -17,17 +17,25 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
-from scipy.stats import distributions, ks_2samp
 
-try:  # scipy's private routines: the same numbers as ks_2samp, without a second pass
-    from scipy.stats._ksstats import kolmogn
-    from scipy.stats._stats_py import _attempt_exact_2kssamp
-except ImportError:  # a scipy that moved them: ks_2samp itself computes the p-value
-    kolmogn = None
-    _attempt_exact_2kssamp = None
+
+@cache
+def _private() -> tuple[Any, Any]:
+    """scipy's private routines (kolmogn, _attempt_exact_2kssamp): the same numbers as
+    ks_2samp without a second pass; (None, None) in a scipy that moved them, and then
+    ks_2samp itself computes the p-value. Imported at the first test, not with this
+    module: scipy.stats costs a process ~1.7 s of CPU and ~60 MB (the daemon at rest)."""
+    try:
+        from scipy.stats._ksstats import kolmogn
+        from scipy.stats._stats_py import _attempt_exact_2kssamp
+    except ImportError:
+        return None, None
+    return kolmogn, _attempt_exact_2kssamp
+
 
 MAX_AUTO_N = 10_000  # scipy's 'auto' threshold for the exact p-value
 _TINY_P = 1e-10  # p-values are promised equal to scipy's within this
@@ -42,6 +50,8 @@ def _smirnov_sf(n: float, x: float) -> float:
     term's base ``1 - x - j/n`` is zero and rounds to a tiny negative number: it is clamped
     to zero, whose term is exactly zero, instead of taking the log of a negative (NaN).
     """
+    from scipy.special import gammaln
+
     j = np.arange(math.floor(n * (1.0 - x)) + 1, dtype=np.float64)
     base = np.maximum(1.0 - x - j / n, 0.0)
     with np.errstate(divide="ignore"):
@@ -182,6 +192,9 @@ def ks_p_value(statistic: float, n1: int, n2: int) -> KsOutcome:
     In exact mode scipy reports the statistic rounded to a multiple of ``1/lcm(n1, n2)``;
     the returned statistic does the same so both numbers equal scipy's.
     """
+    from scipy.stats import distributions
+
+    kolmogn, _attempt_exact_2kssamp = _private()
     d = statistic
     if _attempt_exact_2kssamp is None or kolmogn is None:
         raise ImportError("scipy's private KS routines are missing; use ks_sorted")
@@ -211,6 +224,8 @@ def _scipy_fallback(ref_sorted: np.ndarray, cur_sorted: np.ndarray, statistic: f
     (to a multiple of ``1/lcm(n1, n2)``); scipy's exact→asymp switch shows as its
     RuntimeWarning, which decides the reported method.
     """
+    from scipy.stats import ks_2samp
+
     n1, n2 = ref_sorted.size, cur_sorted.size
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
@@ -229,6 +244,6 @@ def ks_sorted(
 ) -> KsOutcome:
     """The full two-sided test on sorted finite non-empty samples (``fence``: ``make_fence(ref)``)."""
     statistic = ks_statistic(ref_sorted, cur_sorted, fence)
-    if _attempt_exact_2kssamp is None or kolmogn is None:
+    if None in _private():
         return _scipy_fallback(ref_sorted, cur_sorted, statistic)
     return ks_p_value(statistic, ref_sorted.size, cur_sorted.size)

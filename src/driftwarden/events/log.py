@@ -134,6 +134,7 @@ LINES: dict[type[ev.Event], LogLine] = {
         WARNING, CHECKS, lambda e: f"no performance estimate for this model version: {e.why}"
     ),
     ev.ReferenceInForce: LogLine(INFO, REGISTRY, lambda e: "reference in force"),
+    ev.ReferenceLoaded: LogLine(INFO, REGISTRY, lambda e: f"reference {e.how}"),
     ev.NoProductionModel: LogLine(INFO, REGISTRY, lambda e: "no production model yet"),
     ev.ModelMoved: LogLine(INFO, REGISTRY, lambda e: "production model moved; loading it"),
     ev.ModelInForce: LogLine(INFO, REGISTRY, lambda e: "production model in force"),

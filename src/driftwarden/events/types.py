@@ -307,6 +307,18 @@ class ReferenceInForce(Event):
 
 
 @dataclass(frozen=True)
+class ReferenceLoaded(Event):
+    """A prepared reference ready: ``how`` is "stored" (mapped from the state directory's
+    store, an earlier start prepared it) or "prepared" (now, and stored)."""
+
+    model: str
+    key: str
+    how: str
+    rows: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class NoProductionModel(Event):
     model: str
     alias: str

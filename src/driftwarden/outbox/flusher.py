@@ -20,6 +20,7 @@ from driftwarden.events.types import (
     OutboxDeadWritesDone,
     OutboxPruned,
 )
+from driftwarden.memory import IdleRelease
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import DEAD_RETRY_SECONDS, Outbox, Writer
 
@@ -78,6 +79,7 @@ class OutboxFlusher:
         self._next_dead_retry = 0.0
         self.dead_retry_seconds = DEAD_RETRY_SECONDS
         self._stop = threading.Event()
+        self._release = IdleRelease()  # the peak of a burst of writes is not kept while idle
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -122,8 +124,10 @@ class OutboxFlusher:
             self.metrics.set_pending_writes(pending)
             self._maybe_retry_dead()
             if pending == 0:
+                self._release.idle()
                 return self.idle_wait
             done = self.outbox.flush(self.writer, max_items=self.batch)
+            self._release.worked()
             pending = self.outbox.pending()
             self.metrics.set_pending_writes(pending)
             self.metrics.set_dead_writes(self.outbox.dead())

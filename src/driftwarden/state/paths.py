@@ -11,13 +11,15 @@ OUTBOX_FILE = "outbox.db"
 
 
 def state_paths(settings: Settings) -> dict[str, Path]:
-    """ledger, outbox, reports (HTML drift reports) and reference (downloaded training data)."""
+    """ledger, outbox, reports (HTML drift reports), reference (downloaded training data)
+    and prepared (prepared references, memory-mapped at start)."""
     root = settings.state.directory
     return {
         "ledger": root / LEDGER_FILE,
         "outbox": root / OUTBOX_FILE,
         "reports": root / "reports",
         "reference": root / "reference",
+        "prepared": root / "prepared",
     }
 
 

@@ -9,9 +9,11 @@ hostile file name are replaced, so a name never breaks a log line or a terminal.
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-from driftwarden.detectors.base import DriftResult
-from driftwarden.detectors.validation import ValidationResult
+if TYPE_CHECKING:  # validation's module imports scikit-learn: not at rest in the daemon
+    from driftwarden.detectors.base import DriftResult
+    from driftwarden.detectors.validation import ValidationResult
 
 MAX_NAME = 120
 MAX_SUBJECT = 64

@@ -19,7 +19,7 @@ class _Ref:
         self.tested = tested
         self.numeric = numeric
         self.target = "target"
-        self.frame = pd.DataFrame({name: [1.0] for name in (*tested, "target")})
+        self.empty: frozenset[str] = frozenset()
 
 
 REF = _Ref(("x1", "x2", "cat"), frozenset({"x1", "x2"}))

@@ -14,7 +14,6 @@ from typing import Any
 from driftwarden.config import load_settings
 from driftwarden.config.model import Settings
 from driftwarden.config.models import PER_MODEL
-from driftwarden.daemon.intake.reference import Reference
 from driftwarden.daemon.service.reload import GLOBAL, LIVE, MODEL, RESTART, SECTIONS, changes
 from driftwarden.events import types as ev
 from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
@@ -168,14 +167,21 @@ def test_a_drift_change_re_prepares_a_reference_from_the_model(
     holder = running.parts.keeper.reference
     # What the registry watcher puts in force for a production model's training data.
     frame = sample_frame(300, seed=4)
-    holder.set(Reference.from_frame(frame, running.daemon.settings, source="model version 1"))
+    local = tmp_path / "v1" / "train.csv"
+    local.parent.mkdir()
+    frame.to_csv(local, index=False)
+    assert holder.store is not None
+    holder.set(holder.store.model_reference(running.daemon.settings, local, "1", "run-1"))
     assert set(holder.get().tested) == {"x1", "x2", "cat"}  # type: ignore[union-attr]
     _rewrite(tmp_path, reference={"source": "model"}, drift={"exclude_columns": ["cat"]})
     running.daemon.reload()
     reference = holder.get()
     assert reference is not None and reference.source == "model version 1"
     assert set(reference.tested) == {"x1", "x2"}
-    assert reference.frame is frame
+    assert reference.file == local and reference.stored is not None
+    # Stored again under the same key, for the new settings: a restart loads it as it is.
+    [_, again] = running.events.of(ev.ReferenceLoaded)
+    assert (again.key, again.how) == ("model:test-model:1", "prepared")
 
 
 def test_a_switch_to_the_model_reference_asks_for_a_poll(

@@ -80,7 +80,7 @@ def read_drop(path: Path, watch: WatchConfig, reference: Reference) -> pd.DataFr
     file has more columns than ``column_limit`` allows or a CSV header lacks every reference
     column; ``admit`` checks the values afterwards.
     """
-    limit = column_limit(watch, len(reference.frame.columns))
+    limit = column_limit(watch, len(reference.columns))
     compression = csv_compression(path)
     if compression is not None or path.suffix.lower() == ".csv":
         names = _csv_names(path, compression, watch)

@@ -15,6 +15,7 @@ from driftwarden.alerts.rules import AlertRules
 from driftwarden.config.model import Settings
 from driftwarden.daemon.intake.files import NameFilter
 from driftwarden.daemon.intake.reference import ReferenceHolder
+from driftwarden.daemon.intake.reference_store import ReferenceStore
 from driftwarden.daemon.jobs.alerting import AlertFeed, AlertOutlet
 from driftwarden.daemon.jobs.checks import Checker
 from driftwarden.daemon.jobs.commit import Commit
@@ -25,6 +26,7 @@ from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
 from driftwarden.daemon.jobs.retrain import RetrainRunner
 from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
+from driftwarden.data.prepared_store import PreparedStore
 from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.observability.http import HealthState
@@ -52,6 +54,7 @@ class Shared:
     reference_root: Path  # downloaded training data, one folder per model
     state: StateWatch
     new_jobs: Callable[[str], JobQueue]  # a model's queue (owned-gated on a shared state)
+    prepared: PreparedStore | None = None  # prepared references on disk (None: in memory)
 
 
 def health_name(part: str, model: str) -> str:
@@ -94,7 +97,8 @@ def build_keeper(
     """
     s = shared
     requests = Requests(s.new_jobs(model), s.rescan)
-    reference = ReferenceHolder(model, s.publish)
+    stored = ReferenceStore(s.prepared, model, s.publish) if s.prepared is not None else None
+    reference = ReferenceHolder(model, s.publish, stored)
     production = ModelHolder()
     rules = AlertRules(config().alerts, model, s.metrics)
     alerts = AlertFeed(rules, s.ledger, s.outlet, s.publish)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal, cast, get_args
 
 from driftwarden.errors import RecoverableError
+from driftwarden.memory import IdleRelease
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class Worker:
         self.on_error = on_error
         self.on_turn = on_turn
         self.idle_wait = idle_wait
+        self._release = IdleRelease()  # the peak of a burst is not kept while idle
         self.deadline_of = deadline_of
         self.on_job = on_job
         self._until: float | None = None
@@ -165,9 +167,12 @@ class Worker:
             self.progress += 1
             self.on_turn()
             job = self.jobs.get(self.idle_wait)
+            if job is None:
+                self._release.idle()
             if job is None or self._stop.is_set():
                 continue
             self.run_one(job)
+            self._release.worked()
 
     def within_deadline(self) -> bool:
         """A job is running and has not passed its own deadline."""

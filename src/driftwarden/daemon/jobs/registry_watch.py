@@ -116,7 +116,11 @@ class RegistryWatcher:
             dst = self.reference_dir / f"v{version}"
             dst.mkdir(parents=True, exist_ok=True)
             local = download_training_data(client, run_id, settings.reference.artifact_path, dst)
-            reference = load_model_reference(settings, Path(local), version)
+            store = self.reference.store
+            if store is None:
+                reference = load_model_reference(settings, Path(local), version)
+            else:
+                reference = store.model_reference(settings, Path(local), version, run_id)
         self.production.set(model)
         if reference is not None:
             self.reference.set(reference)

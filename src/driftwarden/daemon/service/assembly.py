@@ -35,6 +35,7 @@ from driftwarden.daemon.ownership.wiring import (
 from driftwarden.daemon.service.hooks import HOOK_PATH, RegistryHook
 from driftwarden.daemon.service.lifecycle import Component
 from driftwarden.daemon.service.systemd import Notifier, StopNotice
+from driftwarden.data.prepared_store import PreparedStore
 from driftwarden.errors import ConfigError
 from driftwarden.events import Publish
 from driftwarden.events.types import AlertsRestored, HalfDoneFilesFound, StaleRetrainsFailed
@@ -234,6 +235,7 @@ def _build(
     shared = Shared(
         ledger, outbox, metrics, health, mlflow, outlet, flusher.wake, rescan, publish,
         paths["reports"], paths["reference"], state, lambda model: job_queue(model, fences),
+        PreparedStore(paths["prepared"]),
     )  # fmt: skip
     build = _keeper_factory(current, intake, shared, engine)
     initial = {model: build(model, None) for model in settings.kept_models()}
@@ -318,7 +320,7 @@ def _keeper_factory(
         settings = config()
         if settings.reference.source == "file":
             try:
-                keeper.reference.set(load_file_reference(settings))
+                keeper.reference.set(load_file_reference(settings, keeper.reference.store))
             except ConfigError as exc:
                 if not current.get().several_models:
                     raise

@@ -25,7 +25,11 @@ from driftwarden.config.load import redacted_dict
 from driftwarden.config.model import Settings
 from driftwarden.config.models import PER_MODEL
 from driftwarden.config.runnable import check_runnable
-from driftwarden.daemon.intake.reference import Reference, load_file_reference
+from driftwarden.daemon.intake.reference import (
+    Reference,
+    load_file_reference,
+    load_model_reference,
+)
 from driftwarden.daemon.intake.watcher import make_watch
 from driftwarden.errors import ConfigError
 from driftwarden.events.types import ConfigReloaded, ReloadRefused, ReloadStarted, RestartNeeded
@@ -58,15 +62,23 @@ def _reference(daemon: Daemon, model: str, old: Settings, new: Settings) -> Chan
     keeper = daemon.parts.keepers[model]
     current = keeper.reference.get()
     if new.reference.source == "file":
-        reference = load_file_reference(new)
+        reference = load_file_reference(new, keeper.reference.store)
         return Change(lambda: keeper.reference.set(reference))
     if old.reference.source != "model":  # now follows the model: load it at the next poll
         return Change(lambda: _follow_model(daemon, keeper))
     if new.drift != old.drift and current is not None:
         # The prepared reference fixes the tested columns: prepare the training data again.
-        again = Reference.from_frame(current.frame, new, source=current.source)
+        again = _prepare_again(keeper, new, current)
         return Change(lambda: keeper.reference.set(again))
     return None
+
+
+def _prepare_again(keeper: Keeper, new: Settings, current: Reference) -> Reference:
+    store = keeper.reference.store
+    if store is not None and current.stored is not None:
+        return store.prepare_again(new, current)
+    assert current.file is not None, "a model's reference is prepared from its download"
+    return load_model_reference(new, current.file, current.source.removeprefix("model version "))
 
 
 def _follow_model(daemon: Daemon, keeper: Keeper) -> None:
