@@ -8,6 +8,7 @@ the order that makes a crash harmless.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from driftwarden.config.model import Settings
-from driftwarden.daemon.intake.reference import Reference, ReferenceHolder
+from driftwarden.daemon.intake.reference import ReferenceHolder
 from driftwarden.daemon.jobs.registry_watch import ModelHolder
+from driftwarden.daemon.jobs.reports import render_report
 from driftwarden.state import CheckRecord
 from driftwarden.state.paths import report_file
 
@@ -31,14 +33,15 @@ if TYPE_CHECKING:
 class OutboxWrite:
     """An MLflow write to queue: the outbox kind, its payload and its idempotency key.
 
-    ``report`` is a file the write reads (path and text: the HTML drift report), written
-    just before the write is queued and deleted by the writer once it is in MLflow.
+    ``report`` is a file the write reads (path and how to render it: the HTML drift report),
+    written by ``Commit`` (a file's after its verdict) and deleted by the writer once it is
+    in MLflow.
     """
 
     kind: str
     payload: dict[str, Any]
     key: str
-    report: tuple[Path, str] | None = None
+    report: tuple[Path, Callable[[], str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,13 @@ class Checker:
         key: str,
         tags: dict[str, str],
         current_version: str,
+        source_file: tuple[Path, Path] | None = None,
     ) -> DriftOutcome | None:
-        """Drift of ``frame`` against the current reference; None when no reference is loaded yet."""
+        """Drift of ``frame`` against the current reference; None when no reference is loaded yet.
+
+        ``source_file``: the checked file and the directory it is moved to, kept in the
+        write so that a report a crash left unwritten can be rendered again from the file.
+        """
         from driftwarden.detectors import check_drift
 
         reference = self.reference.get()
@@ -176,13 +184,25 @@ class Checker:
         model = self.production.get()
         version = str(model.version) if model is not None else None
         html_path = report_file(self.reports_dir, key)
-        html = self._report(result, reference, frame, version, _source(scope, tags), started)
+        context = {
+            "model": self.model,
+            "model_version": version,
+            "source": _source(scope, tags),
+            "checked_at": started,
+        }
+        render = functools.partial(render_report, result, reference, frame, context)
         payload = {
             "experiment": settings.mlflow.experiment_name,
             "result": result.to_dict(),
             "html_path": str(html_path),
             "tags": self._tags("drift", scope, key, version, tags),
         }
+        if source_file is not None:
+            payload["report_source"] = {
+                **context,
+                "file": str(source_file[0]),
+                "moved_dir": str(source_file[1]),
+            }
         summary = {
             "dataset_drift": bool(result.dataset_drift),
             "drifted_features": list(result.drifted_features),
@@ -196,37 +216,8 @@ class Checker:
         features = _feature_record(result, settings.metrics.max_features)
         record = self._record("drift", scope, outcome, version, summary, key, started, features)
         duration = time.monotonic() - t0
-        write = OutboxWrite("drift_run", payload, key, report=(html_path, html))
+        write = OutboxWrite("drift_run", payload, key, report=(html_path, render))
         return DriftOutcome(result, record, write, duration)
-
-    def _report(
-        self,
-        result: DriftResult,
-        reference: Reference,
-        frame: pd.DataFrame,
-        version: str | None,
-        source: str,
-        started: float,
-    ) -> str:
-        """The check's HTML report (the daemon's one rendering call), with its context.
-
-        The MLflow run does not exist yet: the page says so, and the outbox writer puts the
-        run's link in its place when it logs the page (``tracking.run_links``).
-        """
-        from driftwarden.detectors.report import render_html
-        from driftwarden.tracking.run_links import PENDING_RUN
-
-        return render_html(
-            result,
-            reference.prepared,  # already sorted: several times faster than the frame
-            frame,
-            model_name=self.model,
-            model_version=version,
-            source=source,
-            reference_source=reference.source,
-            checked_at=started,
-            run_url=PENDING_RUN,
-        )
 
     def validation(
         self,

@@ -3,10 +3,15 @@
 1. queue the MLflow writes in the outbox (keyed by the check: a redo queues nothing twice);
 2. record the checks in the ledger (with the file's outcome, in one transaction);
 3. publish: the event, the metrics, the alert rules, and a breach to remediation;
-4. move the file (and note the move in the ledger).
+4. move the file (and note the move in the ledger);
+5. write a file check's HTML report (``reports.ReportDesk``): nothing in front of the
+   verdict waits for it; the outbox writer waits for it, or renders it again from the file
+   when a crash came before it was written.
 
 A crash before 2 redoes the check; after 2 it only finishes the move. File jobs, window
 checks and scheduled validations all go through ``Commit``; nothing else writes a check.
+A window check's report is written before its write is queued (no file to render it from
+again).
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ from typing import Any
 from driftwarden.daemon.jobs.alerting import AlertFeed
 from driftwarden.daemon.jobs.checks import DriftOutcome, OutboxWrite, ValidationOutcome
 from driftwarden.daemon.jobs.estimation import EstimationOutcome
+from driftwarden.daemon.jobs.reports import ReportDesk, write_report
 from driftwarden.events import Event, Publish
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state import Ledger
-from driftwarden.state.availability import state_file_writes
 
 Outcome = DriftOutcome | ValidationOutcome | EstimationOutcome
 # Called with the trigger ('drift', 'validation', 'estimated') and what breached (remediation listens).
@@ -41,6 +46,7 @@ class Commit:
         on_breach: OnBreach,
         publish: Publish,
         wake_writer: Callable[[], None],
+        reports: ReportDesk,
     ) -> None:
         self.model = model
         self.outbox = outbox
@@ -50,6 +56,7 @@ class Commit:
         self.on_breach = on_breach
         self._publish = publish
         self.wake_writer = wake_writer
+        self.reports = reports
 
     def file(
         self,
@@ -60,8 +67,28 @@ class Commit:
         checked: Event,
         move: Callable[[], None],
     ) -> None:
-        """A dropped file's checks: queued, recorded with the file, announced, then the move."""
-        self._queue(outcomes)
+        """A dropped file's checks: queued, recorded with the file, announced, the move, then
+        the reports."""
+        reports = [o.write.report for o in outcomes if o.write.report is not None]
+        for path, _render in reports:
+            self.reports.expect(path)
+        try:
+            self._record_file(file_id, outcomes, has_target=has_target, checked=checked)
+        except BaseException:  # no verdict: no report is coming (the redo makes it)
+            for path, _render in reports:
+                self.reports.release(path)
+            raise
+        try:
+            move()
+        finally:  # the verdict is recorded: its report is owed even when the move failed
+            for path, render in reports:
+                self.reports.deliver(path, render)
+            self.wake_writer()
+
+    def _record_file(
+        self, file_id: int, outcomes: Sequence[Outcome], *, has_target: bool, checked: Event
+    ) -> None:
+        self._queue(outcomes, write_reports=False)
         result: dict[str, Any] = {}
         for outcome in outcomes:
             if isinstance(outcome, DriftOutcome):
@@ -79,8 +106,6 @@ class Commit:
         )
         self._announce(outcomes, checked)
         self.metrics.observe_file("processed")
-        move()
-        self.wake_writer()
 
     def check(self, outcome: Outcome, checked: Event) -> None:
         """A check over recent drops (window drift, scheduled validation): queued, recorded, announced."""
@@ -89,14 +114,12 @@ class Commit:
         self._announce([outcome], checked)
         self.wake_writer()
 
-    def _queue(self, outcomes: Sequence[Outcome]) -> None:
+    def _queue(self, outcomes: Sequence[Outcome], write_reports: bool = True) -> None:
         for outcome in outcomes:
             write: OutboxWrite = outcome.write
-            if write.report is not None:
-                path, text = write.report
-                with state_file_writes(path):  # a full state disk: StateUnavailable
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(text, encoding="utf-8")
+            if write.report is not None and write_reports:
+                path, render = write.report
+                write_report(path, render())  # a full state disk: StateUnavailable
             self.outbox.enqueue(write.kind, write.payload, write.key, model=self.model)
 
     def _announce(self, outcomes: Sequence[Outcome], checked: Event) -> None:

@@ -24,6 +24,7 @@ from driftwarden.daemon.jobs.alerting import AlertOutlet
 from driftwarden.daemon.jobs.keeper import Keeper, Shared, build_keeper
 from driftwarden.daemon.jobs.keepers import STOP_SECONDS, KeeperFactory, Keepers
 from driftwarden.daemon.jobs.queue import Rescan
+from driftwarden.daemon.jobs.reports import ReportDesk
 from driftwarden.daemon.jobs.scheduler import Scheduler
 from driftwarden.daemon.ownership.leases import LeaseKeeper, OwnershipHooks
 from driftwarden.daemon.ownership.wiring import (
@@ -224,7 +225,8 @@ def _build(
         )
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
-    writer = MlflowWriter(mlflow, publish, ledger.record_check_run)
+    reports = ReportDesk()
+    writer = MlflowWriter(mlflow, publish, ledger.record_check_run, reports.page)
     flusher = OutboxFlusher(
         outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
         on_state_error=state.failed,
@@ -234,6 +236,7 @@ def _build(
     shared = Shared(
         ledger, outbox, metrics, health, mlflow, outlet, flusher.wake, rescan, publish,
         paths["reports"], paths["reference"], state, lambda model: job_queue(model, fences),
+        reports,
     )  # fmt: skip
     build = _keeper_factory(current, intake, shared, engine)
     initial = {model: build(model, None) for model in settings.kept_models()}
