@@ -66,7 +66,9 @@ def test_a_crash_between_verdict_and_report_loses_nothing(
     delivery is replaced by nothing (and, before the move, the move too), which is what a
     kill -9 right after the ledger recorded the verdict leaves behind."""
     first = build(tmp_path)
-    monkeypatch.setattr(ReportDesk, "deliver", lambda desk, path, render: desk.release(path))
+    monkeypatch.setattr(
+        ReportDesk, "hand_over", lambda desk, draft, defer: desk.release(draft.path)
+    )
     if not moved:
         monkeypatch.setattr(first.parts.keeper.files.moves, "processed", lambda *a: None)
     path = write_csv(tmp_path / "drop" / "b1.csv", sample_frame(300, seed=5, shift=1.5))
@@ -95,7 +97,9 @@ def test_a_report_whose_file_is_gone_leaves_the_run_without_a_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = build(tmp_path)
-    monkeypatch.setattr(ReportDesk, "deliver", lambda desk, path, render: desk.release(path))
+    monkeypatch.setattr(
+        ReportDesk, "hand_over", lambda desk, draft, defer: desk.release(draft.path)
+    )
     path = write_csv(tmp_path / "drop" / "b1.csv", sample_frame(300, seed=5, shift=1.5))
     first.parts.keeper.files.handle(path)
     first.stop()

@@ -20,7 +20,7 @@ import pandas as pd
 from driftwarden.config.model import Settings
 from driftwarden.daemon.intake.reference import ReferenceHolder
 from driftwarden.daemon.jobs.registry_watch import ModelHolder
-from driftwarden.daemon.jobs.reports import render_report
+from driftwarden.daemon.jobs.reports import Draft, render_report
 from driftwarden.state import CheckRecord
 from driftwarden.state.paths import report_file
 
@@ -33,15 +33,15 @@ if TYPE_CHECKING:
 class OutboxWrite:
     """An MLflow write to queue: the outbox kind, its payload and its idempotency key.
 
-    ``report`` is a file the write reads (path and how to render it: the HTML drift report),
-    written by ``Commit`` (a file's after its verdict) and deleted by the writer once it is
-    in MLflow.
+    ``report`` is a file the write reads (the HTML drift report): a window check's is written
+    before the write is queued, a file check's rendered after its verdict (``reports``); the
+    writer deletes it once it is in MLflow.
     """
 
     kind: str
     payload: dict[str, Any]
     key: str
-    report: tuple[Path, Callable[[], str]] | None = None
+    report: Draft | None = None
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,14 @@ def _source(scope: str, tags: Mapping[str, str]) -> str:
     return f"{scope} of {len(names)} drops: {', '.join(names[:SOURCE_NAMES])}{more}"
 
 
-def _feature_record(result: DriftResult, cap: int) -> tuple[tuple[dict[str, Any], ...], int]:
-    """The per-feature numbers the ledger keeps (the same cap and order as the metrics)."""
+def _feature_record(
+    document: Mapping[str, Any], cap: int
+) -> tuple[tuple[dict[str, Any], ...], int]:
+    """The per-feature numbers the ledger keeps (the same cap and order as the metrics), from
+    the result's ``to_dict()`` (built once per check: it walks every feature's numbers)."""
     from driftwarden.observability.feature_cap import select_features
 
-    rows = result.to_dict()["features"]
+    rows = document["features"]
     kept, left_out = select_features(rows, cap)
     return tuple(dict(row) for row in kept), left_out
 
@@ -191,9 +194,10 @@ class Checker:
             "checked_at": started,
         }
         render = functools.partial(render_report, result, reference, frame, context)
+        document = result.to_dict()
         payload = {
             "experiment": settings.mlflow.experiment_name,
-            "result": result.to_dict(),
+            "result": document,
             "html_path": str(html_path),
             "tags": self._tags("drift", scope, key, version, tags),
         }
@@ -213,10 +217,11 @@ class Checker:
             **_file_tag(tags),
         }
         outcome = "drift" if result.dataset_drift else "ok"
-        features = _feature_record(result, settings.metrics.max_features)
+        features = _feature_record(document, settings.metrics.max_features)
         record = self._record("drift", scope, outcome, version, summary, key, started, features)
         duration = time.monotonic() - t0
-        write = OutboxWrite("drift_run", payload, key, report=(html_path, render))
+        held = frame.shape[0] * frame.shape[1] * 8  # about (memory_usage is slow on strings)
+        write = OutboxWrite("drift_run", payload, key, report=Draft(html_path, render, held))
         return DriftOutcome(result, record, write, duration)
 
     def validation(

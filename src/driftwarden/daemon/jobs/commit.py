@@ -4,9 +4,9 @@
 2. record the checks in the ledger (with the file's outcome, in one transaction);
 3. publish: the event, the metrics, the alert rules, and a breach to remediation;
 4. move the file (and note the move in the ledger);
-5. write a file check's HTML report (``reports.ReportDesk``): nothing in front of the
-   verdict waits for it; the outbox writer waits for it, or renders it again from the file
-   when a crash came before it was written.
+5. render a file check's HTML report, or while more files wait leave it to the outbox
+   writer (``reports.ReportDesk``): nothing in front of the verdict waits for it, and the
+   writer renders it again from the file when a crash or a stop came before it was written.
 
 A crash before 2 redoes the check; after 2 it only finishes the move. File jobs, window
 checks and scheduled validations all go through ``Commit``; nothing else writes a check.
@@ -47,6 +47,7 @@ class Commit:
         publish: Publish,
         wake_writer: Callable[[], None],
         reports: ReportDesk,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.model = model
         self.outbox = outbox
@@ -57,6 +58,7 @@ class Commit:
         self._publish = publish
         self.wake_writer = wake_writer
         self.reports = reports
+        self.busy = busy  # more jobs wait: a report is left to the writer (``ReportDesk``)
 
     def file(
         self,
@@ -69,20 +71,21 @@ class Commit:
     ) -> None:
         """A dropped file's checks: queued, recorded with the file, announced, the move, then
         the reports."""
-        reports = [o.write.report for o in outcomes if o.write.report is not None]
-        for path, _render in reports:
-            self.reports.expect(path)
+        drafts = [o.write.report for o in outcomes if o.write.report is not None]
+        for draft in drafts:
+            self.reports.expect(draft.path)
         try:
             self._record_file(file_id, outcomes, has_target=has_target, checked=checked)
         except BaseException:  # no verdict: no report is coming (the redo makes it)
-            for path, _render in reports:
-                self.reports.release(path)
+            for draft in drafts:
+                self.reports.release(draft.path)
             raise
         try:
             move()
         finally:  # the verdict is recorded: its report is owed even when the move failed
-            for path, render in reports:
-                self.reports.deliver(path, render)
+            defer = self.busy()
+            for draft in drafts:
+                self.reports.hand_over(draft, defer)
             self.wake_writer()
 
     def _record_file(
@@ -118,8 +121,8 @@ class Commit:
         for outcome in outcomes:
             write: OutboxWrite = outcome.write
             if write.report is not None and write_reports:
-                path, render = write.report
-                write_report(path, render())  # a full state disk: StateUnavailable
+                draft = write.report
+                write_report(draft.path, draft.render())  # a full disk: StateUnavailable
             self.outbox.enqueue(write.kind, write.payload, write.key, model=self.model)
 
     def _announce(self, outcomes: Sequence[Outcome], checked: Event) -> None:
@@ -133,7 +136,8 @@ class Commit:
                 self._validation(outcome)
 
     def _drift(self, outcome: DriftOutcome) -> None:
-        self.metrics.observe_drift_result(self.model, outcome.result)
+        # The result's document, built once by the check (not walked again here).
+        self.metrics.observe_drift_result(self.model, outcome.write.payload["result"])
         self.metrics.observe_check(self.model, "drift", outcome.record.outcome, outcome.duration)
         detail = {
             "drifted_features": list(outcome.result.drifted_features),

@@ -106,7 +106,7 @@ def build_keeper(
     checker = Checker(model, config, reference, production, s.reports_dir)
     commit = Commit(
         model, s.outbox, s.ledger, s.metrics, alerts, retrain.request, s.publish, s.wake_writer,
-        s.reports,
+        s.reports, lambda: requests.jobs.qsize() > 0,
     )  # fmt: skip
     s.reports.register(model, ModelSource(reference, config))
     moves = FileMoves(model, s.ledger, names, config, s.metrics, s.publish)

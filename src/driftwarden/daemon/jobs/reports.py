@@ -1,13 +1,18 @@
-"""The HTML drift report of a file check, written after its verdict and handed to the writer.
+"""The HTML drift report of a file check, rendered after its verdict, read by the outbox writer.
 
 A file's verdict (ledger, metrics, alert rules) does not wait for its report: ``Commit``
-says the report is coming (``expect``) before it queues the MLflow write, and renders it
-(``deliver``) once the verdict is out. The outbox writer asks ``page`` for the text: it
-waits for a report still being rendered in this process, reads one already written, and
-rebuilds one that a crash left unwritten from the checked file itself (still in the drop
-directory or already in the processed one, recognised by its sha256) against the model's
-reference, when that reference is still the one the check used. A file that cannot be
-found again any more gets its run without the page (logged as a warning).
+says the report is coming (``expect``) before it queues the MLflow write, and once the
+verdict is out renders it (``hand_over``), or, while more files wait in the model's queue,
+leaves it to the outbox writer, which renders it when it gets to the write: a burst of
+files drains without rendering a page per file in between. Held renders keep their frame
+in memory, up to ``HELD_BYTES``; past that the worker renders the page itself.
+
+The writer asks ``page`` for the text: it renders a held page, waits for one being rendered,
+reads one already written, and rebuilds one that a crash or a stop left unwritten from the
+checked file itself (still in the drop directory or already in the processed one,
+recognised by its sha256) against the model's reference, when that reference is still the
+one the check used. A file that cannot be found again gets its run without the page (logged
+as a warning).
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ log = logging.getLogger(__name__)
 
 # The longest the writer waits for a report being rendered in this process.
 RENDER_WAIT_SECONDS = 120.0
+# The most frame bytes held for renders the writer has not done yet.
+HELD_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A report to write: where, how to render it, and the bytes its frame holds meanwhile."""
+
+    path: Path
+    render: Callable[[], str]
+    nbytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,9 +57,11 @@ class ModelSource:
 class ReportDesk:
     """Reports promised by checks, rendered after their verdicts, read by the outbox writer."""
 
-    def __init__(self) -> None:
+    def __init__(self, held_bytes: int = HELD_BYTES) -> None:
+        self.held_bytes = held_bytes
         self._lock = threading.Lock()
         self._coming: dict[Path, threading.Event] = {}
+        self._held: dict[Path, Draft] = {}
         self._models: dict[str, ModelSource] = {}
 
     # ---- the worker's side ------------------------------------------------------------
@@ -53,18 +71,33 @@ class ReportDesk:
         with self._lock:
             self._coming.setdefault(path, threading.Event())
 
-    def deliver(self, path: Path, render: Callable[[], str]) -> None:
+    def hand_over(self, draft: Draft, defer: bool) -> None:
+        """The verdict is out: render the page now, or with ``defer`` (more files wait) leave
+        it to the writer, unless the renders held already hold ``held_bytes``."""
+        with self._lock:
+            held = sum(d.nbytes for d in self._held.values())
+            if defer and held + draft.nbytes <= self.held_bytes:
+                self._held[draft.path] = draft
+                event = self._coming.pop(draft.path, None)
+            else:
+                event = None
+        if event is None:
+            self.deliver(draft)
+        else:
+            event.set()
+
+    def deliver(self, draft: Draft) -> None:
         """Render and write the report (atomically); the writer waiting for it goes on.
 
         A failure (a full state disk, a bug in rendering) is logged, never raised: the
         verdict is out already, and the writer rebuilds the page from the file.
         """
         try:
-            write_report(path, render())
+            write_report(draft.path, draft.render())
         except Exception as exc:
-            log.warning("could not write a drift report: %s", exc, extra={"path": str(path)})
+            log.warning("could not write a drift report: %s", exc, extra={"path": str(draft.path)})
         finally:
-            self.release(path)
+            self.release(draft.path)
 
     def release(self, path: Path) -> None:
         """No report for ``path`` is coming from this process any more."""
@@ -73,9 +106,10 @@ class ReportDesk:
         if event is not None:
             event.set()
 
-    def coming(self) -> int:
+    def waiting(self) -> int:
+        """Reports expected or held, not written yet."""
         with self._lock:
-            return len(self._coming)
+            return len(self._coming) + len(self._held)
 
     def register(self, model: str, source: ModelSource) -> None:
         with self._lock:
@@ -93,6 +127,10 @@ class ReportDesk:
             event = self._coming.get(path)
         if event is not None:
             event.wait(wait)
+        with self._lock:
+            draft = self._held.pop(path, None)
+        if draft is not None:
+            self.deliver(draft)
         text = _read(path)
         if text is None:
             text = self.rebuild(payload)

@@ -229,7 +229,7 @@ def _build(
     writer = MlflowWriter(mlflow, publish, ledger.record_check_run, reports.page)
     flusher = OutboxFlusher(
         outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
-        on_state_error=state.failed,
+        on_state_error=state.failed, busy=lambda: any(k.worker.jobs.qsize() for k in keepers),
     )  # fmt: skip
     intake = Intake(KeptFiles(ledger, lambda m: model_settings(current, m)), publish)
     rescan = Rescan(wake)
