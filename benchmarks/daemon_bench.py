@@ -20,7 +20,8 @@ against a ``PreparedReference`` built once (the least a hand-written loop has to
 Burst: ``--burst`` files of ``--burst-rows`` rows renamed into the drop directory at once;
 the drain rate is the count over the seconds from the first rename to ``/metrics`` counting
 the last one. After the daemon stops, the ledger confirms every burst file was recorded
-exactly once (one ``done`` row per name, nothing else).
+exactly once (one ``done`` row per name, nothing else). Baseline: the same files read and
+checked one after another in this process (the files/s a loop without a daemon gets).
 
 The idle daemon's CPU and memory, and its start-up, are measured by
 ``benchmarks/footprint_bench.py`` (not here).
@@ -303,6 +304,7 @@ def main() -> int:
         process.wait(60)
         once, rows = recorded_once(config, bursts)
 
+        base_burst = sum(baseline_times(root, bursts)) if bursts else float("nan")
         base_a = baseline_times(root, names[: args.files])
         base_b = baseline_times(root, names[args.files :])
         size_mb = (drop / "processed" / names[0]).stat().st_size / 1e6
@@ -336,6 +338,11 @@ def main() -> int:
                 f"burst: {len(bursts)} files x {args.burst_rows:,} rows renamed in at once: "
                 f"drained in {drain:.1f} s = {len(bursts) / drain:.1f} files/s; ledger: "
                 f"{once}/{len(bursts)} recorded exactly once ({rows} rows for them)"
+            )
+            print(
+                f"burst baseline in-process (read_frame + check_drift, one after another): "
+                f"{len(bursts) / base_burst:.1f} files/s; daemon / baseline "
+                f"{base_burst / drain:.2f}"
             )
         print(f"total benchmark time: {time.monotonic() - started:.0f} s")
         return 0 if once == len(bursts) and rows == len(bursts) else 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from driftwarden.daemon.jobs.reports import ReportDesk
+from driftwarden.daemon.jobs.reports import Draft, ReportDesk
 from driftwarden.events import Event
 from driftwarden.events import types as ev
 from driftwarden.tracking.run_links import PENDING_RUN, REPORT_ARTIFACT
@@ -138,3 +138,20 @@ def test_a_burst_of_files_is_recorded_exactly_once(
     assert {(r["status"], r["moved"]) for r in rows} == {("done", 1)}
     assert sorted(p.name for p in (drop / "processed").iterdir()) == names
     assert len(daemon.parts.ledger.checks()) == count  # one drift check each
+
+
+def test_a_held_report_is_rendered_by_the_writer_and_memory_stays_bounded(tmp_path: Path) -> None:
+    desk = ReportDesk(held_bytes=100)
+    small, big = tmp_path / "small.html", tmp_path / "big.html"
+    desk.expect(small)
+    desk.hand_over(Draft(small, lambda: "small page", 60), defer=True)  # more files wait
+    assert not small.exists() and desk.waiting() == 1
+    desk.expect(big)
+    desk.hand_over(Draft(big, lambda: "big page", 60), defer=True)  # past the bound
+    assert big.read_text(encoding="utf-8") == "big page"  # rendered at once instead
+    assert desk.page({"html_path": str(small)}) == "small page"  # the writer renders it
+    assert small.read_text(encoding="utf-8") == "small page" and desk.waiting() == 0
+    done = tmp_path / "done.html"
+    desk.expect(done)
+    desk.hand_over(Draft(done, lambda: "no wait", 1), defer=False)  # nothing else waits
+    assert done.read_text(encoding="utf-8") == "no wait"
