@@ -205,6 +205,8 @@ def baseline_times(root: Path, names: list[str]) -> list[float]:
 
 
 def row(label: str, values: list[float], fmt: str = "9.3f") -> str:
+    if not values:
+        return f"{label:<62} {'-':>9} {'-':>9} {0:>6}"
     return (
         f"{label:<62} {statistics.median(values):>{fmt}} {percentile(values, 95):>{fmt}}"
         f" {len(values):>6}"
@@ -292,7 +294,7 @@ def main() -> int:
             wait_flushed(port)
             quiet.append(drop_and_wait(port, process, drop, name, i + 1))
         samples = scrape(port)
-        in_daemon_check = samples[CHECK_SUM] / samples[CHECK_COUNT]
+        in_daemon_check = samples.get(CHECK_SUM, 0.0) / max(1.0, samples.get(CHECK_COUNT, 0.0))
         verdicts = samples.get(DRIFT_VERDICTS, 0.0)
         print(f"dropped {len(names)} files; dataset drift found in {verdicts:.0f}", flush=True)
         load_latency = os.getloadavg()[0]
@@ -307,7 +309,7 @@ def main() -> int:
         base_burst = sum(baseline_times(root, bursts)) if bursts else float("nan")
         base_a = baseline_times(root, names[: args.files])
         base_b = baseline_times(root, names[args.files :])
-        size_mb = (drop / "processed" / names[0]).stat().st_size / 1e6
+        size_mb = (drop / "processed" / names[0]).stat().st_size / 1e6 if names else 0.0
         print()
         print(
             f"settings: {len(names)} files x {args.rows:,} rows ({len(NUMERIC)} numeric + "
