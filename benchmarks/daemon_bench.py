@@ -1,26 +1,33 @@
-"""How fast the running daemon turns a dropped file into metrics, and what it costs idle.
+"""How fast the running daemon turns a dropped file into its verdict, and how fast a burst drains.
 
 Starts ``driftwarden run`` as a subprocess on a temp dir with a 100,000-row reference
-(8 numeric + 2 categorical columns), then drops files of 100,000 rows each, one at a
-time: each is written beforehand under a hidden temp name in the drop directory (which
-the daemon ignores) and renamed into place (atomic), and the clock runs from the rename to
+(8 numeric + 2 categorical columns). Every file is written beforehand under a hidden temp
+name in the drop directory (which the daemon ignores) and renamed into place (atomic).
+
+Latency: files of 100,000 rows dropped one at a time; the clock runs from the rename to
 ``driftwarden_files_total{outcome="processed"}`` on ``/metrics`` counting it (polled every
 20 ms). Every other file has one column moved by 0.5 sd, so both verdicts are exercised.
 The daemon does its whole job per file: hash, ledger claim, read, admission, drift check,
-HTML report, outbox entry, ledger record, metrics, alert rules, move.
-
-A (50 files): back to back, the next drop as soon as the last is counted, so the daemon's
-outbox flusher is logging earlier checks to its sqlite MLflow store (same process, same
-GIL) while the next check runs. B (10 files): each drop once the outbox is empty.
+outbox entry, ledger record, metrics, alert rules, move; then, after the verdict, the HTML
+report and (its outbox writer thread) the MLflow run. A (``--files``): back to back, the
+next drop as soon as the last is counted, so the daemon's outbox writer is logging earlier
+checks to its sqlite MLflow store (same process, same GIL) while the next check runs.
+B (``--quiet-files``): each drop once the outbox is empty.
 
 Baseline, in this process on the same files afterwards: ``read_frame`` + ``check_drift``
 against a ``PreparedReference`` built once (the least a hand-written loop has to do).
-Then the idle daemon (all writes flushed, nothing polled) is watched for 60 s: CPU share
-from ``/proc/<pid>/stat`` (utime + stime), resident memory from ``/proc/<pid>/status``
-(VmRSS; VmHWM is the peak over the run).
 
-Run: ``.venv/bin/python benchmarks/daemon_bench.py [--files 50] [--quiet-files 10]``
-(about 3 minutes on 2 shared cores).
+Burst: ``--burst`` files of ``--burst-rows`` rows renamed into the drop directory at once;
+the drain rate is the count over the seconds from the first rename to ``/metrics`` counting
+the last one. After the daemon stops, the ledger confirms every burst file was recorded
+exactly once (one ``done`` row per name, nothing else). Baseline: the same files read and
+checked one after another in this process (the files/s a loop without a daemon gets).
+
+The idle daemon's CPU and memory, and its start-up, are measured by
+``benchmarks/footprint_bench.py`` (not here).
+
+Run: ``.venv/bin/python benchmarks/daemon_bench.py [--files 30] [--quiet-files 10]
+[--burst 500]`` (about 3 minutes on 2 shared cores).
 """
 
 from __future__ import annotations
@@ -51,7 +58,6 @@ NUMERIC = [f"num_{i}" for i in range(8)]
 CATEGORICAL = ["region", "plan"]
 SETTLE_SECONDS = 0.1
 POLL_SECONDS = 0.02
-IDLE_SECONDS = 60.0
 
 
 def make_frame(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -155,21 +161,6 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 120
     raise SystemExit("daemon not ready in time")
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # fields[0] is field 3 (state): utime and stime are fields 14 and 15
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_memory_kib(pid: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(rest.split()[0])
-    return out
-
-
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -201,17 +192,6 @@ def drop_and_wait(
     return time.perf_counter() - landed
 
 
-def idle_usage(pid: int, seconds: float) -> tuple[float, list[int], dict[str, int], float]:
-    """CPU share (of one core), VmRSS samples (KiB), final VmRSS/VmHWM, and the wall time."""
-    cpu0, w0 = proc_cpu_seconds(pid), time.monotonic()
-    rss: list[int] = []
-    while time.monotonic() - w0 < seconds:
-        rss.append(proc_memory_kib(pid)["VmRSS"])
-        time.sleep(1.0)
-    cpu1, w1 = proc_cpu_seconds(pid), time.monotonic()
-    return (cpu1 - cpu0) / (w1 - w0), rss, proc_memory_kib(pid), w1 - w0
-
-
 def baseline_times(root: Path, names: list[str]) -> list[float]:
     """read_frame + check_drift in this process, against a reference prepared once."""
     cfg = DriftConfig()
@@ -225,19 +205,52 @@ def baseline_times(root: Path, names: list[str]) -> list[float]:
 
 
 def row(label: str, values: list[float], fmt: str = "9.3f") -> str:
+    if not values:
+        return f"{label:<62} {'-':>9} {'-':>9} {0:>6}"
     return (
         f"{label:<62} {statistics.median(values):>{fmt}} {percentile(values, 95):>{fmt}}"
         f" {len(values):>6}"
     )
 
 
+def burst(port: int, process: subprocess.Popen[bytes], drop: Path, names: list[str]) -> float:
+    """Rename every staged burst file into place at once; seconds until /metrics counts all."""
+    before = scrape(port).get(PROCESSED, 0.0)
+    started = time.perf_counter()
+    for name in names:
+        os.replace(staged(drop, name), drop / name)
+    deadline = time.monotonic() + 600
+    while scrape(port).get(PROCESSED, 0.0) < before + len(names):
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit("the burst was not drained (see the daemon log)")
+        time.sleep(POLL_SECONDS)
+    return time.perf_counter() - started
+
+
+def recorded_once(config: Path, names: list[str]) -> tuple[int, int]:
+    """(burst files with exactly one ``done`` ledger row, ledger rows of burst files)."""
+    from collections import Counter
+
+    from driftwarden.config import load_settings
+    from driftwarden.state import open_ledger
+
+    ledger = open_ledger(load_settings(config, env={}), readonly=True)
+    try:
+        rows = [r for r in ledger.files() if Path(r["path"]).name in set(names)]
+    finally:
+        ledger.close()
+    done = Counter(Path(r["path"]).name for r in rows if r["status"] == "done")
+    return sum(1 for name in names if done[name] == 1), len(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=50, help="back-to-back drops")
+    parser.add_argument("--files", type=int, default=30, help="back-to-back drops")
     parser.add_argument("--quiet-files", type=int, default=10, help="drops after a flush")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--reference-rows", type=int, default=100_000)
-    parser.add_argument("--idle-seconds", type=float, default=IDLE_SECONDS)
+    parser.add_argument("--burst", type=int, default=500, help="files renamed in at once")
+    parser.add_argument("--burst-rows", type=int, default=1_000)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
 
@@ -253,7 +266,11 @@ def main() -> int:
         for i, name in enumerate(names):
             shift = 0.5 if i % 2 else 0.0
             write_drop(make_frame(args.rows, seed=1000 + i, shift=shift), staged(drop, name))
-        print(f"generated the reference + {len(names)} files in {time.monotonic() - started:.1f} s")
+        bursts = [f"burst-{i:04d}.csv" for i in range(args.burst)]
+        for i, name in enumerate(bursts):
+            write_drop(make_frame(args.burst_rows, seed=5000 + i), staged(drop, name))
+        print(f"generated the reference + {len(names) + len(bursts)} files", end=" ")
+        print(f"in {time.monotonic() - started:.1f} s", flush=True)
 
         with (root / "daemon.log").open("wb") as log:
             process = subprocess.Popen(
@@ -277,30 +294,35 @@ def main() -> int:
             wait_flushed(port)
             quiet.append(drop_and_wait(port, process, drop, name, i + 1))
         samples = scrape(port)
-        in_daemon_check = samples[CHECK_SUM] / samples[CHECK_COUNT]
+        in_daemon_check = samples.get(CHECK_SUM, 0.0) / max(1.0, samples.get(CHECK_COUNT, 0.0))
         verdicts = samples.get(DRIFT_VERDICTS, 0.0)
         print(f"dropped {len(names)} files; dataset drift found in {verdicts:.0f}", flush=True)
+        load_latency = os.getloadavg()[0]
 
-        pending_left = wait_flushed(port)
-        time.sleep(2.0)  # let the last scrape's connection close
-        cpu_share, rss, memory, idle_wall = idle_usage(process.pid, args.idle_seconds)
+        wait_flushed(port, timeout=300)
+        drain = burst(port, process, drop, bursts) if bursts else float("nan")
+        load_burst = os.getloadavg()[0]
         process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        process.wait(60)
+        once, rows = recorded_once(config, bursts)
 
+        base_burst = sum(baseline_times(root, bursts)) if bursts else float("nan")
         base_a = baseline_times(root, names[: args.files])
         base_b = baseline_times(root, names[args.files :])
-        size_mb = (drop / "processed" / names[0]).stat().st_size / 1e6
+        size_mb = (drop / "processed" / names[0]).stat().st_size / 1e6 if names else 0.0
         print()
         print(
             f"settings: {len(names)} files x {args.rows:,} rows ({len(NUMERIC)} numeric + "
             f"{len(CATEGORICAL)} categorical columns, CSV ~{size_mb:.1f} MB each, every other "
-            f"one shifted), reference {args.reference_rows:,} rows; watch.settle_seconds="
-            f"{SETTLE_SECONDS}; each file written beforehand under a hidden temp name in the "
-            "drop dir and renamed into place; "
+            f"one shifted), reference {args.reference_rows:,} rows; each file written "
+            "beforehand under a hidden temp name in the drop dir and renamed into place; "
             f"/metrics polled every {POLL_SECONDS * 1000:.0f} ms; default [drift] config; "
             "sinks=[log]; MLflow = the embedded sqlite store (outbox flushed by the daemon)"
         )
-        print(f"machine: {os.cpu_count()} CPUs, shared (load average now {os.getloadavg()[0]:.2f})")
+        print(
+            f"machine: {os.cpu_count()} CPUs, shared (1-min load average {load_latency:.2f} "
+            f"after the latency runs, {load_burst:.2f} after the burst)"
+        )
         print()
         print(f"{'seconds per file':<62} {'median':>9} {'p95':>9} {'files':>6}")
         print(row("A daemon, back to back: renamed in -> counted on /metrics", back_to_back))
@@ -311,20 +333,21 @@ def main() -> int:
         ratio_b = [d / b for d, b in zip(quiet, base_b, strict=True)]
         print(row("ratio A / baseline (per file)", ratio_a, "9.2f"))
         print(row("ratio B / baseline (per file)", ratio_b, "9.2f"))
-        print(
-            f"{'in-daemon drift check incl. HTML report (histogram mean)':<62} {in_daemon_check:>9.3f}"
-        )
+        print(f"{'in-daemon drift check (histogram mean)':<62} {in_daemon_check:>9.3f}")
         print()
-        print(
-            f"idle daemon over {idle_wall:.0f} s (MLflow writes left pending: {pending_left:.0f}):"
-        )
-        print(f"  CPU share: {100 * cpu_share:.2f} % of one core")
-        print(
-            f"  RSS: {statistics.mean(rss) / 1024:.1f} MiB mean, {max(rss) / 1024:.1f} MiB max; "
-            f"peak over the whole run (VmHWM) {memory['VmHWM'] / 1024:.1f} MiB"
-        )
+        if bursts:
+            print(
+                f"burst: {len(bursts)} files x {args.burst_rows:,} rows renamed in at once: "
+                f"drained in {drain:.1f} s = {len(bursts) / drain:.1f} files/s; ledger: "
+                f"{once}/{len(bursts)} recorded exactly once ({rows} rows for them)"
+            )
+            print(
+                f"burst baseline in-process (read_frame + check_drift, one after another): "
+                f"{len(bursts) / base_burst:.1f} files/s; daemon / baseline "
+                f"{base_burst / drain:.2f}"
+            )
         print(f"total benchmark time: {time.monotonic() - started:.0f} s")
-        return 0
+        return 0 if once == len(bursts) and rows == len(bursts) else 1
     finally:
         if process is not None and process.poll() is None:
             process.kill()

@@ -2,7 +2,8 @@
 
 Backoff is 1, 2, 4 … 60 s while MLflow is unreachable; old done rows are pruned hourly;
 parked ('dead') writes are tried again every ``DEAD_RETRY_SECONDS`` and once at start.
-Checks, the ledger and the metrics never wait for it.
+Checks, the ledger and the metrics never wait for it; while checks wait in a queue it
+yields to them (a batch every ``MAX_YIELD_SECONDS`` at least).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 # How often the flusher deletes outbox rows done more than a week ago.
 PRUNE_INTERVAL_SECONDS = 3600.0
+# While checks wait in a queue (``busy``), the flusher yields to them (they share one GIL):
+# it looks again this often, and writes a batch at least this often all the same.
+YIELD_SECONDS = 0.2
+MAX_YIELD_SECONDS = 5.0
 
 
 class Backoff:
@@ -64,6 +69,7 @@ class OutboxFlusher:
         idle_wait: float = 1.0,
         batch: int = 20,
         on_state_error: Callable[[StateUnavailable], None] | None = None,
+        busy: Callable[[], bool] | None = None,
     ) -> None:
         self.outbox = outbox
         self.writer = writer
@@ -73,6 +79,8 @@ class OutboxFlusher:
         self.on_state_error = on_state_error
         self.idle_wait = idle_wait
         self.batch = batch
+        self.busy = busy
+        self._yielding_since: float | None = None
         self.backoff = Backoff(base=1.0, cap=60.0)
         self._unreachable = False
         self._next_prune = 0.0
@@ -114,7 +122,24 @@ class OutboxFlusher:
             if self._stop.is_set():
                 break
             self.on_turn()
+            if self._yields():
+                delay = YIELD_SECONDS
+                continue
             delay = self.flush_once()
+
+    def _yields(self) -> bool:
+        """Checks wait (a burst of files): leave the GIL to them, for ``MAX_YIELD_SECONDS``
+        at most between two batches (MLflow gets every write, only later)."""
+        if self.busy is None or not self.busy():
+            self._yielding_since = None
+            return False
+        now = time.monotonic()
+        if self._yielding_since is None:
+            self._yielding_since = now
+        if now - self._yielding_since < MAX_YIELD_SECONDS:
+            return True
+        self._yielding_since = now
+        return False
 
     def flush_once(self) -> float:
         """One flush attempt; returns how long to wait before the next."""

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 KEY_TAG = "driftwarden.outbox_key"
 # Called with (outbox key, run id, experiment id) once a check's run is in MLflow.
 RecordRun = Callable[[str, str, str], None]
+# A drift write's report page, from its payload (the daemon's waits for a report still
+# being written and renders one a crash lost); without it the writer reads ``html_path``.
+ReportPage = Callable[[dict[str, Any]], str]
+# Where the writer hands the page to the drift call (never stored in the outbox).
+PAGE_KEY = "_page"
 
 
 def _write_drift(client: Any, experiment_id: str, payload: dict[str, Any]) -> str:
@@ -35,8 +40,10 @@ def _write_drift(client: Any, experiment_id: str, payload: dict[str, Any]) -> st
     from driftwarden.tracking.run_links import fill_run_link, run_reference
 
     result = DriftResult.from_dict(payload["result"])
-    html_path = Path(payload.get("html_path") or "")
-    html = html_path.read_text(encoding="utf-8") if html_path.is_file() else ""
+    html = payload.get(PAGE_KEY)
+    if html is None:
+        html_path = Path(payload.get("html_path") or "")
+        html = html_path.read_text(encoding="utf-8") if html_path.is_file() else ""
 
     def page(run_id: str) -> str:
         return fill_run_link(html, run_reference(client.tracking_uri, experiment_id, run_id))
@@ -69,10 +76,17 @@ WRITERS: dict[str, Callable[[Any, str, dict[str, Any]], str]] = {
 class MlflowWriter:
     """``Outbox.flush`` writer: raises MlflowUnavailable when MLflow cannot be reached."""
 
-    def __init__(self, mlflow: MlflowAccess, publish: Publish, record_run: RecordRun) -> None:
+    def __init__(
+        self,
+        mlflow: MlflowAccess,
+        publish: Publish,
+        record_run: RecordRun,
+        report_page: ReportPage | None = None,
+    ) -> None:
         self.mlflow = mlflow
         self._publish = publish
         self.record_run = record_run
+        self.report_page = report_page
 
     def __call__(self, kind: str, payload: dict[str, Any], key: str) -> None:
         if kind not in WRITERS:
@@ -83,6 +97,8 @@ class MlflowWriter:
             client = self.mlflow.client()
             experiment_id = self.mlflow.experiment_id(str(payload["experiment"]))
             logged = self._logged_run(client, experiment_id, key)
+            if not logged and kind == "drift_run" and self.report_page is not None:
+                payload = {**payload, PAGE_KEY: self.report_page(payload)}
             run_id = logged or WRITERS[kind](client, experiment_id, payload)
         except MlflowUnavailable:
             raise

@@ -44,9 +44,8 @@ def test_a_failing_job_is_reported_and_the_loop_goes_on() -> None:
         idle_wait=0.05,
     )
     worker.start()
-    for reason in ("one", "boom", "last"):
-        jobs.put(Job("validation", reason=reason))
-        time.sleep(0.01)
+    for reason in ("one", "boom", "last"):  # distinct jobs: an equal one waiting is dropped
+        assert jobs.put(Job("validation", Path(reason), reason=reason))
     assert finished.wait(5)
     worker.close()
     assert worker.join(5)

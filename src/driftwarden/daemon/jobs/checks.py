@@ -8,6 +8,7 @@ the order that makes a crash harmless.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from driftwarden.config.model import Settings
-from driftwarden.daemon.intake.reference import Reference, ReferenceHolder
+from driftwarden.daemon.intake.reference import ReferenceHolder
 from driftwarden.daemon.jobs.registry_watch import ModelHolder
+from driftwarden.daemon.jobs.reports import Draft, render_report
 from driftwarden.state import CheckRecord
 from driftwarden.state.paths import report_file
 
@@ -31,14 +33,15 @@ if TYPE_CHECKING:
 class OutboxWrite:
     """An MLflow write to queue: the outbox kind, its payload and its idempotency key.
 
-    ``report`` is a file the write reads (path and text: the HTML drift report), written
-    just before the write is queued and deleted by the writer once it is in MLflow.
+    ``report`` is a file the write reads (the HTML drift report): a window check's is written
+    before the write is queued, a file check's rendered after its verdict (``reports``); the
+    writer deletes it once it is in MLflow.
     """
 
     kind: str
     payload: dict[str, Any]
     key: str
-    report: tuple[Path, str] | None = None
+    report: Draft | None = None
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,14 @@ def _source(scope: str, tags: Mapping[str, str]) -> str:
     return f"{scope} of {len(names)} drops: {', '.join(names[:SOURCE_NAMES])}{more}"
 
 
-def _feature_record(result: DriftResult, cap: int) -> tuple[tuple[dict[str, Any], ...], int]:
-    """The per-feature numbers the ledger keeps (the same cap and order as the metrics)."""
+def _feature_record(
+    document: Mapping[str, Any], cap: int
+) -> tuple[tuple[dict[str, Any], ...], int]:
+    """The per-feature numbers the ledger keeps (the same cap and order as the metrics), from
+    the result's ``to_dict()`` (built once per check: it walks every feature's numbers)."""
     from driftwarden.observability.feature_cap import select_features
 
-    rows = result.to_dict()["features"]
+    rows = document["features"]
     kept, left_out = select_features(rows, cap)
     return tuple(dict(row) for row in kept), left_out
 
@@ -161,8 +167,13 @@ class Checker:
         key: str,
         tags: dict[str, str],
         current_version: str,
+        source_file: tuple[Path, Path] | None = None,
     ) -> DriftOutcome | None:
-        """Drift of ``frame`` against the current reference; None when no reference is loaded yet."""
+        """Drift of ``frame`` against the current reference; None when no reference is loaded yet.
+
+        ``source_file``: the checked file and the directory it is moved to, kept in the
+        write so that a report a crash left unwritten can be rendered again from the file.
+        """
         from driftwarden.detectors import check_drift
 
         reference = self.reference.get()
@@ -176,13 +187,26 @@ class Checker:
         model = self.production.get()
         version = str(model.version) if model is not None else None
         html_path = report_file(self.reports_dir, key)
-        html = self._report(result, reference, frame, version, _source(scope, tags), started)
+        context = {
+            "model": self.model,
+            "model_version": version,
+            "source": _source(scope, tags),
+            "checked_at": started,
+        }
+        render = functools.partial(render_report, result, reference, frame, context)
+        document = result.to_dict()
         payload = {
             "experiment": settings.mlflow.experiment_name,
-            "result": result.to_dict(),
+            "result": document,
             "html_path": str(html_path),
             "tags": self._tags("drift", scope, key, version, tags),
         }
+        if source_file is not None:
+            payload["report_source"] = {
+                **context,
+                "file": str(source_file[0]),
+                "moved_dir": str(source_file[1]),
+            }
         summary = {
             "dataset_drift": bool(result.dataset_drift),
             "drifted_features": list(result.drifted_features),
@@ -193,40 +217,12 @@ class Checker:
             **_file_tag(tags),
         }
         outcome = "drift" if result.dataset_drift else "ok"
-        features = _feature_record(result, settings.metrics.max_features)
+        features = _feature_record(document, settings.metrics.max_features)
         record = self._record("drift", scope, outcome, version, summary, key, started, features)
         duration = time.monotonic() - t0
-        write = OutboxWrite("drift_run", payload, key, report=(html_path, html))
+        held = frame.shape[0] * frame.shape[1] * 8  # about (memory_usage is slow on strings)
+        write = OutboxWrite("drift_run", payload, key, report=Draft(html_path, render, held))
         return DriftOutcome(result, record, write, duration)
-
-    def _report(
-        self,
-        result: DriftResult,
-        reference: Reference,
-        frame: pd.DataFrame,
-        version: str | None,
-        source: str,
-        started: float,
-    ) -> str:
-        """The check's HTML report (the daemon's one rendering call), with its context.
-
-        The MLflow run does not exist yet: the page says so, and the outbox writer puts the
-        run's link in its place when it logs the page (``tracking.run_links``).
-        """
-        from driftwarden.detectors.report import render_html
-        from driftwarden.tracking.run_links import PENDING_RUN
-
-        return render_html(
-            result,
-            reference.prepared,  # already sorted: several times faster than the frame
-            frame,
-            model_name=self.model,
-            model_version=version,
-            source=source,
-            reference_source=reference.source,
-            checked_at=started,
-            run_url=PENDING_RUN,
-        )
 
     def validation(
         self,

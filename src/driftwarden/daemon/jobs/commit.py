@@ -3,10 +3,15 @@
 1. queue the MLflow writes in the outbox (keyed by the check: a redo queues nothing twice);
 2. record the checks in the ledger (with the file's outcome, in one transaction);
 3. publish: the event, the metrics, the alert rules, and a breach to remediation;
-4. move the file (and note the move in the ledger).
+4. move the file (and note the move in the ledger);
+5. render a file check's HTML report, or while more files wait leave it to the outbox
+   writer (``reports.ReportDesk``): nothing in front of the verdict waits for it, and the
+   writer renders it again from the file when a crash or a stop came before it was written.
 
 A crash before 2 redoes the check; after 2 it only finishes the move. File jobs, window
 checks and scheduled validations all go through ``Commit``; nothing else writes a check.
+A window check's report is written before its write is queued (no file to render it from
+again).
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ from typing import Any
 from driftwarden.daemon.jobs.alerting import AlertFeed
 from driftwarden.daemon.jobs.checks import DriftOutcome, OutboxWrite, ValidationOutcome
 from driftwarden.daemon.jobs.estimation import EstimationOutcome
+from driftwarden.daemon.jobs.reports import ReportDesk, write_report
 from driftwarden.events import Event, Publish
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state import Ledger
-from driftwarden.state.availability import state_file_writes
 
 Outcome = DriftOutcome | ValidationOutcome | EstimationOutcome
 # Called with the trigger ('drift', 'validation', 'estimated') and what breached (remediation listens).
@@ -41,6 +46,8 @@ class Commit:
         on_breach: OnBreach,
         publish: Publish,
         wake_writer: Callable[[], None],
+        reports: ReportDesk,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.model = model
         self.outbox = outbox
@@ -50,6 +57,8 @@ class Commit:
         self.on_breach = on_breach
         self._publish = publish
         self.wake_writer = wake_writer
+        self.reports = reports
+        self.busy = busy  # more jobs wait: a report is left to the writer (``ReportDesk``)
 
     def file(
         self,
@@ -60,8 +69,29 @@ class Commit:
         checked: Event,
         move: Callable[[], None],
     ) -> None:
-        """A dropped file's checks: queued, recorded with the file, announced, then the move."""
-        self._queue(outcomes)
+        """A dropped file's checks: queued, recorded with the file, announced, the move, then
+        the reports."""
+        drafts = [o.write.report for o in outcomes if o.write.report is not None]
+        for draft in drafts:
+            self.reports.expect(draft.path)
+        try:
+            self._record_file(file_id, outcomes, has_target=has_target, checked=checked)
+        except BaseException:  # no verdict: no report is coming (the redo makes it)
+            for draft in drafts:
+                self.reports.release(draft.path)
+            raise
+        try:
+            move()
+        finally:  # the verdict is recorded: its report is owed even when the move failed
+            defer = self.busy()
+            for draft in drafts:
+                self.reports.hand_over(draft, defer)
+            self.wake_writer()
+
+    def _record_file(
+        self, file_id: int, outcomes: Sequence[Outcome], *, has_target: bool, checked: Event
+    ) -> None:
+        self._queue(outcomes, write_reports=False)
         result: dict[str, Any] = {}
         for outcome in outcomes:
             if isinstance(outcome, DriftOutcome):
@@ -79,8 +109,6 @@ class Commit:
         )
         self._announce(outcomes, checked)
         self.metrics.observe_file("processed")
-        move()
-        self.wake_writer()
 
     def check(self, outcome: Outcome, checked: Event) -> None:
         """A check over recent drops (window drift, scheduled validation): queued, recorded, announced."""
@@ -89,14 +117,12 @@ class Commit:
         self._announce([outcome], checked)
         self.wake_writer()
 
-    def _queue(self, outcomes: Sequence[Outcome]) -> None:
+    def _queue(self, outcomes: Sequence[Outcome], write_reports: bool = True) -> None:
         for outcome in outcomes:
             write: OutboxWrite = outcome.write
-            if write.report is not None:
-                path, text = write.report
-                with state_file_writes(path):  # a full state disk: StateUnavailable
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(text, encoding="utf-8")
+            if write.report is not None and write_reports:
+                draft = write.report
+                write_report(draft.path, draft.render())  # a full disk: StateUnavailable
             self.outbox.enqueue(write.kind, write.payload, write.key, model=self.model)
 
     def _announce(self, outcomes: Sequence[Outcome], checked: Event) -> None:
@@ -110,7 +136,8 @@ class Commit:
                 self._validation(outcome)
 
     def _drift(self, outcome: DriftOutcome) -> None:
-        self.metrics.observe_drift_result(self.model, outcome.result)
+        # The result's document, built once by the check (not walked again here).
+        self.metrics.observe_drift_result(self.model, outcome.write.payload["result"])
         self.metrics.observe_check(self.model, "drift", outcome.record.outcome, outcome.duration)
         detail = {
             "drifted_features": list(outcome.result.drifted_features),

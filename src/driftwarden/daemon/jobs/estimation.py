@@ -195,8 +195,8 @@ class EvaluationSets:
         try:
             frame, source = self._read(settings, model)
             return self._fit(frame, source, settings, model)
-        except Unavailable:  # said already (and no reason to import mlflow to tell)
-            raise
+        except Unavailable:
+            raise  # before the catch-all below: it imports mlflow (seconds, on the worker)
         except MlflowUnavailable as exc:
             raise Unavailable(f"MLflow unreachable: {exc}", cache=False) from None
         except (InputFileError, UsageError, OSError, ValueError) as exc:

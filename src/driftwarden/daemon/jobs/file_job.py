@@ -236,6 +236,7 @@ class FileProcessor:
                 key=f"drift:file:{digest}",
                 tags=tags,
                 current_version=data_version(frame),
+                source_file=(path, drop.processed),
             )
             validation = None
             if labelled:

@@ -24,6 +24,7 @@ from driftwarden.daemon.jobs.estimation import Estimator, EvaluationSets
 from driftwarden.daemon.jobs.file_job import FileMoves, FileProcessor
 from driftwarden.daemon.jobs.queue import CHECK_KIND_OF, Job, JobQueue, Requests, Rescan, Worker
 from driftwarden.daemon.jobs.registry_watch import ModelHolder, RegistryWatcher
+from driftwarden.daemon.jobs.reports import ModelSource, ReportDesk
 from driftwarden.daemon.jobs.retrain import RetrainRunner
 from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
 from driftwarden.data.prepared_store import PreparedStore
@@ -54,6 +55,7 @@ class Shared:
     reference_root: Path  # downloaded training data, one folder per model
     state: StateWatch
     new_jobs: Callable[[str], JobQueue]  # a model's queue (owned-gated on a shared state)
+    reports: ReportDesk  # file checks' HTML reports, written after their verdicts
     prepared: PreparedStore | None = None  # prepared references on disk (None: in memory)
 
 
@@ -107,8 +109,10 @@ def build_keeper(
     )
     checker = Checker(model, config, reference, production, s.reports_dir)
     commit = Commit(
-        model, s.outbox, s.ledger, s.metrics, alerts, retrain.request, s.publish, s.wake_writer
-    )
+        model, s.outbox, s.ledger, s.metrics, alerts, retrain.request, s.publish, s.wake_writer,
+        s.reports, lambda: requests.jobs.qsize() > 0,
+    )  # fmt: skip
+    s.reports.register(model, ModelSource(reference, config))
     moves = FileMoves(model, s.ledger, names, config, s.metrics, s.publish)
     sets = EvaluationSets(model, s.mlflow, s.reference_root / model / "evaluation", s.publish)
     estimator = Estimator(model, config, production, sets)

@@ -24,6 +24,7 @@ from driftwarden.daemon.jobs.alerting import AlertOutlet
 from driftwarden.daemon.jobs.keeper import Keeper, Shared, build_keeper
 from driftwarden.daemon.jobs.keepers import STOP_SECONDS, KeeperFactory, Keepers
 from driftwarden.daemon.jobs.queue import Rescan
+from driftwarden.daemon.jobs.reports import ReportDesk
 from driftwarden.daemon.jobs.scheduler import Scheduler
 from driftwarden.daemon.ownership.leases import LeaseKeeper, OwnershipHooks
 from driftwarden.daemon.ownership.wiring import (
@@ -225,16 +226,18 @@ def _build(
         )
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
-    writer = MlflowWriter(mlflow, publish, ledger.record_check_run)
+    reports = ReportDesk()
+    writer = MlflowWriter(mlflow, publish, ledger.record_check_run, reports.page)
     flusher = OutboxFlusher(
         outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
-        on_state_error=state.failed,
+        on_state_error=state.failed, busy=lambda: any(k.worker.jobs.qsize() for k in keepers),
     )  # fmt: skip
     intake = Intake(KeptFiles(ledger, lambda m: model_settings(current, m)), publish)
     rescan = Rescan(wake)
     shared = Shared(
         ledger, outbox, metrics, health, mlflow, outlet, flusher.wake, rescan, publish,
         paths["reports"], paths["reference"], state, lambda model: job_queue(model, fences),
+        reports,
         PreparedStore(paths["prepared"]),
     )  # fmt: skip
     build = _keeper_factory(current, intake, shared, engine)
