@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from driftwarden.daemon.jobs.queue import Job, JobQueue, Worker
+from driftwarden.errors import LeaseLost
 
 
 def test_equal_jobs_are_queued_once() -> None:
@@ -96,3 +100,23 @@ def test_stop_lets_the_running_job_finish() -> None:
     assert worker.join(5)
     assert results == ["running"]
     assert not jobs.put(Job("validation", reason="after close"))
+
+
+def test_a_job_refused_by_the_lease_fence_is_reported_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another instance took the model mid-job and redoes it: a warning, not an error."""
+    errors: list[BaseException] = []
+
+    def handle(job: Job) -> None:
+        raise LeaseLost("m", "instance 'a' does not own it")
+
+    worker = Worker(
+        "test", JobQueue(), {"file": handle}, on_error=lambda j, e: errors.append(e),
+        on_turn=lambda: None,
+    )  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="driftwarden.daemon.jobs.queue"):
+        worker.run_one(Job("file", Path("/drop/a.csv")))
+    [record] = [r for r in caplog.records if r.name == "driftwarden.daemon.jobs.queue"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert [type(e) for e in errors] == [LeaseLost] and worker.failed == 1

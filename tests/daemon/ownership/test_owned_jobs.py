@@ -30,3 +30,18 @@ def test_an_unshared_state_gets_a_plain_queue() -> None:
     plain = job_queue("m", None)
     assert type(plain) is JobQueue and plain.put(Job("alert_tick"))
     assert isinstance(job_queue("m", Fences()), OwnedJobs)
+
+
+def test_jobs_queued_before_the_lease_was_lost_are_dropped_not_run() -> None:
+    """A rebalance hands the model over with files queued: the new owner's rescan checks them."""
+    fences = Fences()
+    jobs = OwnedJobs("m", fences)
+    fences.hold("m", 1)
+    assert jobs.put(Job("file", Path("/drop/a.csv")))
+    assert jobs.put(Job("file", Path("/drop/b.csv")))
+    fences.drop("m")
+    assert jobs.get(0.05) is None
+    assert jobs.qsize() == 0
+    fences.hold("m", 2)  # taken back: new jobs run again
+    assert jobs.put(Job("file", Path("/drop/a.csv")))
+    assert jobs.get(0.05) == Job("file", Path("/drop/a.csv"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast, get_args
 
-from driftwarden.errors import RecoverableError
+from driftwarden.errors import LeaseLost, RecoverableError
 from driftwarden.memory import IdleRelease
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,9 @@ class Worker:
             self.done += 1
         except Exception as exc:
             self.failed += 1
-            if isinstance(exc, RecoverableError):  # e.g. MLflow unreachable: no traceback
+            # MLflow unreachable, or the model's lease lost mid-job (the new owner redoes
+            # the job): expected, so no traceback
+            if isinstance(exc, RecoverableError | LeaseLost):
                 log.warning("job failed: %s: %s", type(exc).__name__, exc, extra=extra)
             else:
                 log.error("job failed: %s: %s", type(exc).__name__, exc, extra=extra, exc_info=exc)

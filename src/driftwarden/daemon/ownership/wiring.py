@@ -11,6 +11,7 @@ sqlite engine nothing of this is built: the one instance keeps the model.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from driftwarden.alerts.rules import AlertRules
@@ -45,6 +46,22 @@ class OwnedJobs(JobQueue):
         if not self.owned():
             return False
         return super().put(job)
+
+    def get(self, timeout: float) -> Job | None:
+        """The next job while the model is owned; jobs queued before a loss are dropped.
+
+        Run after the lease went to another instance, each would read and check its file
+        only to have the fenced ledger refuse it (an error logged and counted per job).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            job = super().get(max(0.0, deadline - time.monotonic()))
+            if job is None or self.owned():
+                return job
+            log.debug(
+                "job dropped: the model is kept elsewhere now",
+                extra={"model": self.model, "job": job.kind},
+            )
 
 
 def job_queue(model: str, fences: Fences | None) -> JobQueue:
