@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from driftwarden.daemon.jobs.queue import Job
+from driftwarden.errors import LeaseLost
 from driftwarden.events import types as ev
 from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
 from tests.support.inprocess import InProcessDaemon
@@ -48,3 +50,21 @@ def test_the_parts_start_in_order_and_stop_in_reverse(tmp_path: Path, start_daem
     assert not running.parts.intake.is_alive("test-model")
     assert not running.parts.keeper.retrain.is_alive()
     assert running.events.of(ev.StillBusyAtStop) == []
+
+
+def test_a_job_refused_by_the_lease_fence_is_not_counted_as_a_failed_check(
+    tmp_path: Path, start_daemon: Start
+) -> None:
+    """A lease lost mid-job means another instance redoes the job: no check error.
+
+    The refusal itself needs two instances racing for one lease (tests/daemon/ownership);
+    here the worker's error handler is given the error the fence raises.
+    """
+    running = start_daemon(daemon_config(tmp_path))
+    worker = running.parts.keeper.worker
+    job = Job("file", tmp_path / "drop" / "x.csv")
+    errors = 'driftwarden_checks_total{kind="drift",model="test-model",outcome="error"} 1.0'
+    worker.on_error(job, LeaseLost("test-model", "its lease went to instance b"))
+    assert errors not in running.get("/metrics")[1]
+    worker.on_error(job, RuntimeError("a check that really failed"))
+    assert errors in running.get("/metrics")[1]

@@ -28,7 +28,7 @@ from driftwarden.daemon.jobs.reports import ModelSource, ReportDesk
 from driftwarden.daemon.jobs.retrain import RetrainRunner
 from driftwarden.daemon.jobs.scheduled import WindowChecks, alert_tick
 from driftwarden.data.prepared_store import PreparedStore
-from driftwarden.errors import StateUnavailable
+from driftwarden.errors import LeaseLost, StateUnavailable
 from driftwarden.events import Publish
 from driftwarden.observability.http import HealthState
 from driftwarden.observability.metrics import Metrics
@@ -143,6 +143,8 @@ def _worker(
     def failed(job: Job, exc: BaseException) -> None:
         if isinstance(exc, StateUnavailable):  # not the check's fault: the state disk's
             shared.state.failed(exc)
+            return
+        if isinstance(exc, LeaseLost):  # not a failed check: the model's new owner redoes it
             return
         kind = CHECK_KIND_OF.get(job.kind)
         if kind is not None:
