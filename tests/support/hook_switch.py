@@ -93,6 +93,13 @@ class HookedDaemon:
         self.running: InProcessDaemon = start_daemon(
             models_config(root, self.models, **self.sections)
         )
+        # When the daemon set out to switch to each version (ModelMoved, monotonic seconds).
+        self.moved_at: dict[str, float] = {}
+        self.running.daemon.bus.subscribe(self._moved, ev.ModelMoved)
+
+    def _moved(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ModelMoved) and event.model == self.model:
+            self.moved_at[event.version] = time.monotonic()
 
     def install_hook(self) -> str:
         """Register the daemon's webhook with the server (as `hooks install` does); the action."""
@@ -119,8 +126,11 @@ class HookedDaemon:
             ]
         )
 
-    def move(self, version: str, *, poll: bool = False, timeout: float = 30.0) -> float:
-        """Move the alias to ``version`` as a person would; seconds until it is in force.
+    def move(
+        self, version: str, *, poll: bool = False, timeout: float = 30.0
+    ) -> tuple[float, float]:
+        """Move the alias to ``version`` as a person would; seconds until it is in force, and
+        of those, until the daemon set out to switch (heard and polled; the rest is loading).
 
         ``poll``: ask the model's keeper for a registry poll right after the move (the
         baseline: the same switch without MLflow's delivery).
@@ -139,7 +149,7 @@ class HookedDaemon:
             timeout=timeout,
             count=seen + 1,
         )
-        return time.monotonic() - t0
+        return time.monotonic() - t0, self.moved_at[version] - t0
 
     def hook_heard(self, versions: list[str], attempts: int = 20) -> None:
         """Move the alias back and forth until a delivery arrives: the server re-reads its
