@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference", metavar="REFERENCE", help="reference CSV or Parquet file")
     p.add_argument("current", metavar="CURRENT", help="current CSV or Parquet file")
     _config_arg(p)
+    _model_arg(p)
     _format_arg(p)
     p.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the dataset drifted")
     p.add_argument(
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-uri", metavar="URI", help="default: models:/<model.name>@<model.alias>")
     p.add_argument("--target", metavar="COL", help="label column (default: model.target)")
     _config_arg(p)
+    _model_arg(p)
     p.add_argument(
         "--min-accuracy", metavar="X", type=float, help="exit 1 when accuracy is below X"
     )
@@ -176,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also transition to this legacy stage, e.g. Production (default: model.stage)",
     )
     _config_arg(p)
+    _model_arg(p)
 
     p = sub.add_parser("retrain", help="run one remediation cycle by hand")
     _config_arg(p, required=True)

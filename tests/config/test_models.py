@@ -182,3 +182,76 @@ def test_retrain_and_rollback_refuse_to_guess_the_model(tmp_path: Path, command:
     )
     assert proc.returncode == 2, proc.stderr
     assert "--model: this config keeps 2 models; name one of ['churn', 'team.fraud']" in proc.stderr
+
+
+ESTIMATION = """
+[estimation]
+interval_level = 0.9
+min_reference_rows = 50
+
+[models.churn.estimation]
+reference = "eval/churn.csv"
+method = "cbpe"
+
+[models.fraud.estimation]
+enabled = false
+"""
+
+
+def test_a_models_estimation_overrides_the_top_level_key_by_key(tmp_path: Path) -> None:
+    kept = load_settings(write(tmp_path, TWO_MODELS + ESTIMATION), env={}).kept_models()
+    churn, fraud = kept["churn"].estimation, kept["team.fraud"].estimation
+    assert (churn.method, churn.enabled, churn.interval_level) == ("cbpe", True, 0.9)
+    assert churn.reference_path == tmp_path / "eval" / "churn.csv"  # relative to the file
+    assert (fraud.enabled, fraud.method, fraud.reference) == (False, "auto", "model")
+    assert fraud.min_reference_rows == churn.min_reference_rows == 50
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("interval_level = 1.5", "models.churn.estimation.interval_level"),
+        ('seed = "7"', "models.churn.estimation.seed"),
+        ("sauce = 1", "models.churn.estimation.sauce"),
+    ],
+)
+def test_a_models_estimation_is_checked_and_named_by_its_key(
+    tmp_path: Path, override: str, key: str
+) -> None:
+    text = TWO_MODELS + f"[models.churn.estimation]\n{override}\n"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), env={})
+    assert key in str(info.value)
+
+
+def test_a_models_estimation_method_must_suit_its_task(tmp_path: Path) -> None:
+    # fraud is a regressor: a classifier's estimator is refused for it, named by its key ...
+    text = TWO_MODELS + '[models.fraud.estimation]\nmethod = "cbpe"\n'
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), env={})
+    assert "models.fraud.estimation.method: 'cbpe' estimates classification models" in str(
+        info.value
+    )
+    # ... also when it inherits the method from [estimation], while churn may use it.
+    text = TWO_MODELS + '[estimation]\nmethod = "cbpe"\n'
+    with pytest.raises(ConfigError, match=r"models\.fraud\.estimation\.method"):
+        load_settings(write(tmp_path, text), env={})
+    # A regressor's method at the top, the classifier overriding it: both models suit.
+    text = TWO_MODELS + '[estimation]\nmethod = "dle"\n[models.churn.estimation]\nmethod = "auto"\n'
+    kept = load_settings(write(tmp_path, text), env={}).kept_models()
+    assert kept["team.fraud"].estimation.method == "dle"
+    assert kept["churn"].estimation.method_for("classification") == "iw-cbpe"
+
+
+def test_config_check_prints_each_models_effective_estimation(tmp_path: Path) -> None:
+    config = write(tmp_path, TWO_MODELS + ESTIMATION)
+    proc = config_check(config, tmp_path, None, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    models = json.loads(proc.stdout)["models"]
+    assert models["churn"]["estimation"]["method"] == "cbpe"
+    assert models["churn"]["estimation"]["reference"] == str(tmp_path / "eval" / "churn.csv")
+    assert models["fraud"]["estimation"]["enabled"] is False
+    assert models["fraud"]["estimation"]["interval_level"] == 0.9
+    text = config_check(config, tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "[models.fraud.estimation]" in text.stdout and "enabled = false" in text.stdout

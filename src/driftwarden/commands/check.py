@@ -19,6 +19,7 @@ from pathlib import Path
 
 from driftwarden.config import Settings, load_settings
 from driftwarden.config.load import require_explicit_store
+from driftwarden.config.models import one_model
 from driftwarden.data.read import read_frame
 from driftwarden.data.version_stream import frame_version
 from driftwarden.detectors import DriftResult, PreparedReference, check_drift
@@ -148,9 +149,10 @@ def check_command(args: argparse.Namespace) -> int:
     column numeric in the reference, raise InputFileError (exit 2) naming the file and
     the column (the daemon quarantines the same files); MLflow down raises
     MlflowUnavailable (3); an unwritable ``--report`` path and ``--log-to-mlflow`` without
-    a store (no ``--config``, no ``MLFLOW_TRACKING_URI``) raise UsageError (2).
+    a store (no ``--config``, no ``MLFLOW_TRACKING_URI``) raise UsageError (2), as does a
+    config keeping several models without ``--model`` naming one of them.
     """
-    settings = load_settings(args.config)
+    settings = one_model(load_settings(args.config), getattr(args, "model", None))
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )

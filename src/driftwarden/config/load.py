@@ -18,7 +18,7 @@ from driftwarden.config.layout import drop_layout_problems
 from driftwarden.config.messages import format_validation_error
 from driftwarden.config.model import Settings, StateSource
 from driftwarden.config.models import OVERRIDES, refuse_model_and_models, resolve_models
-from driftwarden.config.paths import absolute, resolve_model_paths
+from driftwarden.config.paths import absolute, resolve_estimation_path, resolve_model_paths
 from driftwarden.errors import ConfigError, UsageError
 from driftwarden.redact import redact, redact_url, register_settings
 
@@ -185,8 +185,7 @@ def _resolve_paths(
         state_dir = Path(env["STATE_DIRECTORY"].split(":")[0])
     settings.state.directory = absolute(state_dir, base)
     resolve_model_paths(settings.watch, settings.reference, settings.retrain, base)
-    if settings.estimation.reference_path is not None:
-        settings.estimation.reference = str(absolute(settings.estimation.reference_path, base))
+    resolve_estimation_path(settings.estimation, base)
     if settings.mlflow.tracking_uri is None:
         settings.mlflow.tracking_uri = default_tracking_uri(settings)
     if settings.mlflow.artifact_location is None and settings.tracking_uri.startswith("sqlite:"):

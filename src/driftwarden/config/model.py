@@ -461,6 +461,17 @@ class EstimationConfig(Section):
         """The evaluation file, or None for ``reference = "model"``."""
         return None if self.reference == "model" else Path(self.reference)
 
+    def unsuited(self, task: str) -> str | None:
+        """Why ``method`` cannot estimate a model of ``task`` (None: it can)."""
+        method = self.method
+        suits = {"cbpe": "classification", "iw-cbpe": "classification"}.get(method, "regression")
+        if method == "auto" or suits == task:
+            return None
+        return (
+            f"{method!r} estimates {suits} models, but model.task = {task!r}; "
+            f"use 'auto' or one for {task}"
+        )
+
     def method_for(self, task: str) -> str:
         """The estimator to use for a model of ``task`` (resolves ``auto``)."""
         if self.method != "auto":
@@ -806,8 +817,8 @@ def _override(section: str) -> Any:
 
 class ModelTable(Section):
     """One of several models the daemon keeps: ``[model]``'s keys, and tables that override
-    the top-level ``reference``, ``watch``, ``drift``, ``validation`` and ``retrain`` key by
-    key (nested tables such as ``drift.mmd`` too; a table-valued key such as
+    the top-level ``reference``, ``watch``, ``drift``, ``validation``, ``estimation`` and
+    ``retrain`` key by key (nested tables such as ``drift.mmd`` too; a table-valued key such as
     ``validation.minimums`` is replaced whole). Use either ``[model]`` or ``[models.<name>]``
     tables, not both; no two models share a drop directory.
 
@@ -833,6 +844,7 @@ class ModelTable(Section):
     watch: SectionOverride = _override("watch")
     drift: SectionOverride = _override("drift")
     validation: SectionOverride = _override("validation")
+    estimation: SectionOverride = _override("estimation")
     retrain: SectionOverride = _override("retrain")
 
 
@@ -908,7 +920,7 @@ class Settings(Section):
         """Every model this config keeps, by registered name, each with its effective settings.
 
         A model's settings are this object with its own ``model``, ``reference``, ``watch``,
-        ``drift``, ``validation`` and ``retrain`` sections (the other sections are shared), so
+        ``drift``, ``validation``, ``estimation`` and ``retrain`` sections (the other sections are shared), so
         per-model code reads ``settings.drift`` and gets its model's. With a single ``[model]``
         table that is this object itself.
         """
@@ -959,13 +971,11 @@ class Settings(Section):
                 f"retrain.promotion.metric: {promotion.metric!r} cannot be computed for "
                 f"model.task = {task!r}; use one of {sorted(fitting)}"
             )
-        method = self.estimation.method
-        suits = {"cbpe": "classification", "iw-cbpe": "classification"}.get(method, "regression")
-        if method != "auto" and suits != task:
-            raise ValueError(
-                f"estimation.method: {method!r} estimates {suits} models, but model.task = "
-                f"{task!r}; use 'auto' or one for {task}"
-            )
+        # With [models.<name>] tables each model's own estimation is checked against its task
+        # (config.models); [model]'s default task is not in force then.
+        unsuited = None if self.models else self.estimation.unsuited(task)
+        if unsuited:
+            raise ValueError(f"estimation.method: {unsuited}")
         return self
 
     @property

@@ -2,8 +2,8 @@
 
 One daemon keeps several models when the file has ``[models.<name>]`` tables instead of the
 single ``[model]``. The table's name is the registered model name unless its ``name`` key
-says otherwise. A model's ``reference``, ``watch``, ``drift``, ``validation`` and ``retrain``
-tables override the top-level ones key by key: the top-level section (defaults filled in)
+says otherwise. A model's ``reference``, ``watch``, ``drift``, ``validation``, ``estimation``
+and ``retrain`` tables override the top-level ones key by key: the top-level section (defaults filled in)
 is merged with the model's keys (into nested sections such as ``drift.mmd`` too; a
 table-valued key such as ``validation.minimums`` is replaced whole) and validated as that
 section, so every rule of the section holds for the result and an error names the model's
@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from driftwarden.config.layout import drop_layout_problems
 from driftwarden.config.messages import _section, format_validation_error
 from driftwarden.config.model import (
+    EstimationConfig,
     ModelConfig,
     ModelTable,
     ReferenceConfig,
@@ -31,7 +32,7 @@ from driftwarden.config.model import (
     Settings,
     WatchConfig,
 )
-from driftwarden.config.paths import resolve_model_paths
+from driftwarden.config.paths import resolve_estimation_path, resolve_model_paths
 from driftwarden.errors import ConfigError, UsageError
 
 # The top-level sections a [models.<name>] table may override, in declaration order.
@@ -123,7 +124,8 @@ def _sections(
 ) -> tuple[dict[str, Section], list[str]]:
     """The model's sections, or the lines saying what is wrong with its table."""
     own = {key: getattr(entry, key) for key in MODEL_KEYS if key != "name"}
-    sections: dict[str, Section] = {"model": ModelConfig(name=name, **own)}
+    model = ModelConfig(name=name, **own)
+    sections: dict[str, Section] = {"model": model}
     problems: list[str] = []
     for section in OVERRIDES:
         top: Section = getattr(settings, section)
@@ -136,9 +138,15 @@ def _sections(
             problems.append(format_validation_error(exc, path, shown, (section,)))
     if problems:
         return sections, problems
-    reference, retrain = sections["reference"], sections["retrain"]
+    reference, retrain, estimation = (sections[s] for s in ("reference", "retrain", "estimation"))
     assert isinstance(reference, ReferenceConfig) and isinstance(retrain, RetrainConfig)
+    assert isinstance(estimation, EstimationConfig)
     resolve_model_paths(_watch(sections), reference, retrain, base)
+    resolve_estimation_path(estimation, base)
+    unsuited = estimation.unsuited(model.task)
+    if unsuited:
+        where = str(path) if path else "<defaults>"
+        problems.append(f"{where}: models.{table}.estimation.method: {unsuited}")
     return sections, problems
 
 

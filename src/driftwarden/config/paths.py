@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from driftwarden.config.model import ReferenceConfig, RetrainConfig, WatchConfig
+from driftwarden.config.model import EstimationConfig, ReferenceConfig, RetrainConfig, WatchConfig
 
 
 def absolute(path: Path, base: Path) -> Path:
@@ -31,3 +31,9 @@ def resolve_model_paths(
         local = absolute(Path(retrain.project_uri), base)
         if local.exists():
             retrain.project_uri = str(local)
+
+
+def resolve_estimation_path(estimation: EstimationConfig, base: Path) -> None:
+    """Make ``estimation.reference`` absolute when it names a file (``"model"`` stays)."""
+    if estimation.reference_path is not None:
+        estimation.reference = str(absolute(estimation.reference_path, base))

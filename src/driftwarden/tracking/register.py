@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 from driftwarden.config import load_settings
 from driftwarden.config.metrics import Direction, metric_direction
 from driftwarden.config.model import RetrainConfig
+from driftwarden.config.models import one_model
 from driftwarden.errors import Finding, UsageError
 from driftwarden.logs import setup_logging
 from driftwarden.tracking.client import configure_mlflow
@@ -140,7 +141,7 @@ def register_direction(flag: str | None, metric: str, retrain: RetrainConfig) ->
 
 def register_command(args: argparse.Namespace) -> int:
     """``driftwarden register``: 0 done, 1 no run qualifies, 2 bad usage or config, 3 MLflow down."""
-    settings = load_settings(args.config)
+    settings = one_model(load_settings(args.config), getattr(args, "model", None))
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )

@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 
 from driftwarden.config import load_settings
 from driftwarden.config.model import Settings, ValidationConfig
+from driftwarden.config.models import one_model
 from driftwarden.data.read import read_frame
 from driftwarden.data.version import data_version
 from driftwarden.detectors.validation import ValidationResult, evaluate_predictions
@@ -166,7 +167,7 @@ def validate_command(args: argparse.Namespace) -> int:
     Limits: ``--min-accuracy``, ``--max-mae``, ``--max-rmse`` and the config's
     ``validation.maximums`` (the config's minimums are for the daemon's alerts).
     """
-    settings = load_settings(args.config)
+    settings = one_model(load_settings(args.config), getattr(args, "model", None))
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )

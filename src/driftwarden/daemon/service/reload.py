@@ -4,10 +4,10 @@ Each ``[section]`` maps to how a change to it takes effect: ``LIVE`` (parts read
 so the next job sees it), ``RESTART`` (kept as it was, with a warning: the state is opened,
 the endpoint bound and the MLflow client built once), or a function that prepares the
 change. The sections each kept model has its own of (``PER_MODEL``: its ``[model]`` keys,
-``reference``, ``watch``, ``drift``, ``validation``, ``retrain``) are compared model by model;
-a model whose own keys changed (its name, alias, target, ...) gets a new keeper, a
-``[models.<name>]`` table added or removed starts or stops that model's keeper. Preparing
-may fail (a reference file that does not read, a watch path that cannot be created, an
+``reference``, ``watch``, ``drift``, ``validation``, ``estimation``, ``retrain``) are compared
+model by model; a model whose own keys changed (its name, alias, target, ...) gets a new
+keeper, a ``[models.<name>]`` table added or removed starts or stops that model's keeper.
+Preparing may fail (a reference file that does not read, a watch path that cannot be created, an
 invalid cron): every change is prepared first, and only when all succeeded is anything
 applied; otherwise the old config stays in force. Adding a section is one line in
 ``GLOBAL`` or ``PER_MODEL``. The log line says what changed, old → new, secrets redacted.
@@ -149,8 +149,6 @@ GLOBAL: dict[str, Prepare | Literal["live", "restart"]] = {
     "hooks": LIVE,
     "state": RESTART,
     "logging": _logging,
-    # Read per drop; the evaluation set is prepared again when the section changes.
-    "estimation": LIVE,
 }
 # ... and for those each model has its own of (compared model by model).
 MODEL: dict[str, PrepareModel | Literal["live", "restart"]] = {
@@ -159,6 +157,8 @@ MODEL: dict[str, PrepareModel | Literal["live", "restart"]] = {
     "watch": _watch,
     "drift": _reference,
     "validation": LIVE,
+    # Read per drop; the evaluation set is prepared again when the section changes.
+    "estimation": LIVE,
     "retrain": LIVE,
 }
 # Every section of the file (a test checks none is missing).
