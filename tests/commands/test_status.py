@@ -108,7 +108,9 @@ def test_status_reads_a_state_directory_it_cannot_write(
     ledger = Ledger.open(state / "ledger.db")
     ledger.begin_file("/d/a.csv", "/d", "h", 1, 1.0)
     ledger.close()  # the daemon stopped: no -wal/-shm files left
-    Outbox(state / "outbox.db").enqueue("drift_run", {"x": 1}, "k1")
+    outbox = SqliteOutbox(state / "outbox.db")
+    _Outbox(outbox, Recorder()).enqueue("drift_run", {"x": 1}, "k1")
+    outbox.close()  # likewise
     files = sorted(state.iterdir())
     assert [p.name for p in files] == ["ledger.db", "outbox.db"]
     if not _chattr("+i", state, *files):

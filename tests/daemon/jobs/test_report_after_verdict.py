@@ -5,6 +5,7 @@ before it was written (rendered again from the checked file at the next start)."
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,3 +156,32 @@ def test_a_held_report_is_rendered_by_the_writer_and_memory_stays_bounded(tmp_pa
     desk.expect(done)
     desk.hand_over(Draft(done, lambda: "no wait", 1), defer=False)  # nothing else waits
     assert done.read_text(encoding="utf-8") == "no wait"
+
+
+def test_held_reports_are_written_once_the_burst_has_drained(tmp_path: Path) -> None:
+    """A worker with nothing left to do renders the put-off pages, MLflow or not; the writer
+    asking for one meanwhile waits for that render instead of missing it."""
+    desk = ReportDesk()
+    first, second = tmp_path / "first.html", tmp_path / "second.html"
+    rendering, finish = threading.Event(), threading.Event()
+
+    def slow_render() -> str:
+        rendering.set()
+        finish.wait(30)
+        return "first page"
+
+    for path, render in ((first, slow_render), (second, lambda: "second page")):
+        desk.expect(path)
+        desk.hand_over(Draft(path, render, 1), defer=True)
+    assert desk.waiting() == 2 and not first.exists()
+    idle = threading.Thread(target=desk.deliver_held)  # what the idle worker calls
+    idle.start()
+    assert rendering.wait(30)  # the idle worker holds the first page, half rendered
+    pages: list[str] = []
+    writer = threading.Thread(target=lambda: pages.append(desk.page({"html_path": str(first)})))
+    writer.start()
+    finish.set()
+    idle.join(30)
+    writer.join(30)
+    assert pages == ["first page"]  # waited for the render, did not log the run without it
+    assert second.read_text(encoding="utf-8") == "second page" and desk.waiting() == 0

@@ -175,4 +175,5 @@ def _worker(
         on_turn=lambda: shared.health.heartbeat(health_name("jobs", model)),
         deadline_of=job_deadline_seconds,
         on_job=lambda until: shared.health.allow_quiet(health_name("jobs", model), until),
+        on_idle=shared.reports.deliver_held,  # the pages a burst put off, once it has drained
     )

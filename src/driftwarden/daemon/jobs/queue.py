@@ -124,6 +124,7 @@ class Worker:
         idle_wait: float = 0.5,
         deadline_of: Callable[[Job], float] | None = None,
         on_job: Callable[[float | None], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.jobs = jobs
@@ -134,6 +135,7 @@ class Worker:
         self._release = IdleRelease()  # the peak of a burst is not kept while idle
         self.deadline_of = deadline_of
         self.on_job = on_job
+        self.on_idle = on_idle  # no job waiting: work put off while busy is done now
         self._until: float | None = None
         self.progress = 0
         self.done = 0
@@ -168,11 +170,20 @@ class Worker:
             self.on_turn()
             job = self.jobs.get(self.idle_wait)
             if job is None:
+                if self.on_idle is not None:
+                    self._idle()
                 self._release.idle()
             if job is None or self._stop.is_set():
                 continue
             self.run_one(job)
             self._release.worked()
+
+    def _idle(self) -> None:
+        assert self.on_idle is not None
+        try:
+            self.on_idle()
+        except Exception:  # never kills the loop
+            log.exception("idle work failed", extra={"job": "idle"})
 
     def within_deadline(self) -> bool:
         """A job is running and has not passed its own deadline."""

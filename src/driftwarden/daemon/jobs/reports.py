@@ -3,8 +3,9 @@
 A file's verdict (ledger, metrics, alert rules) does not wait for its report: ``Commit``
 says the report is coming (``expect``) before it queues the MLflow write, and once the
 verdict is out renders it (``hand_over``), or, while more files wait in the model's queue,
-leaves it to the outbox writer, which renders it when it gets to the write: a burst of
-files drains without rendering a page per file in between. Held renders keep their frame
+leaves it to the outbox writer, which renders it when it gets to the write, or to the
+first worker with nothing left to do: a burst of files drains without rendering a page
+per file in between. Held renders keep their frame
 in memory, up to ``HELD_BYTES``; past that the worker renders the page itself.
 
 The writer asks ``page`` for the text: it renders a held page, waits for one being rendered,
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +101,17 @@ class ReportDesk:
         finally:
             self.release(draft.path)
 
+    def deliver_held(self) -> None:
+        """Render the pages put off while files waited (a worker with nothing left to do):
+        the report is on disk soon after a burst even while MLflow is away."""
+        while True:
+            with self._lock:
+                if not self._held:
+                    return
+                draft = self._held.pop(next(iter(self._held)))
+                self._coming[draft.path] = threading.Event()  # the writer waits for it
+            self.deliver(draft)
+
     def release(self, path: Path) -> None:
         """No report for ``path`` is coming from this process any more."""
         with self._lock:
@@ -123,14 +136,7 @@ class ReportDesk:
         if not raw:
             return ""
         path = Path(raw)
-        with self._lock:
-            event = self._coming.get(path)
-        if event is not None:
-            event.wait(wait)
-        with self._lock:
-            draft = self._held.pop(path, None)
-        if draft is not None:
-            self.deliver(draft)
+        self._settle(path, time.monotonic() + wait)
         text = _read(path)
         if text is None:
             text = self.rebuild(payload)
@@ -144,6 +150,22 @@ class ReportDesk:
             )
             return ""
         return text
+
+    def _settle(self, path: Path, until: float) -> None:
+        """Render ``path``'s page if it is held; wait while it is being rendered elsewhere.
+
+        Both are looked at under one lock, so a page moving from held to rendering (a
+        worker gone idle) is never missed between the two.
+        """
+        while True:
+            with self._lock:
+                draft = self._held.pop(path, None)
+                event = self._coming.get(path) if draft is None else None
+            if draft is not None:
+                self.deliver(draft)
+                return
+            if event is None or not event.wait(max(0.0, until - time.monotonic())):
+                return
 
     def rebuild(self, payload: dict[str, Any]) -> str | None:
         """The report rendered again from the checked file (after a crash), or None."""
