@@ -53,9 +53,7 @@ task = "regression"
 [models.fraud.watch]
 paths = ["drops/fraud"]
 [models.fraud.validation.minimums]
-recall = 0.5
-[models.fraud.validation]
-metrics = ["accuracy", "recall"]
+r2 = 0.5
 """
 
 
@@ -87,7 +85,10 @@ def test_each_model_has_its_sections_merged_key_by_key(tmp_path: Path) -> None:
     assert fraud.drift.mmd.permutations == 200
     # A table-valued key is replaced whole.
     assert churn.validation.minimums == {"accuracy": 0.8}
-    assert fraud.validation.minimums == {"recall": 0.5}
+    assert fraud.validation.minimums == {"r2": 0.5}
+    # Task defaults follow each model's own task: the regressor's gate compares RMSE.
+    assert churn.retrain.promotion.metric == "accuracy"
+    assert fraud.retrain.promotion.metric == "rmse"
     # Paths are relative to the config file.
     assert churn.watch.paths == [tmp_path / "drops" / "churn"]
     assert fraud.watch.paths == [tmp_path / "drops" / "fraud"]
@@ -144,7 +145,7 @@ def test_config_check_prints_each_models_effective_settings(tmp_path: Path) -> N
     assert models["churn"]["name"] == "churn" and models["fraud"]["name"] == "team.fraud"
     assert models["churn"]["drift"]["alpha"] == 0.01 and models["fraud"]["drift"]["alpha"] == 0.05
     assert models["churn"]["drift"]["mmd"]["permutations"] == 500
-    assert models["fraud"]["validation"]["minimums"] == {"recall": 0.5}
+    assert models["fraud"]["validation"]["minimums"] == {"r2": 0.5}
     assert models["churn"]["watch"]["paths"] == [str(tmp_path / "drops" / "churn")]
     text = config_check(config, tmp_path)
     assert text.returncode == 0, text.stderr
@@ -255,3 +256,48 @@ def test_config_check_prints_each_models_effective_estimation(tmp_path: Path) ->
     text = config_check(config, tmp_path)
     assert text.returncode == 0, text.stderr
     assert "[models.fraud.estimation]" in text.stdout and "enabled = false" in text.stdout
+
+
+def test_each_models_validation_and_gate_follow_its_own_task(tmp_path: Path) -> None:
+    """A regressor kept beside classifiers gets no accuracy minimum and an RMSE gate, and a
+    top-level error-metric limit is not refused for the classifiers' default task."""
+    text = """
+[validation.maximums]
+rmse = 3.0
+
+[models.price]
+task = "regression"
+[models.price.watch]
+paths = ["drops/price"]
+"""
+    price = load_settings(write(tmp_path, text), env={}).kept_models()["price"]
+    assert price.validation.minimums == {} and price.validation.maximums == {"rmse": 3.0}
+    assert price.retrain.promotion.metric == "rmse"
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "metric"),
+    [
+        ("[models.price.validation.minimums]\nf1 = 0.5", "validation.minimums", "f1"),
+        (
+            '[models.price.retrain.promotion]\nmetric = "accuracy"',
+            "retrain.promotion.metric",
+            "accuracy",
+        ),
+    ],
+)
+def test_a_limit_a_models_task_cannot_compute_is_refused_by_the_models_key(
+    tmp_path: Path, override: str, key: str, metric: str
+) -> None:
+    text = f"""
+[models.price]
+task = "regression"
+[models.price.watch]
+paths = ["drops/price"]
+{override}
+"""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env={})
+    message = str(caught.value)
+    assert f"models.price.{key}" in message and metric in message
+    assert "'regression'" in message

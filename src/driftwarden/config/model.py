@@ -815,6 +815,37 @@ def _override(section: str) -> Any:
     )
 
 
+def fit_to_task(
+    validation: ValidationConfig, promotion: PromotionConfig, task: str, chosen: set[str]
+) -> str | None:
+    """Give a model's validation limits and promotion metric its task's defaults, or say why
+    they cannot be computed for it (None when they fit).
+
+    ``chosen`` names the keys someone set (``validation.minimums``,
+    ``retrain.promotion.metric``); the others take the task's default: a regressor gets no
+    accuracy minimum and the gate compares RMSE. One place for ``[model]`` and for each
+    ``[models.<name>]`` table, whose task may differ from the others'.
+    """
+    fitting = set(task_metrics(task))
+    if task == "regression" and "validation.minimums" not in chosen:
+        validation.minimums = {}
+    for key in ("minimums", "maximums"):
+        wrong = sorted(set(getattr(validation, key)) - fitting)
+        if wrong:
+            return (
+                f"validation.{key}: {wrong} cannot be computed for model.task = {task!r}; "
+                f"its metrics are {sorted(fitting)}"
+            )
+    if task == "regression" and "retrain.promotion.metric" not in chosen:
+        promotion.metric = "rmse"
+    if promotion.metric not in fitting:
+        return (
+            f"retrain.promotion.metric: {promotion.metric!r} cannot be computed for "
+            f"model.task = {task!r}; use one of {sorted(fitting)}"
+        )
+    return None
+
+
 class ModelTable(Section):
     """One of several models the daemon keeps: ``[model]``'s keys, and tables that override
     the top-level ``reference``, ``watch``, ``drift``, ``validation``, ``estimation`` and
@@ -952,31 +983,26 @@ class Settings(Section):
         Keys the file did not set take the task's default: a regressor gets no accuracy
         minimum and the gate compares RMSE.
         """
-        task = self.model.task
-        fitting = set(task_metrics(task))
-        validation, promotion = self.validation, self.retrain.promotion
-        if task == "regression" and "minimums" not in validation.model_fields_set:
-            validation.minimums = {}
-        for key in ("minimums", "maximums"):
-            wrong = sorted(set(getattr(validation, key)) - fitting)
-            if wrong:
-                raise ValueError(
-                    f"validation.{key}: {wrong} cannot be computed for model.task = {task!r}; "
-                    f"its metrics are {sorted(fitting)}"
-                )
-        if task == "regression" and "metric" not in promotion.model_fields_set:
-            promotion.metric = "rmse"
-        if promotion.metric not in fitting:
-            raise ValueError(
-                f"retrain.promotion.metric: {promotion.metric!r} cannot be computed for "
-                f"model.task = {task!r}; use one of {sorted(fitting)}"
-            )
-        # With [models.<name>] tables each model's own estimation is checked against its task
+        # With [models.<name>] tables each model's own sections are checked against its task
         # (config.models); [model]'s default task is not in force then.
-        unsuited = None if self.models else self.estimation.unsuited(task)
+        if self.models:
+            return self
+        problem = fit_to_task(
+            self.validation, self.retrain.promotion, self.model.task, self.chosen_task_keys()
+        )
+        if problem:
+            raise ValueError(problem)
+        unsuited = self.estimation.unsuited(self.model.task)
         if unsuited:
             raise ValueError(f"estimation.method: {unsuited}")
         return self
+
+    def chosen_task_keys(self) -> set[str]:
+        """The task-dependent keys the file set at the top level (see ``fit_to_task``)."""
+        chosen = {f"validation.{key}" for key in self.validation.model_fields_set}
+        if "metric" in self.retrain.promotion.model_fields_set:
+            chosen.add("retrain.promotion.metric")
+        return chosen
 
     @property
     def tracking_uri(self) -> str:

@@ -30,7 +30,9 @@ from driftwarden.config.model import (
     RetrainConfig,
     Section,
     Settings,
+    ValidationConfig,
     WatchConfig,
+    fit_to_task,
 )
 from driftwarden.config.paths import resolve_estimation_path, resolve_model_paths
 from driftwarden.errors import ConfigError, UsageError
@@ -143,9 +145,17 @@ def _sections(
     assert isinstance(estimation, EstimationConfig)
     resolve_model_paths(_watch(sections), reference, retrain, base)
     resolve_estimation_path(estimation, base)
+    where = str(path) if path else "<defaults>"
+    validation, promotion = sections["validation"], retrain.promotion
+    assert isinstance(validation, ValidationConfig)
+    chosen = settings.chosen_task_keys() | {f"validation.{key}" for key in entry.validation}
+    if "metric" in entry.retrain.get("promotion", {}):
+        chosen.add("retrain.promotion.metric")
+    problem = fit_to_task(validation, promotion, model.task, chosen)
+    if problem:
+        problems.append(f"{where}: models.{table}.{problem}")
     unsuited = estimation.unsuited(model.task)
     if unsuited:
-        where = str(path) if path else "<defaults>"
         problems.append(f"{where}: models.{table}.estimation.method: {unsuited}")
     return sections, problems
 
