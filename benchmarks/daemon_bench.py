@@ -84,9 +84,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(root: Path, port: int) -> Path:
+def write_config(
+    root: Path, port: int, reference: Path | None = None, log: str = 'level = "WARNING"'
+) -> Path:
+    """The benchmark daemon's config (also footprint_bench's): ``reference`` defaults to
+    ``root/reference.csv``; ``log`` is the body of its ``[logging]`` table."""
     drop, state = root / "drop", root / "state"
-    drop.mkdir()
+    drop.mkdir(exist_ok=True)
+    reference = root / "reference.csv" if reference is None else reference
     text = f"""
 [model]
 name = "bench-model"
@@ -94,7 +99,7 @@ target = "target"
 
 [reference]
 source = "file"
-path = "{root / "reference.csv"}"
+path = "{reference}"
 
 [watch]
 paths = ["{drop}"]
@@ -120,7 +125,7 @@ port = {port}
 directory = "{state}"
 
 [logging]
-level = "WARNING"
+{log}
 """
     path = root / "driftwarden.toml"
     path.write_text(text, encoding="utf-8")

@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from daemon_bench import free_port, write_config
 
 ROW_GROUP = 1_000_000
 BASELINE_IMPORTS = "import driftwarden.detectors.drift, pandas, pyarrow.parquet"
@@ -67,55 +67,6 @@ def write_drop(path: Path, rows: int, columns: int, seed: int) -> None:
     staged = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, staged)
     os.rename(staged, path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def write_config(root: Path, port: int, reference: Path) -> Path:
-    drop, state = root / "drop", root / "state"
-    drop.mkdir(exist_ok=True)
-    text = f"""
-[model]
-name = "bench-model"
-
-[reference]
-source = "file"
-path = "{reference}"
-
-[watch]
-paths = ["{drop}"]
-settle_seconds = 0.1
-rescan_interval_seconds = 60.0
-
-[schedule.drift]
-enabled = false
-
-[schedule.validation]
-enabled = false
-
-[schedule.registry_poll]
-enabled = false
-
-[alerts]
-sinks = ["log"]
-
-[metrics]
-port = {port}
-
-[state]
-directory = "{state}"
-
-[logging]
-level = "INFO"
-format = "json"
-"""
-    path = root / "driftwarden.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -261,7 +212,7 @@ def main() -> None:
         print(f"wrote the reference ({args.rows:,} x {args.columns}, {size:,.0f} MiB) in "
               f"{time.perf_counter() - t:.1f} s", flush=True)  # fmt: skip
         port = free_port()
-        config = write_config(root, port, reference)
+        config = write_config(root, port, reference, log='level = "INFO"\nformat = "json"')
 
         first = Run(config, port, root / "first.log")
         runs.append(first)
