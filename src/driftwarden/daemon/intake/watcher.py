@@ -29,6 +29,32 @@ from driftwarden.errors import ConfigError
 log = logging.getLogger(__name__)
 _INOTIFY_LOG = logging.getLogger("watchdog.observers.inotify")
 
+# watchdog holds every IN_MOVED_FROM for 0.5 s, waiting for its IN_MOVED_TO to pair them, and
+# what queues behind it waits too: a file renamed into place (the safe way to drop one) was
+# noticed half a second late, longer than its whole check. The kernel reports both halves of
+# a rename back to back, read in one batch, so a short window still pairs them; a half left
+# unpaired only sends the file through ``settle_seconds`` (later, never wrong).
+MOVE_PAIR_SECONDS = 0.05
+
+
+def shorten_move_pairing(seconds: float = MOVE_PAIR_SECONDS) -> None:
+    """Set watchdog's move-pairing window (process-wide) for observers created after this.
+
+    The knob is a class attribute: ``InotifyMoveEventGrouper.delay`` in watchdog 7,
+    ``InotifyBuffer.delay`` in watchdog 6 (``tests/daemon/intake/test_watcher.py`` checks that a
+    started watcher uses it, so an upgrade that moves it cannot bring the wait back unseen).
+    """
+    try:
+        from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+    except ImportError:  # watchdog 6, or a platform without inotify
+        try:
+            from watchdog.observers.inotify_buffer import InotifyBuffer
+        except ImportError:
+            return
+        InotifyBuffer.delay = seconds
+        return
+    InotifyMoveEventGrouper.delay = seconds
+
 
 class _Handler(FileSystemEventHandler):
     def __init__(self, tracker: CompletionTracker) -> None:
@@ -61,6 +87,7 @@ class DropWatcher:
         Raises ConfigError naming the directory when it cannot be created or watched (a path
         under a regular file, no permission, out of inotify watches).
         """
+        shorten_move_pairing()
         observer = Observer()
         handler = _Handler(self.tracker)
         for d in self.names.dirs:
