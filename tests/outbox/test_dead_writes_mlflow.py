@@ -9,16 +9,19 @@ when mounting is refused), so MLflow itself refuses the write, as in the attack.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from driftwarden.config.load import load_settings
+from driftwarden.config.model import Settings
 from driftwarden.events import Recorder
 from driftwarden.events import types as ev
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.flusher import OutboxFlusher
+from driftwarden.outbox.mlflow_calls import MlflowCalls
 from driftwarden.outbox.queue import MAX_ATTEMPTS, Outbox
 from driftwarden.outbox.writer import KEY_TAG, MlflowWriter
 from driftwarden.state.sqlite import SqliteOutbox
@@ -34,7 +37,7 @@ def _remount(path: Path, mode: str) -> None:
 
 @pytest.mark.slow
 def test_a_write_parked_while_the_store_was_read_only_is_written_once_it_is_writable(
-    tmp_path: Path,
+    tmp_path: Path, writer_calls: Callable[[Settings], MlflowCalls]
 ) -> None:
     with small_tmpfs(tmp_path / "store", "64m") as store:
         config = tmp_path / "dw.toml"
@@ -42,12 +45,13 @@ def test_a_write_parked_while_the_store_was_read_only_is_written_once_it_is_writ
         settings = load_settings(config, env={})
         prepare_default_store(settings)
         access = MlflowAccess(settings)
+        calls = writer_calls(settings)  # one writer (thread or child) across the outage
         outbox = Outbox(SqliteOutbox(tmp_path / "outbox.db"), Recorder())
         outbox.enqueue("validation_run", _payload(), "v:1")
         _remount(store, "ro")
         try:
             events = Recorder()
-            writer = MlflowWriter(access, events, lambda key, run_id, experiment_id: None)
+            writer = MlflowWriter(calls, events, lambda key, run_id, experiment_id: None)
             for _ in range(MAX_ATTEMPTS):
                 outbox.flush(writer)
             assert outbox.dead() == 1 and outbox.pending() == 0  # parked, as in the attack
@@ -59,7 +63,7 @@ def test_a_write_parked_while_the_store_was_read_only_is_written_once_it_is_writ
         restarted = Outbox(SqliteOutbox(tmp_path / "outbox.db"), Recorder())
         flusher = OutboxFlusher(
             restarted,
-            MlflowWriter(access, events, lambda key, run_id, experiment_id: None),
+            MlflowWriter(calls, events, lambda key, run_id, experiment_id: None),
             metrics,
             events,
             on_turn=lambda: None,

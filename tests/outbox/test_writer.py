@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from driftwarden.config.load import load_settings
-from driftwarden.config.model import ValidationConfig
+from driftwarden.config.model import Settings, ValidationConfig
 from driftwarden.detectors.validation import evaluate_predictions
 from driftwarden.errors import MlflowUnavailable
 from driftwarden.events import Recorder
 from driftwarden.events import types as ev
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.flusher import OutboxFlusher
+from driftwarden.outbox.mlflow_calls import InProcessCalls, MlflowCalls
 from driftwarden.outbox.queue import Outbox
 from driftwarden.outbox.writer import KEY_TAG, MlflowWriter
 from driftwarden.state.sqlite import SqliteOutbox
@@ -45,7 +47,9 @@ def _payload() -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_validation_write_lands_once_even_when_replayed(tmp_path: Path) -> None:
+def test_validation_write_lands_once_even_when_replayed(
+    tmp_path: Path, writer_calls: Callable[[Settings], MlflowCalls]
+) -> None:
     config = tmp_path / "dw.toml"
     config.write_text(f'[state]\ndirectory = "{tmp_path / "state"}"\n')
     settings = load_settings(config, env={})
@@ -54,14 +58,15 @@ def test_validation_write_lands_once_even_when_replayed(tmp_path: Path) -> None:
     outbox = _outbox(tmp_path / "state" / "outbox.db")
     outbox.enqueue("validation_run", _payload(), "v:1")
     metrics, events, noted = Metrics(CollectorRegistry()), Recorder(), Noted()
-    flusher = _flusher(outbox, MlflowWriter(access, events, noted), metrics, events)
+    calls = writer_calls(settings)
+    flusher = _flusher(outbox, MlflowWriter(calls, events, noted), metrics, events)
     assert flusher.flush_once() > 0  # idle wait after a successful flush
     assert outbox.pending() == 0
     assert metrics.registry.get_sample_value("driftwarden_mlflow_pending_writes") == 0
     [written] = events.of(ev.OutboxWritten)
     assert written.outbox_key == "v:1" and written.kind == "validation_run"
     # A replay of the same key (a crash between the run and the outbox update) adds nothing.
-    MlflowWriter(access, events, noted)("validation_run", _payload(), "v:1")
+    MlflowWriter(calls, events, noted)("validation_run", _payload(), "v:1")
     assert [e.outbox_key for e in events.of(ev.OutboxAlreadyWritten)] == ["v:1"]
     client = access.client()
     experiment = client.get_experiment_by_name("dw-test")
@@ -73,7 +78,9 @@ def test_validation_write_lands_once_even_when_replayed(tmp_path: Path) -> None:
     assert noted == [("v:1", runs[0].info.run_id, experiment.experiment_id)] * 2
 
 
-def test_unreachable_server_keeps_the_write_and_backs_off(tmp_path: Path) -> None:
+def test_unreachable_server_keeps_the_write_and_backs_off(
+    tmp_path: Path, writer_calls: Callable[[Settings], MlflowCalls]
+) -> None:
     from tests.support.mlflow_server import free_port
 
     config = tmp_path / "dw.toml"
@@ -84,7 +91,7 @@ def test_unreachable_server_keeps_the_write_and_backs_off(tmp_path: Path) -> Non
     )
     settings = load_settings(config, env={})
     events = Recorder()
-    writer = MlflowWriter(MlflowAccess(settings), events, Noted())
+    writer = MlflowWriter(writer_calls(settings), events, Noted())
     with pytest.raises(MlflowUnavailable):
         writer("validation_run", _payload(), "v:1")
     outbox = _outbox(tmp_path / "state" / "outbox.db")
@@ -99,7 +106,9 @@ def test_unreachable_server_keeps_the_write_and_backs_off(tmp_path: Path) -> Non
     assert metrics.registry.get_sample_value("driftwarden_mlflow_pending_writes") == 1
 
 
-def _flusher_against(url: str, tmp_path: Path) -> tuple[Outbox, OutboxFlusher, Metrics, Recorder]:
+def _flusher_against(
+    url: str, tmp_path: Path, calls: Callable[[Settings], MlflowCalls] | None = None
+) -> tuple[Outbox, OutboxFlusher, Metrics, Recorder]:
     config = tmp_path / "dw.toml"
     config.write_text(
         f'[state]\ndirectory = "{tmp_path / "state"}"\n'
@@ -109,7 +118,8 @@ def _flusher_against(url: str, tmp_path: Path) -> tuple[Outbox, OutboxFlusher, M
     settings = load_settings(config, env={})
     outbox = _outbox(tmp_path / "state" / "outbox.db")
     metrics, events = Metrics(CollectorRegistry()), Recorder()
-    writer = MlflowWriter(MlflowAccess(settings), events, Noted())
+    made = calls(settings) if calls else InProcessCalls(MlflowAccess(settings))
+    writer = MlflowWriter(made, events, Noted())
     return outbox, _flusher(outbox, writer, metrics, events), metrics, events
 
 
@@ -130,7 +140,7 @@ def test_a_proxy_answering_502_keeps_the_write_pending_not_dead(tmp_path: Path) 
 
 
 def test_a_write_refused_with_4xx_is_parked_without_claiming_mlflow_came_back(
-    tmp_path: Path,
+    tmp_path: Path, writer_calls: Callable[[Settings], MlflowCalls]
 ) -> None:
     """A stub HTTP server answering 400 as MLflow does for a bad request (a fake)."""
     from driftwarden.outbox.queue import MAX_ATTEMPTS
@@ -138,7 +148,7 @@ def test_a_write_refused_with_4xx_is_parked_without_claiming_mlflow_came_back(
 
     body = {"error_code": "INVALID_PARAMETER_VALUE", "message": "bad"}
     with status_server(400, body) as url:
-        outbox, flusher, _, events = _flusher_against(url, tmp_path)
+        outbox, flusher, _, events = _flusher_against(url, tmp_path, writer_calls)
         outbox.enqueue("validation_run", _payload(), "v:1")
         for _ in range(MAX_ATTEMPTS):
             flusher.flush_once()
@@ -159,7 +169,7 @@ def test_a_run_left_unfinished_by_an_interrupted_write_is_replaced_not_doubled(
     experiment_id = access.experiment_id("dw-test")
     # What a write cut off after create_run leaves behind: a RUNNING run with the key.
     stale = client.create_run(experiment_id, tags={KEY_TAG: "v:1"}).info.run_id
-    writer = MlflowWriter(access, Recorder(), Noted())
+    writer = MlflowWriter(InProcessCalls(access), Recorder(), Noted())
     writer("validation_run", _payload(), "v:1")
     runs = client.search_runs([experiment_id])
     assert len(runs) == 1

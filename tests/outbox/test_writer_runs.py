@@ -14,6 +14,7 @@ from driftwarden.detectors import PreparedReference, check_drift
 from driftwarden.detectors.report import render_html
 from driftwarden.events import Recorder
 from driftwarden.events import types as ev
+from driftwarden.outbox.mlflow_calls import InProcessCalls
 from driftwarden.outbox.writer import KEY_TAG, MlflowWriter
 from driftwarden.state import CheckRecord
 from driftwarden.state.sqlite import SqliteLedger
@@ -63,7 +64,7 @@ def test_a_drift_run_is_noted_in_the_ledger_and_its_report_links_the_run(tmp_pat
     payload = _drift_payload(tmp_path)
     assert PENDING_RUN in Path(payload["html_path"]).read_text()
 
-    MlflowWriter(access, events, ledger.record_check_run)("drift_run", payload, KEY)
+    MlflowWriter(InProcessCalls(access), events, ledger.record_check_run)("drift_run", payload, KEY)
 
     [written] = events.of(ev.OutboxWritten)
     [check] = ledger.checks()
@@ -82,7 +83,7 @@ def test_a_ledger_that_cannot_note_the_run_does_not_fail_the_write(tmp_path: Pat
     access, events = MlflowAccess(settings), Recorder()
     ledger = SqliteLedger.open(tmp_path / "state" / "ledger.db")
     ledger.close()
-    writer = MlflowWriter(access, events, ledger.record_check_run)
+    writer = MlflowWriter(InProcessCalls(access), events, ledger.record_check_run)
 
     writer("drift_run", _drift_payload(tmp_path), KEY)  # no exception: the write is done
 

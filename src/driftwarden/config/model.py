@@ -106,6 +106,10 @@ class MlflowConfig(Section):
     username: str | None = Field(None, description="From MLFLOW_TRACKING_USERNAME only")
     password: SecretStr | None = Field(None, description="From MLFLOW_TRACKING_PASSWORD only")
     token: SecretStr | None = Field(None, description="From MLFLOW_TRACKING_TOKEN only")
+    writer: Literal["process", "thread"] = Field(
+        "process",
+        description="Where the daemon logs its checks to MLflow: 'process', a child process started at the first write and stopped after a minute without one (checks never wait for MLflow's CPU, and its memory is not held at rest); 'thread', inside the daemon",
+    )
 
 
 class ModelConfig(Section):

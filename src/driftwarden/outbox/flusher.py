@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from driftwarden.errors import StateUnavailable
 from driftwarden.events import Publish
@@ -35,6 +36,14 @@ YIELD_SECONDS = 0.2
 MAX_YIELD_SECONDS = 5.0
 
 
+class WriterChild(Protocol):
+    """The writer child process, seen from the flusher (``writer_process.WriterProcess``)."""
+
+    def rest(self) -> None: ...
+    def abort(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class Backoff:
     """Exponential backoff between flush attempts while MLflow is down: 1, 2, 4 … capped."""
 
@@ -56,7 +65,10 @@ class OutboxFlusher:
     """A thread that flushes the outbox in order (lifecycle: start, close, join).
 
     ``on_turn`` is called every turn of its loop (the daemon's liveness heartbeat);
-    ``on_state_error`` hears when the outbox store cannot be written (the state disk is full).
+    ``on_state_error`` hears when the outbox store cannot be written (the state disk is full);
+    ``child``, the writer child process when writes are made in one, rests with the flusher,
+    is stopped with it, and stops at once at ``close`` (its write in progress waits for the
+    next start, kept).
     """
 
     def __init__(
@@ -70,6 +82,7 @@ class OutboxFlusher:
         batch: int = 20,
         on_state_error: Callable[[StateUnavailable], None] | None = None,
         busy: Callable[[], bool] | None = None,
+        child: WriterChild | None = None,
     ) -> None:
         self.outbox = outbox
         self.writer = writer
@@ -80,6 +93,7 @@ class OutboxFlusher:
         self.idle_wait = idle_wait
         self.batch = batch
         self.busy = busy
+        self.child = child
         self._yielding_since: float | None = None
         self.backoff = Backoff(base=1.0, cap=60.0)
         self._unreachable = False
@@ -104,9 +118,12 @@ class OutboxFlusher:
         return self._thread is not None and self._thread.is_alive()
 
     def close(self) -> None:
-        """Stop after the write in progress; what waits stays queued for the next start."""
+        """Stop after the write in progress (a child's is cut short); what waits stays
+        queued for the next start."""
         self._stop.set()
         self._wake.set()
+        if self.child is not None:
+            self.child.abort()
 
     def join(self, timeout: float) -> bool:
         if self._thread is None:
@@ -115,6 +132,13 @@ class OutboxFlusher:
         return not self._thread.is_alive()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if self.child is not None:
+                self.child.close()
+
+    def _loop(self) -> None:
         delay = 0.0
         while not self._stop.is_set():
             self._wake.wait(delay)
@@ -150,6 +174,8 @@ class OutboxFlusher:
             self._maybe_retry_dead()
             if pending == 0:
                 self._release.idle()
+                if self.child is not None:
+                    self.child.rest()
                 return self.idle_wait
             done = self.outbox.flush(self.writer, max_items=self.batch)
             self._release.worked()
@@ -163,6 +189,8 @@ class OutboxFlusher:
         except Exception:
             log.exception("outbox flush failed")
             return self.backoff.failed()
+        if self._stop.is_set():  # a write cut short by the stop is no news about MLflow
+            return 0.0
         if self.outbox.unreachable:
             wait = self.backoff.failed()
             self._unreachable = True

@@ -14,6 +14,7 @@ import pytest
 
 from driftwarden.commands.status import collect_status
 from driftwarden.events import types as ev
+from driftwarden.tracking.access import MlflowAccess
 from driftwarden.tracking.models import ProductionModel
 from driftwarden.tracking.run_links import PENDING_RUN, REPORT_ARTIFACT
 from tests.support.daemon_proc import sample_frame, write_csv
@@ -72,7 +73,7 @@ def test_the_report_has_its_context_and_status_follows_it_into_mlflow(
         "file": None,  # handed over to MLflow
         "artifact_uri": f"runs:/{written.run_id}/{REPORT_ARTIFACT}",
     }
-    client = parts.flusher.writer.mlflow.client()  # type: ignore[attr-defined]
+    client = MlflowAccess(parts.settings.get()).client()
     local = client.download_artifacts(written.run_id, REPORT_ARTIFACT, str(tmp_path))
     logged = Path(local).read_text(encoding="utf-8")
     assert f"<dd>runs:/{written.run_id}</dd>" in logged and PENDING_RUN not in logged

@@ -14,6 +14,7 @@ import pytest
 from driftwarden.daemon.jobs.reports import Draft, ReportDesk
 from driftwarden.events import Event
 from driftwarden.events import types as ev
+from driftwarden.tracking.access import MlflowAccess
 from driftwarden.tracking.run_links import PENDING_RUN, REPORT_ARTIFACT
 from tests.support.daemon_proc import sample_frame, write_csv
 from tests.support.inprocess import InProcessDaemon
@@ -21,7 +22,7 @@ from tests.support.mlflow_store import prepare_default_store
 
 
 def _logged_page(daemon: InProcessDaemon, run_id: str, into: Path) -> str:
-    client = daemon.parts.flusher.writer.mlflow.client()
+    client = MlflowAccess(daemon.settings).client()
     local = client.download_artifacts(run_id, REPORT_ARTIFACT, str(into))
     return Path(local).read_text(encoding="utf-8")
 

@@ -43,8 +43,10 @@ from driftwarden.events.types import AlertsRestored, HalfDoneFilesFound, StaleRe
 from driftwarden.observability.http import HealthState, MetricsServer
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.flusher import OutboxFlusher
+from driftwarden.outbox.mlflow_calls import InProcessCalls
 from driftwarden.outbox.queue import Outbox
 from driftwarden.outbox.writer import MlflowWriter
+from driftwarden.outbox.writer_process import WriterProcess
 from driftwarden.remediation.policy import fail_stale_retrains
 from driftwarden.state import (
     Fences,
@@ -227,10 +229,14 @@ def _build(
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
     reports = ReportDesk()
-    writer = MlflowWriter(mlflow, publish, ledger.record_check_run, reports.page)
+    calls = WriterProcess(settings) if settings.mlflow.writer == "process" else None
+    writer = MlflowWriter(
+        calls or InProcessCalls(mlflow), publish, ledger.record_check_run, reports.page
+    )
     flusher = OutboxFlusher(
         outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
         on_state_error=state.failed, busy=lambda: any(k.worker.jobs.qsize() for k in keepers),
+        child=calls,
     )  # fmt: skip
     intake = Intake(KeptFiles(ledger, lambda m: model_settings(current, m)), publish)
     rescan = Rescan(wake)
