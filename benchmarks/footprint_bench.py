@@ -10,8 +10,10 @@ three times on the same state directory:
    ``/readyz`` answering 200 is what a restart costs;
 3. the same restart, then ``--files`` drops of ``--drop-rows`` rows are checked and the
    daemon is left idle for ``--idle-seconds``: its CPU share (utime + stime from
-   ``/proc/<pid>/stat``) and resident memory (VmRSS, with RssAnon and RssFile: mapped
-   reference pages count only where touched).
+   ``/proc/<pid>/stat``, with its children's) and resident memory (VmRSS, with RssAnon and
+   RssFile: mapped reference pages count only where touched), alone and with its children.
+   The idle spell starts once the MLflow writer child has stopped (a minute after the last
+   write); the tree's memory until then is shown on its own line.
 
 How each start got its reference is read from the daemon's own ``reference_loaded``
 event (JSON log), not guessed from the time. The RSS baseline is a bare interpreter
@@ -45,7 +47,8 @@ from daemon_bench import free_port, write_config
 
 ROW_GROUP = 1_000_000
 BASELINE_IMPORTS = "import driftwarden.detectors.drift, pandas, pyarrow.parquet"
-# What the outbox writer adds once it has logged a run to the default (sqlite) MLflow store.
+# What the outbox writer adds once it has logged a run to the default (sqlite) MLflow store
+# (in the writer child with [mlflow] writer = "process", the default; in the daemon with "thread").
 MLFLOW_IMPORTS = ", mlflow, mlflow.store.tracking.sqlalchemy_store"
 
 
@@ -103,8 +106,32 @@ def events(log: Path, name: str) -> list[dict[str, object]]:
 
 
 def proc_cpu_seconds(pid: int) -> float:
+    """The process's CPU, with that of its children already reaped (the writer child)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes (the MLflow writer child while it runs)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def tree_rss_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS of the process and its live children, how many children)."""
+    kids = children(pid)
+    total = proc_memory_kib(pid)["VmRSS"]
+    for kid in kids:
+        try:
+            total += proc_memory_kib(kid)["VmRSS"]
+        except OSError:
+            continue
+    return total, len(kids)
 
 
 def proc_memory_kib(pid: int) -> dict[str, int]:
@@ -170,15 +197,29 @@ class Run:
         self._out.close()
 
 
-def idle_usage(pid: int, seconds: float) -> tuple[float, list[int], dict[str, int]]:
-    """CPU share of one core and VmRSS samples (every second) over ``seconds``."""
-    w0, c0 = time.perf_counter(), proc_cpu_seconds(pid)
+def tree_cpu_seconds(pid: int) -> float:
+    total = proc_cpu_seconds(pid)
+    for kid in children(pid):
+        try:
+            total += proc_cpu_seconds(kid)
+        except OSError:
+            continue
+    return total
+
+
+def idle_usage(pid: int, seconds: float) -> tuple[float, list[int], list[int], dict[str, int]]:
+    """CPU share of one core (the daemon and its children), and samples every second of the
+    daemon's VmRSS and of the whole tree's (the MLflow writer child stops after a minute
+    without a write)."""
+    w0, c0 = time.perf_counter(), tree_cpu_seconds(pid)
     rss: list[int] = []
+    tree: list[int] = []
     while time.perf_counter() - w0 < seconds:
         rss.append(proc_memory_kib(pid)["VmRSS"])
+        tree.append(tree_rss_kib(pid)[0])
         time.sleep(1.0)
-    w1, c1 = time.perf_counter(), proc_cpu_seconds(pid)
-    return (c1 - c0) / (w1 - w0), rss, proc_memory_kib(pid)
+    w1, c1 = time.perf_counter(), tree_cpu_seconds(pid)
+    return (c1 - c0) / (w1 - w0), rss, tree, proc_memory_kib(pid)
 
 
 def baseline_rss_mib(imports: str = BASELINE_IMPORTS) -> float:
@@ -238,7 +279,14 @@ def main() -> None:
         while pending(port) > 0 and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(2.0)  # the worker's and the flusher's idle turn
-        share, rss, memory = idle_usage(again.process.pid, args.idle_seconds)
+        # At rest means after the MLflow writer child stopped (a minute without a write).
+        lingering, waited = [], time.perf_counter()
+        while children(again.process.pid) and time.perf_counter() - waited < 300:
+            lingering.append(tree_rss_kib(again.process.pid)[0])
+            time.sleep(1.0)
+        waited = time.perf_counter() - waited
+        share, rss, tree, memory = idle_usage(again.process.pid, args.idle_seconds)
+        end_tree, end_children = tree_rss_kib(again.process.pid)
         baseline = baseline_rss_mib()
         with_mlflow = baseline_rss_mib(BASELINE_IMPORTS + MLFLOW_IMPORTS)
         load = os.getloadavg()
@@ -270,6 +318,12 @@ def main() -> None:
                 continue
             print(f"{label:58}{mem['VmRSS'] / 1024:9.1f}{mem['RssAnon'] / 1024:8.1f}"
                   f"{mem['RssFile'] / 1024:8.1f}")  # fmt: skip
+        if lingering:
+            print(f"{f'daemon + MLflow writer child until it stopped ({waited:.0f} s), mean':58}"
+                  f"{statistics.mean(lingering) / 1024:9.1f}")  # fmt: skip
+        print(f"{'idle, daemon + its children, mean':58}{statistics.mean(tree) / 1024:9.1f}")
+        print(f"{'idle, daemon + its children, at the end':58}{end_tree / 1024:9.1f}"
+              f"  ({end_children} child process(es) left)")  # fmt: skip
         print(f"{'baseline: python -c ' + repr(BASELINE_IMPORTS)[:36] + '...':58}{baseline:9.1f}")
         print(f"{'ratio idle RSS / baseline':58}{statistics.mean(rss) / 1024 / baseline:9.2f}")
         print(
@@ -277,7 +331,10 @@ def main() -> None:
         )
         print(f"{'peak RSS of the restarted daemon (VmHWM)':58}{memory['VmHWM'] / 1024:9.1f}")
         print()
-        print(f"idle CPU share over {args.idle_seconds:.0f} s: {100 * share:.2f} % of one core")
+        print(
+            f"idle CPU share over {args.idle_seconds:.0f} s (daemon + children): "
+            f"{100 * share:.2f} % of one core"
+        )
     finally:
         for run in runs:
             run.stop()
