@@ -1,5 +1,5 @@
-"""The outbox flusher yields to queued checks (they share one GIL), but writes a batch every
-``MAX_YIELD_SECONDS`` all the same, and at once when no check waits."""
+"""The outbox flusher yields to queued checks, but writes a few every ``MAX_YIELD_SECONDS``
+all the same, and a full batch at once when no check waits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from driftwarden.events import Recorder
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox import flusher as flusher_module
-from driftwarden.outbox.flusher import MAX_YIELD_SECONDS, OutboxFlusher
+from driftwarden.outbox.flusher import BUSY_BATCH, MAX_YIELD_SECONDS, OutboxFlusher
 from driftwarden.outbox.queue import Outbox
 from driftwarden.state.sqlite import SqliteOutbox
 
@@ -29,19 +29,23 @@ def test_the_flusher_yields_while_checks_wait_but_not_for_ever(
         written.append(key)
 
     outbox = Outbox(SqliteOutbox(tmp_path / "outbox.db"), Recorder())
-    outbox.enqueue("validation_run", {}, "k1")
+    keys = [f"k{i}" for i in range(BUSY_BATCH + 2)]
+    for key in keys:
+        outbox.enqueue("validation_run", {}, key)
     flusher = OutboxFlusher(
         outbox, writer, Metrics(CollectorRegistry()), Recorder(), on_turn=lambda: None,
         busy=lambda: waiting[0],
     )  # fmt: skip
 
-    assert flusher._yields()  # checks wait: no write now
+    assert flusher.batch_now() is None  # checks wait: no write now
     clock[0] += MAX_YIELD_SECONDS - 0.1
-    assert flusher._yields()
+    assert flusher.batch_now() is None
     clock[0] += 0.1
-    assert not flusher._yields()  # yielded long enough: a batch all the same
-    flusher.flush_once()
-    assert written == ["k1"]
-    assert flusher._yields()  # and the next wait starts over
+    assert flusher.batch_now() == BUSY_BATCH  # yielded long enough: a few all the same
+    flusher.flush_once(BUSY_BATCH)
+    assert written == keys[:BUSY_BATCH]
+    assert flusher.batch_now() is None  # and the next wait starts over
     waiting[0] = False
-    assert not flusher._yields()  # nothing waits: write at once
+    assert flusher.batch_now() == flusher.batch  # nothing waits: write at once, a full batch
+    flusher.flush_once(flusher.batch)
+    assert written == keys

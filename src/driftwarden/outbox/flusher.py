@@ -30,10 +30,13 @@ log = logging.getLogger(__name__)
 
 # How often the flusher deletes outbox rows done more than a week ago.
 PRUNE_INTERVAL_SECONDS = 3600.0
-# While checks wait in a queue (``busy``), the flusher yields to them (they share one GIL):
-# it looks again this often, and writes a batch at least this often all the same.
+# While checks wait in a queue (``busy``), the flusher yields to them: a write's share in the
+# daemon (the report page, the ledger note) runs under the checks' GIL, and the writer child's
+# MLflow call takes a core. It looks again this often, and all the same writes a few at least
+# this often (MLflow is never more than about this far behind a sustained overload).
 YIELD_SECONDS = 0.2
-MAX_YIELD_SECONDS = 5.0
+MAX_YIELD_SECONDS = 30.0
+BUSY_BATCH = 5
 
 
 class WriterChild(Protocol):
@@ -146,27 +149,30 @@ class OutboxFlusher:
             if self._stop.is_set():
                 break
             self.on_turn()
-            if self._yields():
+            batch = self.batch_now()
+            if batch is None:
                 delay = YIELD_SECONDS
                 continue
-            delay = self.flush_once()
+            delay = self.flush_once(batch)
 
-    def _yields(self) -> bool:
-        """Checks wait (a burst of files): leave the GIL to them, for ``MAX_YIELD_SECONDS``
-        at most between two batches (MLflow gets every write, only later)."""
+    def batch_now(self) -> int | None:
+        """How many writes to make this turn; None to yield to waiting checks (a burst of
+        files), for ``MAX_YIELD_SECONDS`` at most between two small batches of
+        ``BUSY_BATCH`` (MLflow gets every write, only later)."""
         if self.busy is None or not self.busy():
             self._yielding_since = None
-            return False
+            return self.batch
         now = time.monotonic()
         if self._yielding_since is None:
             self._yielding_since = now
         if now - self._yielding_since < MAX_YIELD_SECONDS:
-            return True
+            return None
         self._yielding_since = now
-        return False
+        return min(BUSY_BATCH, self.batch)
 
-    def flush_once(self) -> float:
-        """One flush attempt; returns how long to wait before the next."""
+    def flush_once(self, batch: int | None = None) -> float:
+        """One flush attempt (of ``batch`` writes at most, default ``self.batch``); returns
+        how long to wait before the next."""
         try:
             self._maybe_prune()
             pending = self.outbox.pending()
@@ -177,7 +183,7 @@ class OutboxFlusher:
                 if self.child is not None:
                     self.child.rest()
                 return self.idle_wait
-            done = self.outbox.flush(self.writer, max_items=self.batch)
+            done = self.outbox.flush(self.writer, max_items=batch or self.batch)
             self._release.worked()
             pending = self.outbox.pending()
             self.metrics.set_pending_writes(pending)
