@@ -358,6 +358,9 @@ def main() -> int:
         print(row("ratio A / baseline (per file)", ratio_a, "9.2f"))
         print(row("ratio B / baseline (per file)", ratio_b, "9.2f"))
         print(f"{'in-daemon drift check (histogram mean)':<62} {in_daemon_check:>9.3f}")
+        slowest = sorted(enumerate(back_to_back, start=1), key=lambda t: -t[1])[:3]
+        print("A's slowest files (drop number: seconds): " + ", ".join(
+            f"{i}: {t:.3f}" for i, t in slowest))  # fmt: skip
         print()
         if bursts:
             print(
