@@ -11,7 +11,7 @@ export MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: all venv tools chromium postgresql demo test test-fast test-explore lint typecheck bench clean
+.PHONY: all venv tools chromium postgresql demo test pytest test-fast test-explore lint typecheck bench clean
 
 all: test
 
@@ -65,7 +65,10 @@ postgresql:
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 
-tools: $(PROM_BIN)/promtool chromium postgresql
+# One after the other: two apt-get runs at once would fight over the dpkg lock.
+tools:
+	@$(MAKE) --no-print-directory $(PROM_BIN)/promtool && $(MAKE) --no-print-directory chromium \
+	  && $(MAKE) --no-print-directory postgresql
 
 demo: venv
 	$(BIN)/driftwarden demo --once
@@ -77,9 +80,18 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The set-up overlaps what does not compete: pip's downloads and installs beside apt's, then
+# (after the half-second lint) mypy, single-threaded and a minute from a cold cache, beside
+# the tests, which leave part of a core idle while they wait on processes and servers.
+# A failure of either still fails `make test`.
+test:
+	@$(MAKE) --no-print-directory -j2 venv tools
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory -j2 typecheck pytest
+
 # Two workers: the suite waits on processes (mlflow run, servers) as much as it computes.
 # loadgroup keeps the tests sharing the session's trained champion on one worker.
-test: venv tools lint typecheck
+pytest: venv
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: venv

@@ -1,4 +1,5 @@
-"""Short commands stay short: --help and `config check` import neither psycopg nor mlflow."""
+"""Short commands stay short: --help, `config check` and a refused `run` import neither
+psycopg nor mlflow."""
 
 from __future__ import annotations
 
@@ -26,6 +27,27 @@ def test_short_commands_do_not_import_heavy_modules(argv: list[str], tmp_path: P
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_a_refused_run_imports_no_heavy_module(tmp_path: Path) -> None:
+    """`run` refuses what `config check` refuses before it imports the daemon: a refusal
+    (here a missing reference file) takes a fraction of a second, not the daemon's imports."""
+    config = tmp_path / "dw.toml"
+    config.write_text(
+        '[model]\nname = "m"\n[reference]\nsource = "file"\npath = "missing.csv"\n'
+        '[state]\ndirectory = "state"\n'
+    )
+    code = (
+        "import sys; from driftwarden.cli import main\n"
+        f"code = main(['run', '--config', {str(config)!r}])\n"
+        f"print('EXIT', code, 'LOADED', [m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip().splitlines()[-1] == "EXIT 2 LOADED []", out.stderr
+    assert "reference.path" in out.stderr
+    assert not (tmp_path / "state").exists()
 
 
 def test_a_daemon_at_rest_holds_neither_scipy_nor_sklearn_nor_mlflow(tmp_path: Path) -> None:

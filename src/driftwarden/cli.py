@@ -23,7 +23,7 @@ from driftwarden.redact import printable_lines
 
 # command name -> "module:function"; the function takes the parsed namespace and returns an exit code.
 COMMANDS: dict[str, str] = {
-    "run": "driftwarden.daemon.service.daemon:run_command",
+    "run": "driftwarden.commands.run:run_command",
     "demo": "driftwarden.demo:demo_command",
     "check": "driftwarden.commands.check:check_command",
     "validate": "driftwarden.tracking.validate:validate_command",

@@ -1,7 +1,9 @@
 """The regression example end to end outside the daemon, with real `mlflow run`.
 
-Two runs of the project on the same 300 rows of the diabetes data, a weak one (stumps)
-and a strong one; the other 142 rows play the production data neither model saw. Then:
+Two runs of the project on the same 300 rows of the diabetes data, a weak one (stumps) and
+a strong one; the other 142 rows play the production data neither model saw. The strong one
+goes through `mlflow run`; the weak one, only there to be beaten, runs the project's
+``train.py`` in process (the same code without `mlflow run`'s two process starts). Then:
 register by an error metric (lowest wins), validate a regressor (MAE/RMSE/R², a maximum),
 gate a challenger (lower error wins) and estimate the error of unlabelled data from the
 model's held-out split. These are the pieces the daemon's regression loop is made of.
@@ -31,7 +33,7 @@ from driftwarden.remediation.gate import run_gate
 from driftwarden.tracking.client import mlflow_env
 from driftwarden.tracking.models import download_test_split
 from driftwarden.tracking.registry import get_version_by_alias, register_run, set_alias
-from tests.tracking.stores import REPO, TRAIN_EXPERIMENT, Store, make_store
+from tests.tracking.stores import REPO, TRAIN_EXPERIMENT, Store, make_store, train_in_process
 
 # One worker runs the module, so its module-scoped trained store is built once.
 pytestmark = pytest.mark.xdist_group("regression_project")
@@ -96,7 +98,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, store_template: Path) -> T
     history = root / "history.csv"
     data.iloc[:HISTORY_ROWS].to_csv(history, index=False)
     common = [f"data_path={history}", f"test_size={TEST_SIZE}", "seed=5"]
-    _mlflow_run(store, root, *common, "num_trees=5", "max_depth=1")
+    weak = ["--data-path", str(history), "--test-size", str(TEST_SIZE), "--seed", "5"]
+    train_in_process(store, *weak, "--num-trees", "5", "--max-depth", "1", project=PROJECT)
     _mlflow_run(store, root, *common, "num_trees=40")
     client = store.activate()
     runs = client.search_runs([store.train_experiment_id])

@@ -29,7 +29,9 @@ from tests.support.daemon_proc import models_config
 from tests.support.inprocess import InProcessDaemon
 from tests.support.mlflow_server import MlflowServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One worker runs every module on the session's `mlflow server`s (sqlite and PostgreSQL),
+# so each server starts once (each start costs seconds of CPU).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("mlflow_servers")]
 
 SECRET = "hooks-endpoint-secret-93c"
 Start = Callable[..., InProcessDaemon]

@@ -24,7 +24,9 @@ from driftwarden.tracking.webhooks import REGISTRY_EVENTS, handle_mlflow_webhook
 from tests.support.mlflow_server import MlflowServer
 from tests.support.webhook_receiver import Delivery, WebhookReceiver
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One worker runs every module on the session's `mlflow server`s (sqlite and PostgreSQL),
+# so each server starts once (each start costs seconds of CPU).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("mlflow_servers")]
 
 DRIFTWARDEN = Path(sys.executable).parent / "driftwarden"
 SECRET = "hooks-integration-secret-7d1"

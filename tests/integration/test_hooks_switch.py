@@ -22,7 +22,9 @@ from tests.support.hook_switch import POLL_INTERVAL, SECRET, SECRET_ENV, HookedD
 from tests.support.inprocess import InProcessDaemon
 from tests.support.mlflow_server import MlflowServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One worker runs every module on the session's `mlflow server`s (sqlite and PostgreSQL),
+# so each server starts once (each start costs seconds of CPU).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("mlflow_servers")]
 
 Start = Callable[..., InProcessDaemon]
 

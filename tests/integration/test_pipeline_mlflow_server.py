@@ -19,7 +19,9 @@ from mlflow.tracking import MlflowClient
 from tests.support.mlflow_server import MlflowServer
 from tests.tracking.stores import EXAMPLE_CSV, PROJECT
 
-pytestmark = pytest.mark.integration
+# One worker runs every module on the session's `mlflow server`s (sqlite and PostgreSQL),
+# so each server starts once (each start costs seconds of CPU).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mlflow_servers")]
 
 BIN = Path(sys.executable).parent
 EXPERIMENT = "integration-train"

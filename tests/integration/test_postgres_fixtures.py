@@ -12,7 +12,9 @@ import pytest
 from tests.support.mlflow_server import MlflowServer
 from tests.support.postgres import PostgresCluster, PostgresDatabase
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One worker runs every module on the session's `mlflow server`s (sqlite and PostgreSQL),
+# so each server starts once (each start costs seconds of CPU).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("mlflow_servers")]
 
 
 def test_cluster_accepts_the_password_and_refuses_a_wrong_one(

@@ -3,9 +3,9 @@ past its maximum (and measured, once its labels are there), a retrain runs the r
 example project with `mlflow run`, the gate (lower RMSE wins) promotes the challenger, and the
 registry watcher brings it into force.
 
-Everything is real: a sqlite MLflow store, `examples/regression_project` trained by the
-remediation code (the champion by a first cycle, the challenger by the daemon), the
-daemon in process with its events and /metrics.
+Everything is real: a sqlite MLflow store, `examples/regression_project` (the champion
+trained by its ``train.py`` in process, the challenger by the daemon's retrain with
+`mlflow run`), the daemon in process with its events and /metrics.
 
 The data: ``target = 3 x1 + noise``, the noise small where ``x2 < 0.5`` and large above,
 so the champion's held-out split shows where its errors are large. The shifted drops come
@@ -30,6 +30,7 @@ from tests.remediation.fixtures import write_config
 from tests.support.daemon_proc import daemon_config, write_csv
 from tests.support.inprocess import InProcessDaemon
 from tests.support.mlflow_store import fresh_store
+from tests.tracking.stores import load_train_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -73,9 +74,13 @@ def retrain_section() -> dict[str, Any]:
 
 
 def bootstrap(root: Path) -> dict[str, str]:
-    """The champion: a first remediation cycle trains the project on the old world (promoted:
-    no champion yet). Returns the ``[mlflow]`` section of its store."""
-    from driftwarden.remediation.cycle import run_cycle
+    """The champion: the project's ``train.py`` run in process on the old world (the settings a
+    retrain uses), registered as version 1 under the alias. Returns the ``[mlflow]`` section of
+    its store. (A first remediation cycle promoting a model when there is no champion yet is
+    tested with the classifier's session champion, tests/support/champion.py.)"""
+    from driftwarden.remediation.promote import move_alias
+    from driftwarden.tracking.client import configure_mlflow, ensure_experiment
+    from driftwarden.tracking.registry import register_run
 
     root.mkdir(parents=True, exist_ok=True)
     reference = root / "old_world.csv"
@@ -91,11 +96,17 @@ def bootstrap(root: Path) -> dict[str, str]:
             "model": {"name": MODEL, "task": "regression"},
             "reference": {"source": "file", "path": str(reference)},
             "state": {"directory": str(root / "bootstrap-state")},
-            "retrain": {**retrain_section(), "experiment_name": "bootstrap"},
         },
     )
-    decision = run_cycle(load_settings(config, env={}), "bootstrap", labelled_paths=[])
-    assert decision.outcome == "promoted", decision
+    settings = load_settings(config, env={})
+    client = configure_mlflow(settings)
+    ensure_experiment(client, "bootstrap", mlflow["artifact_location"])
+    argv = ["--data-path", str(reference), "--experiment-name", "bootstrap"]
+    for name, value in retrain_section()["parameters"].items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    run_id = load_train_module(PROJECT).main(argv)
+    assert str(register_run(client, run_id, MODEL).version) == "1"
+    move_alias(client, settings, "1", None, by="test setup")
     return mlflow
 
 

@@ -65,12 +65,13 @@ def make_store(root: Path, template: Path | None, extra_toml: str = "") -> Store
     return Store(root, config, settings, client, experiment_id)
 
 
-def load_train_module() -> ModuleType:
-    """``examples/model_project/train.py`` imported as a module (it is a script, not a package)."""
-    name = "driftwarden_example_train"
+def load_train_module(project: Path = PROJECT) -> ModuleType:
+    """``<project>/train.py`` (the classifier example by default) imported as a module (it is
+    a script, not a package)."""
+    name = f"driftwarden_example_train_{project.name}"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, PROJECT / "train.py")
+    spec = importlib.util.spec_from_file_location(name, project / "train.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -78,9 +79,9 @@ def load_train_module() -> ModuleType:
     return module
 
 
-def train_in_process(store: Store, *args: str) -> str:
+def train_in_process(store: Store, *args: str, project: Path = PROJECT) -> str:
     """Run the example's ``main`` in this process against ``store``; returns the run id."""
     store.activate()
-    train = load_train_module()
+    train = load_train_module(project)
     run_id: str = train.main(["--experiment-name", TRAIN_EXPERIMENT, *args])
     return run_id

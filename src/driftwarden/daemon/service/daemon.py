@@ -16,16 +16,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from driftwarden.config import load_settings, resolve_config_path
 from driftwarden.config.model import Settings
-from driftwarden.config.runnable import check_runnable
 from driftwarden.daemon.jobs.keeper import wants_poll
 from driftwarden.daemon.service.assembly import Parts, assemble
 from driftwarden.daemon.service.lifecycle import Lifecycle
 from driftwarden.daemon.service.signals import SignalFlags
 from driftwarden.daemon.service.state_wait import build_when_state_writable
 from driftwarden.daemon.service.timers import Timers
-from driftwarden.errors import StateUnavailable, UsageError
+from driftwarden.errors import StateUnavailable
 from driftwarden.events import EventBus, log_event
 from driftwarden.events.types import DaemonReady, StopRequested
 from driftwarden.logs import setup_logging
@@ -38,13 +36,9 @@ MAX_SLEEP_SECONDS = 1.0
 SETTLE_POLL_SECONDS = 0.2
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Entry of ``driftwarden run``: load and validate the config, then run until stopped."""
-    config_path = resolve_config_path(args.config)
-    if config_path is None:
-        raise UsageError("run needs --config FILE (or DRIFTWARDEN_CONFIG)")
-    settings = load_settings(config_path)
-    check_runnable(settings, where=str(config_path))  # what `config check` refuses, run refuses
+def run_daemon(args: argparse.Namespace, settings: Settings, config_path: Path) -> int:
+    """``driftwarden run`` once its config passed the checks (``commands/run.py``): build the
+    daemon and run it until stopped."""
     log_level = getattr(args, "log_level", None)
     log_format = getattr(args, "log_format", None)
     setup_logging(log_level or settings.logging.level, log_format or settings.logging.format)
