@@ -41,6 +41,22 @@ def _gone(pid: int) -> bool:
     return False
 
 
+def _flusher_with(writer: WriterProcess, tmp_path: Path) -> tuple[Outbox, OutboxFlusher, Recorder]:
+    """A flusher whose writes go through ``writer``'s child, one validation write queued."""
+    outbox = Outbox(SqliteOutbox(tmp_path / "outbox.db"), Recorder())
+    outbox.enqueue("validation_run", _payload(), "v:1")
+    events = Recorder()
+    flusher = OutboxFlusher(
+        outbox,
+        MlflowWriter(writer, events, Noted()),
+        Metrics(CollectorRegistry()),
+        events,
+        on_turn=lambda: None,
+        child=writer,
+    )
+    return outbox, flusher, events
+
+
 def _dead(writer: WriterProcess, pid: int) -> None:
     """Until the killed child is reaped (the pid property polls it)."""
     while writer.pid == pid:
@@ -112,17 +128,7 @@ def test_an_idle_child_is_stopped_and_the_flusher_stops_it_at_the_end(tmp_path: 
     settings = _settings(tmp_path)
     prepare_default_store(settings)
     writer = WriterProcess(settings, idle_seconds=3600)
-    outbox = Outbox(SqliteOutbox(tmp_path / "outbox.db"), Recorder())
-    outbox.enqueue("validation_run", _payload(), "v:1")
-    events = Recorder()
-    flusher = OutboxFlusher(
-        outbox,
-        MlflowWriter(writer, events, Noted()),
-        Metrics(CollectorRegistry()),
-        events,
-        on_turn=lambda: None,
-        child=writer,
-    )
+    outbox, flusher, events = _flusher_with(writer, tmp_path)
     flusher.flush_once()
     assert [e.outbox_key for e in events.of(ev.OutboxWritten)] == ["v:1"]
     child = writer.pid
@@ -156,17 +162,7 @@ def test_a_stop_during_a_hanging_write_is_prompt_and_keeps_the_write(tmp_path: P
         "http_request_max_retries = 0\nhttp_request_timeout_seconds = 120\n",
     )
     writer = WriterProcess(settings)
-    outbox = Outbox(SqliteOutbox(tmp_path / "outbox.db"), Recorder())
-    outbox.enqueue("validation_run", _payload(), "v:1")
-    events = Recorder()
-    flusher = OutboxFlusher(
-        outbox,
-        MlflowWriter(writer, events, Noted()),
-        Metrics(CollectorRegistry()),
-        events,
-        on_turn=lambda: None,
-        child=writer,
-    )
+    outbox, flusher, events = _flusher_with(writer, tmp_path)
     flusher.start()
     try:
         listener.settimeout(120)
