@@ -3,7 +3,9 @@
 Backoff is 1, 2, 4 … 60 s while MLflow is unreachable; old done rows are pruned hourly;
 parked ('dead') writes are tried again every ``DEAD_RETRY_SECONDS`` and once at start.
 Checks, the ledger and the metrics never wait for it; while checks wait in a queue it
-yields to them (a batch every ``MAX_YIELD_SECONDS`` at least).
+yields to them (``BUSY_BATCH`` writes every ``MAX_YIELD_SECONDS`` at least). With
+``[mlflow] writer = "process"`` the MLflow calls are made by a child process it rests and
+stops (``writer_process``).
 """
 
 from __future__ import annotations
