@@ -256,6 +256,26 @@ def test_a_full_queue_drops_new_alerts_instead_of_blocking() -> None:
     }
 
 
+def test_close_with_a_full_queue_delivers_what_waits_then_stops() -> None:
+    """The workers block on their queue (no polling); ``close`` wakes them with a stop sign,
+    or, when the queue is full and the sign does not fit, they stop once it is empty."""
+    blocking = Blocking()
+    dispatcher = AlertDispatcher([blocking], Recorder(), queue_size=2)
+    dispatcher.start()
+    dispatcher.submit(drift_alert())
+    assert blocking.entered.wait(5)  # one in flight, then the queue is filled
+    dispatcher.submit(drift_alert())
+    dispatcher.submit(drift_alert())
+    dispatcher.close()  # no room for the stop sign
+    blocking.release.set()
+    assert dispatcher.join(10)
+    assert len(blocking.sent) == 3
+    idle = AlertDispatcher([Blocking()], Recorder())
+    idle.start()
+    idle.close()  # an idle worker is woken by the stop sign
+    assert idle.join(10)
+
+
 def test_close_gives_up_on_retries_and_returns_in_time() -> None:
     class Down:
         name = "down"

@@ -9,6 +9,7 @@ in :meth:`AlertDispatcher.stats` (PRODUCT.md's metric list has no name for them)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -57,7 +58,10 @@ class AlertDispatcher:
         self._publish = publish
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
-        self._queues: list[queue.Queue[Alert]] = [queue.Queue(queue_size) for _ in self.sinks]
+        # None is the stop sign ``close`` queues: the workers block on their queue, no polling.
+        self._queues: list[queue.Queue[Alert | None]] = [
+            queue.Queue(queue_size) for _ in self.sinks
+        ]
         self._stats = [SinkStats() for _ in self.sinks]
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -113,6 +117,10 @@ class AlertDispatcher:
     def close(self) -> None:
         """Stop accepting alerts; what is queued is tried once more (no further backoff)."""
         self._closing.set()
+        for q in self._queues:
+            # A full queue's worker is busy: it stops once the queue is empty.
+            with contextlib.suppress(queue.Full):
+                q.put_nowait(None)
 
     def join(self, timeout: float) -> bool:
         """Wait for the sink threads; False (logged) when some are still busy."""
@@ -139,19 +147,18 @@ class AlertDispatcher:
     def _work(self, index: int) -> None:
         q = self._queues[index]
         while True:
+            alert = q.get()
             try:
-                alert = q.get(timeout=0.1)
-            except queue.Empty:
-                if self._closing.is_set():
+                if alert is None:
                     return
-                continue
-            try:
                 self._deliver(index, alert)
             except Exception:  # a sink bug must not kill the worker
                 self._count(index, "failed")
                 log.exception("alert sink crashed", extra={"sink": self.sinks[index].name})
             finally:
                 q.task_done()
+            if self._closing.is_set() and q.empty():
+                return
 
     def _deliver(self, index: int, alert: Alert) -> None:
         sink = self.sinks[index]
