@@ -12,19 +12,27 @@ import pytest
 HEAVY = ("psycopg", "mlflow", "pandas")
 
 
+def _run_cli(body: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``body`` in a fresh interpreter with ``main`` imported and ``loaded()`` naming the
+    heavy modules imported so far."""
+    code = (
+        "import sys; from driftwarden.cli import main\n"
+        f"def loaded():\n    return [m for m in {HEAVY!r} if m in sys.modules]\n{body}"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd
+    )
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--help"], ["hooks", "install", "--help"], ["config", "check"]],
     ids=["help", "hooks-install-help", "config-check"],
 )
 def test_short_commands_do_not_import_heavy_modules(argv: list[str], tmp_path: Path) -> None:
-    code = (
-        "import sys; from driftwarden.cli import main\n"
-        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    out = _run_cli(
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\nprint('LOADED', loaded())",
+        tmp_path,
     )
     assert out.stdout.strip().splitlines()[-1] == "LOADED []"
 
@@ -37,13 +45,9 @@ def test_a_refused_run_imports_no_heavy_module(tmp_path: Path) -> None:
         '[model]\nname = "m"\n[reference]\nsource = "file"\npath = "missing.csv"\n'
         '[state]\ndirectory = "state"\n'
     )
-    code = (
-        "import sys; from driftwarden.cli import main\n"
-        f"code = main(['run', '--config', {str(config)!r}])\n"
-        f"print('EXIT', code, 'LOADED', [m for m in {HEAVY!r} if m in sys.modules])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    out = _run_cli(
+        f"code = main(['run', '--config', {str(config)!r}])\nprint('EXIT', code, 'LOADED', loaded())",
+        tmp_path,
     )
     assert out.stdout.strip().splitlines()[-1] == "EXIT 2 LOADED []", out.stderr
     assert "reference.path" in out.stderr

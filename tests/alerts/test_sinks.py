@@ -257,8 +257,8 @@ def test_a_full_queue_drops_new_alerts_instead_of_blocking() -> None:
 
 
 def test_close_with_a_full_queue_delivers_what_waits_then_stops() -> None:
-    """The workers block on their queue (no polling); ``close`` wakes them with a stop sign,
-    or, when the queue is full and the sign does not fit, they stop once it is empty."""
+    """``close`` wakes a blocked worker with a stop sign; when the queue is full and the sign
+    does not fit, the worker delivers what waits and stops once the queue is empty."""
     blocking = Blocking()
     dispatcher = AlertDispatcher([blocking], Recorder(), queue_size=2)
     dispatcher.start()
