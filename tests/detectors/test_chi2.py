@@ -4,9 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy.stats import chi2_contingency
 
-from driftwarden.detectors.chi2 import OTHER, chi2_test
+from driftwarden.detectors.chi2 import OTHER, chi2_test, pearson_chi2
+
+TABLES = arrays(
+    np.int64,
+    st.tuples(st.sampled_from([1, 2, 3]), st.integers(1, 40)),
+    elements=st.one_of(st.integers(0, 20), st.integers(0, 10**9)),
+)
+
+
+@given(TABLES)
+@example(np.array([[60, 40], [45, 55]]))  # one degree of freedom: the Yates correction
+@example(np.array([[5, 0], [7, 0]]))  # a zero expected count: both refuse it
+@example(np.array([[3, 4, 5]]))  # one row: no degree of freedom
+def test_pearson_chi2_is_chi2_contingency_to_the_last_bit(table: np.ndarray) -> None:
+    assume(table.sum() > 0)  # chi2_test never sees an empty table (a count of 0 is refused before)
+    try:
+        expected = chi2_contingency(table)
+    except ValueError:
+        with pytest.raises(ValueError, match="expected frequencies has a zero element"):
+            pearson_chi2(table)
+        return
+    found = pearson_chi2(table)
+    assert found == (float(expected.statistic), float(expected.pvalue), int(expected.dof))
 
 
 def test_matches_scipy_when_no_category_is_sparse() -> None:

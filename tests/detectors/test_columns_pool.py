@@ -10,7 +10,7 @@ import pytest
 
 from driftwarden.config.model import DriftConfig
 from driftwarden.detectors import PreparedReference, check_drift, check_frames
-from driftwarden.detectors.columns_pool import PARALLEL_MIN_VALUES, map_columns
+from driftwarden.detectors.columns_pool import PARALLEL_MIN_VALUES, map_columns, start_order
 
 
 def _frames(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -37,6 +37,21 @@ def test_results_come_back_in_input_order_on_threads() -> None:
         i * i for i in range(50)
     ]
     assert any(name.startswith("driftwarden-column") for name in seen)
+
+
+def test_the_costliest_items_start_first_and_equal_costs_keep_their_order() -> None:
+    heavy = {3, 7, 11}
+    order = start_order(list(range(12)), lambda i: 2 if i in heavy else 1)
+    assert order == [3, 7, 11, 0, 1, 2, 4, 5, 6, 8, 9, 10]
+    assert start_order(list("abc"), None) == [0, 1, 2]
+
+
+def test_results_keep_the_input_order_when_the_costliest_start_first() -> None:
+    items = list(range(40))
+    found = map_columns(
+        lambda i: -i, items, values=PARALLEL_MIN_VALUES, workers=2, cost=lambda i: i % 3
+    )
+    assert found == [-i for i in items]
 
 
 def test_small_work_stays_on_the_calling_thread() -> None:

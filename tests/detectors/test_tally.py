@@ -75,3 +75,22 @@ def test_ints_bools_and_categoricals_match() -> None:
     ]
     for series in columns:
         assert _tallied(_split(series, [7, 30, 31, 90])) == category_counts(series)
+
+
+texts = st.one_of(
+    st.none(), st.sampled_from(["a", "b", "", " ", "é", "1", "nan"]), st.text(max_size=5)
+)
+
+
+@settings(max_examples=examples(80), deadline=None)
+@given(st.lists(texts, max_size=40))
+@example(["a", None, "b", "a"])
+@example([None, None])
+@example([])
+def test_text_held_in_arrow_counts_as_the_same_text_held_as_objects(values: list) -> None:
+    arrow = pd.Series(values, dtype="str")
+    assert isinstance(arrow.array, pd.arrays.ArrowStringArray)  # the counted-by-Arrow path
+    counts, n_null = category_counts(arrow)
+    expected, expected_null = category_counts(pd.Series(values, dtype=object))
+    assert (counts, n_null) == (expected, expected_null)
+    assert list(counts) == list(expected)  # first seen first, as value_counts(sort=False)

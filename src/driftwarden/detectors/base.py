@@ -286,6 +286,9 @@ def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
     Whole-number floats count as integers, so a column that gained NaNs (and became float)
     still matches the reference's ``"1"``, ``"2"``, ... categories.
     """
+    arrow = _arrow_text(series)
+    if arrow is not None:
+        return _arrow_text_counts(arrow)
     if pd.api.types.is_float_dtype(series.dtype):
         finite = series.dropna()
         if (
@@ -301,6 +304,27 @@ def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
         name = str(key)
         out[name] = out.get(name, 0) + int(value)
     return out, n_null
+
+
+def _arrow_text(series: pd.Series) -> Any:
+    """The Arrow array behind a text column held in Arrow (pandas' ``str``), else None."""
+    if not isinstance(series.array, pd.arrays.ArrowStringArray):
+        return None
+    import pyarrow as pa
+
+    return pa.chunked_array(series.array.__arrow_array__())
+
+
+def _arrow_text_counts(array: Any) -> tuple[dict[str, int], int]:
+    """``category_counts`` of Arrow text, counted by Arrow without the pandas Series that
+    ``value_counts`` builds around the result (about 15% of a 200k-value column's count)."""
+    import pyarrow.compute as pc
+
+    counted = pc.value_counts(array)
+    values = counted.field("values").to_pylist()
+    counts = counted.field("counts").to_pylist()
+    out = {value: int(n) for value, n in zip(values, counts, strict=True) if value is not None}
+    return out, int(array.null_count)
 
 
 def is_numeric_column(series: pd.Series, categorical: set[str]) -> bool:

@@ -1,8 +1,11 @@
 """Chi-square test of homogeneity for a categorical column (reference row vs current row).
 
 Sparse categories are pooled the way the textbook rule asks (every expected count at
-least 5) before ``scipy.stats.chi2_contingency`` runs; categories never seen in the
-reference are reported and tested like any other (their reference count is 0).
+least 5) before the test; categories never seen in the reference are reported and tested
+like any other (their reference count is 0). The statistic and p-value are
+``scipy.stats.chi2_contingency``'s, computed with its own steps (``expected_freq``, the Yates
+correction at one degree of freedom, the Pearson sum, ``chdtrc``) without the generic
+wrappers that cost it a couple of milliseconds per column.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2_contingency
+from scipy.special import chdtrc
+from scipy.stats.contingency import expected_freq
 
 from driftwarden.detectors.effect import js_distance, psi
 
@@ -69,6 +73,29 @@ def _pool(
     return out_names, np.column_stack(columns), [names[i] for i in pooled]
 
 
+def pearson_chi2(observed: np.ndarray) -> tuple[float, float, int]:
+    """``chi2_contingency(observed)``'s statistic, p-value and degrees of freedom.
+
+    The same arithmetic in the same order (scipy's own ``expected_freq``, the Yates
+    correction when there is one degree of freedom, the flat sum of the Pearson terms, the
+    chi-square survival function), so the numbers are scipy's to the last bit; the tests
+    hold it to ``chi2_contingency`` itself.
+    """
+    expected = expected_freq(observed)
+    if np.any(expected == 0):
+        raise ValueError("the table of expected frequencies has a zero element")
+    dof = expected.size - sum(expected.shape) + expected.ndim - 1
+    if dof == 0:
+        return 0.0, 1.0, 0
+    values = observed.astype(np.float64)
+    if dof == 1:
+        diff = expected - values
+        values = values + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
+    terms = ((values - expected) ** 2 / expected).ravel()
+    statistic = terms.sum()
+    return float(statistic), float(chdtrc(float(dof), statistic)), int(dof)
+
+
 def chi2_test(
     reference: dict[str, int], current: dict[str, int], max_categories: int
 ) -> Chi2Outcome:
@@ -99,7 +126,5 @@ def chi2_test(
     details["bins"] = len(pooled_names)
     if pooled_table.shape[1] < 2:
         return Chi2Outcome(0.0, 1.0, 0, effects, details)
-    result = chi2_contingency(pooled_table)
-    return Chi2Outcome(
-        float(result.statistic), float(result.pvalue), int(result.dof), effects, details
-    )
+    statistic, p_value, dof = pearson_chi2(pooled_table)
+    return Chi2Outcome(statistic, p_value, dof, effects, details)

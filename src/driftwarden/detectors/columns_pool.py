@@ -29,11 +29,20 @@ def worker_count() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+def start_order(items: Sequence[T], cost: Callable[[T], float] | None) -> list[int]:
+    """Indices of ``items``, costliest first; equal costs (or no ``cost``) keep input order."""
+    order = list(range(len(items)))
+    if cost is not None:
+        order.sort(key=lambda i: -cost(items[i]))  # a stable sort
+    return order
+
+
 def map_columns(
     func: Callable[[T], R],
     items: Sequence[T],
     values: int,
     workers: int | None = None,
+    cost: Callable[[T], float] | None = None,
 ) -> list[R]:
     """``[func(item) for item in items]``, on up to ``workers`` threads when worth it.
 
@@ -42,9 +51,14 @@ def map_columns(
         items: one per column, in the order the results are wanted.
         values: how many values the work touches in all, to decide whether threads pay.
         workers: thread count; default: the cores this process may use.
+        cost: an item's relative cost; on threads the costliest start first, so no thread
+            is left with a long item at the end while the others wait (results keep the
+            input order).
     """
     count = min(worker_count() if workers is None else max(workers, 1), len(items))
     if count <= 1 or values < PARALLEL_MIN_VALUES:
         return [func(item) for item in items]
+    order = start_order(items, cost)
     with ThreadPoolExecutor(max_workers=count, thread_name_prefix="driftwarden-column") as pool:
-        return list(pool.map(func, items))
+        done = dict(zip(order, pool.map(lambda i: func(items[i]), order), strict=True))
+    return [done[i] for i in range(len(items))]

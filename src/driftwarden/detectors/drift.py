@@ -28,7 +28,7 @@ from driftwarden.detectors.cvm import cvm_sorted
 from driftwarden.detectors.effect import binned_proportions, normalised_wasserstein, psi
 from driftwarden.detectors.ks import ks_sorted
 from driftwarden.detectors.prepared import CategoricalColumn, NumericColumn, PreparedReference
-from driftwarden.detectors.schema import check_schema
+from driftwarden.detectors.schema import column_findings, frame_findings
 from driftwarden.detectors.verdict import Verdict, decide, effect_measure
 from driftwarden.errors import OptionalDependencyMissing
 
@@ -140,6 +140,21 @@ def _test_one(
         )
 
 
+def _check_column(
+    reference: PreparedReference, name: str, series: pd.Series, cfg: DriftConfig
+) -> tuple[FeatureResult, list[SchemaFinding]]:
+    """One column's whole share of a check (its schema findings and its test), on one thread."""
+    profile = reference.profiles[name]
+    findings = column_findings(name, profile, series, len(series), cfg.null_rate_tolerance)
+    return _test_one(reference, name, series, cfg), findings
+
+
+def _cost(reference: PreparedReference, name: str) -> int:
+    """Relative cost of a column's test: counting text categories (hashing each value) and
+    the chi-square's Python take longer than a numeric column's sort, so they start first."""
+    return 1 if reference.profiles[name].numeric else 2
+
+
 def _apply_verdicts(features: list[FeatureResult], cfg: DriftConfig, rows: int) -> Verdict:
     """Corrected p-values, thresholds and ``drifted`` per feature; the dataset verdict."""
     verdict = decide(features, cfg, rows)
@@ -208,6 +223,17 @@ def check_drift(
     duplicated = sorted({str(c) for c in current.columns[current.columns.duplicated()]})
     if duplicated:
         current = current.loc[:, ~current.columns.duplicated()]
+    present = set(current.columns)
+    batch = [(name, current[name]) for name in reference.tested if name in present]
+    rows = len(current) + (reference.n_rows if reference.lazy else 0)
+    checked = map_columns(
+        lambda item: _check_column(reference, item[0], item[1], cfg),
+        batch,
+        values=rows * len(batch),
+        workers=workers,
+        cost=lambda item: _cost(reference, item[0]),
+    )
+    features = [feature for feature, _ in checked]
     schema = [
         *(
             SchemaFinding(
@@ -216,19 +242,9 @@ def check_drift(
             for c in duplicated
         ),
         *reference.findings,
-        *check_schema(
-            reference.columns, reference.profiles, current, cfg.null_rate_tolerance, ignored
-        ),
+        *frame_findings(reference.columns, current, ignored),
+        *(finding for _, findings in checked for finding in findings),
     ]
-    present = set(current.columns)
-    batch = [(name, current[name]) for name in reference.tested if name in present]
-    rows = len(current) + (reference.n_rows if reference.lazy else 0)
-    features = map_columns(
-        lambda item: _test_one(reference, item[0], item[1], cfg),
-        batch,
-        values=rows * len(batch),
-        workers=workers,
-    )
     verdict = _apply_verdicts(features, cfg, len(current))
     sources = [features[i].feature for i in verdict.likely_sources]
     features.sort(key=_rank)

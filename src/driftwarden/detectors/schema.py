@@ -37,74 +37,70 @@ def dtype_family(series: pd.Series | object) -> str:
     return "string"
 
 
-def check_schema(
-    reference_columns: list[str],
-    profiles: dict[str, ColumnProfile],
-    current: pd.DataFrame,
-    null_rate_tolerance: float,
-    ignored: set[str],
+def frame_findings(
+    reference_columns: list[str], current: pd.DataFrame, ignored: set[str]
 ) -> list[SchemaFinding]:
-    """Missing/extra columns, type changes and null-rate moves of the current batch.
+    """Columns missing from the batch, then columns the reference does not have."""
+    present = set(current.columns)
+    findings = [
+        SchemaFinding(column, "missing_column", "error", "column missing from the current batch")
+        for column in reference_columns
+        if column not in present and column not in ignored
+    ]
+    known = set(reference_columns) | ignored
+    findings += [
+        SchemaFinding(str(column), "extra_column", "warning", "column not in the reference")
+        for column in current.columns
+        if column not in known
+    ]
+    return findings
 
-    Args:
-        reference_columns: every column of the reference, in order.
-        profiles: the reference profile of each tested column.
-        current: the batch being checked.
-        null_rate_tolerance: a null rate moving by more than this is reported.
-        ignored: columns never reported as extra (e.g. the target).
+
+def column_findings(
+    column: str,
+    profile: ColumnProfile,
+    series: pd.Series,
+    rows: int,
+    null_rate_tolerance: float,
+) -> list[SchemaFinding]:
+    """A type change and a null-rate move of one column present in the batch.
+
+    Per column, so that ``check_drift`` runs it beside the column's test on a worker thread.
     """
     findings: list[SchemaFinding] = []
-    present = set(current.columns)
-    dtypes = current.dtypes
-    for column in reference_columns:
-        if column not in present and column not in ignored:
-            findings.append(
-                SchemaFinding(
-                    column, "missing_column", "error", "column missing from the current batch"
-                )
+    rate = null_count(series) / rows if rows else 0.0
+    family = dtype_family(series.dtype)
+    numeric_now = family in ("int", "float")
+    if family != profile.dtype and not (profile.numeric and numeric_now):
+        lost_numbers = profile.numeric and not numeric_now and rate < 1.0
+        findings.append(
+            SchemaFinding(
+                column,
+                "dtype_changed",
+                "error" if lost_numbers else "warning",
+                f"type changed from {profile.dtype} to {family}"
+                + ("; non-numeric values are dropped from the test" if lost_numbers else ""),
+                profile.dtype,
+                family,
             )
-    known = set(reference_columns) | ignored
-    for column in current.columns:
-        if column not in known:
-            findings.append(
-                SchemaFinding(str(column), "extra_column", "warning", "column not in the reference")
+        )
+    if rows and rate == 1.0:
+        findings.append(
+            SchemaFinding(
+                column, "empty_column", "error", "every value is null", profile.null_rate, rate
             )
-    for column, profile in profiles.items():
-        if column not in present:
-            continue
-        rate = null_count(current[column]) / len(current) if len(current) else 0.0
-        family = dtype_family(dtypes[column])
-        numeric_now = family in ("int", "float")
-        if family != profile.dtype and not (profile.numeric and numeric_now):
-            lost_numbers = profile.numeric and not numeric_now and rate < 1.0
-            findings.append(
-                SchemaFinding(
-                    column,
-                    "dtype_changed",
-                    "error" if lost_numbers else "warning",
-                    f"type changed from {profile.dtype} to {family}"
-                    + ("; non-numeric values are dropped from the test" if lost_numbers else ""),
-                    profile.dtype,
-                    family,
-                )
+        )
+    elif abs(rate - profile.null_rate) > null_rate_tolerance:
+        findings.append(
+            SchemaFinding(
+                column,
+                "null_rate_changed",
+                "warning",
+                f"null rate moved from {profile.null_rate:.3f} to {rate:.3f}",
+                profile.null_rate,
+                rate,
             )
-        if len(current) and rate == 1.0:
-            findings.append(
-                SchemaFinding(
-                    column, "empty_column", "error", "every value is null", profile.null_rate, rate
-                )
-            )
-        elif abs(rate - profile.null_rate) > null_rate_tolerance:
-            findings.append(
-                SchemaFinding(
-                    column,
-                    "null_rate_changed",
-                    "warning",
-                    f"null rate moved from {profile.null_rate:.3f} to {rate:.3f}",
-                    profile.null_rate,
-                    rate,
-                )
-            )
+        )
     return findings
 
 
