@@ -11,7 +11,9 @@ Data: a 1,000,000-row reference and a 200,000-row current batch with 20 numeric 
 categorical ones; 5 columns are shifted in the current batch.
 
 Steps: the scipy loop (the baseline; its frames read by ``read_frame`` as every other
-step's, so peak RSS differences are the computation's); driftwarden's one-shot check
+step's, so peak RSS differences are the computation's); the sorting floor (one ``np.sort``
+of each numeric column of the batch on the check's thread pool: what any warm check must
+do at least); driftwarden's one-shot check
 (prepares the reference in the same call; what ``driftwarden check`` computes);
 preparing the reference once; a warm check against the reference prepared in the same
 process (which then holds the reference frame and its sorted copy); a warm check against
@@ -129,13 +131,13 @@ def run_step(step: str, ref_path: str, cur_path: str, repeat: int, store: str) -
 
     current = read_frame(cur_path)
     # A restarted daemon has the store, not the reference frame: that step never reads it.
-    reference = None if step.startswith("check_stored") else read_frame(ref_path)
+    reference = None if step.startswith(("check_stored", "sort_floor")) else read_frame(ref_path)
     cfg = DriftConfig()
     threaded = "workers" in inspect.signature(check_drift).parameters
     one = {"workers": 1} if threaded else {}
     if step.endswith("_1thread") and not threaded:
         return {"skipped": "this revision has no thread pool"}
-    if step.startswith(("store", "check_stored")) and not threaded:
+    if step.startswith(("store", "check_stored", "sort_floor")) and not threaded:
         return {"skipped": "this revision has no prepared store"}
     if step == "store":  # not measured: writes the prepared reference for check_stored
         from driftwarden.data.prepared_store import PreparedStore
@@ -151,6 +153,14 @@ def run_step(step: str, ref_path: str, cur_path: str, repeat: int, store: str) -
         work = lambda: _features(check_frames(reference, current, cfg, **kwargs))  # noqa: E731
     elif step.startswith("prepare"):
         work = lambda: PreparedReference.from_frame(reference, cfg, **kwargs) and None  # noqa: E731
+    elif step.startswith("sort_floor"):
+        from driftwarden.detectors.base import clean_numeric
+        from driftwarden.detectors.columns_pool import map_columns
+
+        numeric = [c for c in current.columns if pd.api.types.is_numeric_dtype(current[c].dtype)]
+        values = [clean_numeric(current[c]).values for c in numeric]
+        size = sum(v.size for v in values)
+        work = lambda: map_columns(np.sort, values, values=size, **kwargs) and None  # noqa: E731
     elif step.startswith("check_stored"):
         from driftwarden.data.prepared_store import PreparedStore
 
@@ -254,6 +264,7 @@ def main() -> None:
             versions.append((f" [{args.before}]", _export(args.before, Path(tmp))))
         steps = ["loop", "one_shot", "one_shot_1thread", "prepare", "prepare_1thread"]
         steps += ["check", "check_1thread", "store", "check_stored", "check_stored_1thread"]
+        steps += ["sort_floor", "sort_floor_1thread"]
         rows: list[tuple[str, list[float], float]] = []
         cpu: dict[str, float] = {}
         results: dict[str, Any] = {}

@@ -3,11 +3,18 @@
 The same ``Daemon`` as ``driftwarden run`` (real watch, worker, ledger, outbox, endpoint,
 MLflow store); only the signal handlers are not installed (stop with ``stop()``). Tests wait
 on the daemon's events (``wait``) instead of sleeping or reading logs.
+
+It writes to MLflow on a thread (``[mlflow] writer = "thread"`` is written into its config
+file unless the file names a writer, so a reload reads the same): the writer child's own
+``import mlflow`` would cost each test that writes about 5 s of CPU. The child is tested in
+``tests/outbox`` (every writer test runs in both modes) and by every subprocess daemon,
+which runs the default.
 """
 
 from __future__ import annotations
 
 import threading
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,12 +27,28 @@ from driftwarden.events import types as ev
 from tests.support.mlflow_store import prepare_default_store
 
 E = TypeVar("E", bound=Event)
+THREAD_WRITER = 'writer = "thread"'
+
+
+def write_on_a_thread(config: Path) -> None:
+    """Add ``writer = "thread"`` to the file's ``[mlflow]`` table unless it names a writer."""
+    text = config.read_text(encoding="utf-8")
+    if "writer" in tomllib.loads(text).get("mlflow", {}):
+        return
+    lines = text.splitlines()
+    if "[mlflow]" in (line.strip() for line in lines):
+        at = next(i for i, line in enumerate(lines) if line.strip() == "[mlflow]")
+        lines.insert(at + 1, THREAD_WRITER)
+    else:
+        lines += ["", "[mlflow]", THREAD_WRITER]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 class InProcessDaemon:
     """One daemon built from ``config`` (not started until ``start``)."""
 
     def __init__(self, config: Path) -> None:
+        write_on_a_thread(config)
         settings = load_settings(config, env={})
         self.settings = settings
         self.config = config

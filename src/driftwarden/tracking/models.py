@@ -38,6 +38,7 @@ from driftwarden.tracking.registry import (
     get_version_by_stage,
     mlflow_calls,
 )
+from driftwarden.tracking.skops_import import import_skops
 
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
 _VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<ref>[^/]+)$")
@@ -63,6 +64,7 @@ class ProductionModel:
 
 
 def _load(uri: str, name: str | None, version: str | None, run_id: str | None) -> ProductionModel:
+    import_skops()  # before MLflow's own import of it, which would also import torch
     try:
         model = mlflow.pyfunc.load_model(uri)
     except MlflowException as exc:

@@ -17,7 +17,7 @@ from driftwarden.config.models import PER_MODEL
 from driftwarden.daemon.service.reload import GLOBAL, LIVE, MODEL, RESTART, SECTIONS, changes
 from driftwarden.events import types as ev
 from tests.support.daemon_proc import daemon_config, sample_frame, write_csv
-from tests.support.inprocess import InProcessDaemon
+from tests.support.inprocess import InProcessDaemon, write_on_a_thread
 
 Start = Callable[..., InProcessDaemon]
 
@@ -27,7 +27,7 @@ def _start(root: Path, start_daemon: Start, **sections: dict[str, Any]) -> InPro
 
 
 def _rewrite(root: Path, **sections: dict[str, Any]) -> None:
-    daemon_config(root, **sections)
+    write_on_a_thread(daemon_config(root, **sections))  # the writer the daemon was built with
 
 
 def test_every_config_section_has_a_way_to_take_effect() -> None:

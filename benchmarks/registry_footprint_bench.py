@@ -1,0 +1,236 @@
+"""What an idle daemon holds when it follows a model in the MLflow registry.
+
+``footprint_bench.py`` measures a daemon whose reference is a file. A daemon that follows
+a registered model also polls the registry and keeps the production model loaded, so it
+imports MLflow and, for a scikit-learn model, skops (MLflow 3's format). This script trains
+the example project once (``examples/model_project/train.py``: a random forest logged with
+skops, its training frame as the reference), registers it with the alias ``production`` in
+a sqlite store, starts ``driftwarden run`` following it, checks ``--files`` drops, waits
+for the MLflow writer child to stop (a minute after the last write) and for 5 s without
+work, then samples the idle daemon for ``--idle-seconds``: resident memory (VmRSS) and CPU share, and which heavy
+modules the process holds (read from ``/proc/<pid>/maps``: torch's shared library).
+
+``--before REV`` runs the same daemon with another git revision's code (e.g. ``--before
+main``), in the same run, for the change's effect. The baseline is a bare interpreter that
+imports what checking a file needs plus MLflow's client and skops, measured in the same run.
+
+Run: ``.venv/bin/python benchmarks/registry_footprint_bench.py [--idle-seconds 30]
+[--before REV]`` (about 2-3 minutes per daemon on 2 shared cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from daemon_bench import free_port
+from footprint_bench import (
+    Run,
+    baseline_rss_mib,
+    children,
+    get,
+    idle_usage,
+    pending,
+    tree_cpu_seconds,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = REPO / "examples" / "model_project"
+MODEL = "bench-model"
+BASELINE = (
+    "import driftwarden.detectors.drift, pandas, pyarrow.parquet, mlflow.pyfunc; "
+    "from driftwarden.tracking.skops_import import import_skops; import_skops()"
+)
+
+
+def train_and_register(root: Path) -> str:
+    """Train the example into ``root/mlflow.db`` and give its model the production alias."""
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    env = dict(os.environ, MLFLOW_TRACKING_URI=uri, MLFLOW_EXPERIMENT_NAME="bench-train")
+    subprocess.run(  # from root: the run's artifacts go to root/mlruns
+        [sys.executable, str(PROJECT / "train.py"), "--num-trees", "20"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    from mlflow.tracking import MlflowClient
+
+    from driftwarden.tracking.registry import register_run, set_alias
+
+    os.environ["MLFLOW_TRACKING_URI"] = uri  # register_run resolves runs:/ URIs through it
+    client = MlflowClient(uri, uri)
+    [run] = client.search_runs(
+        [client.get_experiment_by_name("bench-train").experiment_id], max_results=1
+    )
+    version = register_run(client, run.info.run_id, MODEL)
+    set_alias(client, MODEL, "production", version.version)
+    return uri
+
+
+def write_config(root: Path, port: int, uri: str) -> Path:
+    drop, state = root / "drop", root / "state"
+    drop.mkdir(exist_ok=True)
+    path = root / "driftwarden.toml"
+    path.write_text(
+        f"""
+[model]
+name = "{MODEL}"
+alias = "production"
+target = "target"
+
+[reference]
+source = "model"
+
+[mlflow]
+tracking_uri = "{uri}"
+
+[watch]
+paths = ["{drop}"]
+settle_seconds = 0.2
+
+[schedule.drift]
+enabled = false
+
+[schedule.validation]
+enabled = false
+
+[alerts]
+sinks = ["log"]
+
+[metrics]
+port = {port}
+
+[state]
+directory = "{state}"
+
+[logging]
+level = "INFO"
+format = "json"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def write_drops(drop: Path, count: int) -> None:
+    """Rows of the training data, shifted a little, without the label."""
+    frame = pd.read_csv(PROJECT / "data" / "breast_cancer.csv").drop(columns=["target"])
+    rng = np.random.default_rng(3)
+    for i in range(count):
+        sample = frame.sample(200, random_state=i) * rng.normal(1.0, 0.01)
+        staged = drop / f".drop-{i}.csv.tmp"
+        sample.to_csv(staged, index=False)
+        os.rename(staged, drop / f"drop-{i}.csv")
+
+
+def processed(port: int) -> float:
+    """Drops processed, over every series (a model's own carry its name as a label)."""
+    status, text = get(port, "/metrics")
+    return sum(
+        float(line.rpartition(" ")[2])
+        for line in (text.splitlines() if status == 200 else [])
+        if line.startswith("driftwarden_files_total{") and 'outcome="processed"' in line
+    )
+
+
+def holds(pid: int, library: str) -> bool:
+    return library in Path(f"/proc/{pid}/maps").read_text()
+
+
+def measure(root: Path, uri: str, files: int, idle: float, src: Path | None) -> dict[str, float]:
+    """One daemon (this tree's code, or ``src``'s) from start to the end of its idle spell."""
+    if (root / "state").exists():
+        shutil.rmtree(root / "state")
+    shutil.rmtree(root / "drop", ignore_errors=True)
+    port = free_port()
+    config = write_config(root, port, uri)
+    saved = os.environ.get("PYTHONPATH")
+    if src is not None:
+        os.environ["PYTHONPATH"] = str(src)
+    try:
+        run = Run(config, port, root / "daemon.log")
+    finally:
+        if src is not None:
+            os.environ.pop("PYTHONPATH")
+            if saved is not None:
+                os.environ["PYTHONPATH"] = saved
+    try:
+        pid = run.process.pid
+        write_drops(root / "drop", files)
+        deadline = time.monotonic() + 300
+        while processed(port) < files and time.monotonic() < deadline:
+            time.sleep(0.2)
+        while pending(port) > 0 and time.monotonic() < deadline:  # the runs reach MLflow
+            time.sleep(0.5)
+        while children(pid) and time.monotonic() < deadline:  # the writer child's idle stop
+            time.sleep(1.0)
+        while time.monotonic() < deadline:  # at rest: 5 s in which the tree used < 50 ms
+            before = tree_cpu_seconds(pid)
+            time.sleep(5.0)
+            if tree_cpu_seconds(pid) - before < 0.05:
+                break
+        share, rss, _, memory = idle_usage(pid, idle)
+        return {
+            "ready_s": run.ready,
+            "checked": processed(port),
+            "rss_mib": float(np.median(rss)) / 1024,
+            "peak_mib": memory["VmHWM"] / 1024,
+            "cpu_pct": 100 * share,
+            "torch": float(holds(pid, "libtorch")),
+        }
+    finally:
+        run.stop()
+
+
+def export(rev: str, into: Path) -> Path:
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", rev, "src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=3, help="drops checked before idling")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--before", help="also measure this git revision's code (e.g. main)")
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}; load before: {os.getloadavg()[0]:.2f}", flush=True)
+    root = Path(tempfile.mkdtemp(prefix="registry-footprint-"))
+    try:
+        uri = train_and_register(root)
+        rows = [("this tree", measure(root, uri, args.files, args.idle_seconds, None))]
+        if args.before:
+            src = export(args.before, root)
+            rows.append((args.before, measure(root, uri, args.files, args.idle_seconds, src)))
+        baseline = baseline_rss_mib(BASELINE)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"load after: {os.getloadavg()[0]:.2f}\n")
+    head = f"{'code':12} {'ready s':>8} {'checked':>8} {'idle RSS MiB':>13} {'peak MiB':>9}"
+    print(f"{head} {'idle CPU %':>11} {'torch loaded':>13} {'vs baseline':>12}")
+    for name, r in rows:
+        print(
+            f"{name:12} {r['ready_s']:>8.2f} {r['checked']:>8.0f} {r['rss_mib']:>13.0f} "
+            f"{r['peak_mib']:>9.0f} {r['cpu_pct']:>11.2f} {'yes' if r['torch'] else 'no':>13} "
+            f"{r['rss_mib'] / baseline:>11.2f}x"
+        )
+    print(
+        f"baseline: a bare interpreter importing what a check needs, MLflow's pyfunc and "
+        f"skops: {baseline:.0f} MiB"
+    )
+    print("target (issue 14): an idle daemon at most 250 MiB RSS and under 0.5% of a core")
+
+
+if __name__ == "__main__":
+    main()
