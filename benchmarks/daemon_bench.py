@@ -90,14 +90,21 @@ def free_port() -> int:
 
 
 def write_config(
-    root: Path, port: int, reference: Path | None = None, log: str = 'level = "WARNING"'
+    root: Path,
+    port: int,
+    reference: Path | None = None,
+    log: str = 'level = "WARNING"',
+    model: str | None = None,
 ) -> Path:
-    """The benchmark daemon's config (also footprint_bench's): ``reference`` defaults to
-    ``root/reference.csv``; ``log`` is the body of its ``[logging]`` table."""
+    """The benchmark daemon's config (also the footprint benches'): ``reference`` defaults to
+    ``root/reference.csv``; ``log`` is the body of its ``[logging]`` table; ``model``, TOML
+    that replaces the model and its reference file (a registered model: the registry poll
+    then runs)."""
     drop, state = root / "drop", root / "state"
     drop.mkdir(exist_ok=True)
     reference = root / "reference.csv" if reference is None else reference
-    text = f"""
+    if model is None:
+        model = f"""
 [model]
 name = "bench-model"
 target = "target"
@@ -106,6 +113,10 @@ target = "target"
 source = "file"
 path = "{reference}"
 
+[schedule.registry_poll]
+enabled = false
+"""
+    text = f"""{model}
 [watch]
 paths = ["{drop}"]
 settle_seconds = {SETTLE_SECONDS}
@@ -115,9 +126,6 @@ rescan_interval_seconds = 60.0
 enabled = false
 
 [schedule.validation]
-enabled = false
-
-[schedule.registry_poll]
 enabled = false
 
 [alerts]

@@ -162,7 +162,9 @@ def pending(port: int) -> float:
 class Run:
     """One ``driftwarden run`` of the config; its log is kept per start."""
 
-    def __init__(self, config: Path, port: int, log: Path) -> None:
+    def __init__(
+        self, config: Path, port: int, log: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.port = port
         self.log = log
         self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
@@ -171,6 +173,7 @@ class Run:
             [sys.executable, "-m", "driftwarden.cli", "run", "--config", str(config)],
             stdout=self._out,
             stderr=subprocess.STDOUT,
+            env=env,
         )
         self.ready = wait_ready(port, self.process, self.started)
         # CPU the process used until ready: the wall time on a quiet machine (this one is

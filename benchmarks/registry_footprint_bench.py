@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from daemon_bench import free_port
+from daemon_bench import free_port, write_config
 from footprint_bench import (
     Run,
     baseline_rss_mib,
@@ -76,12 +76,9 @@ def train_and_register(root: Path) -> str:
     return uri
 
 
-def write_config(root: Path, port: int, uri: str) -> Path:
-    drop, state = root / "drop", root / "state"
-    drop.mkdir(exist_ok=True)
-    path = root / "driftwarden.toml"
-    path.write_text(
-        f"""
+def model_tables(uri: str) -> str:
+    """The registered model to follow, its training data as the reference, and its store."""
+    return f"""
 [model]
 name = "{MODEL}"
 alias = "production"
@@ -92,33 +89,7 @@ source = "model"
 
 [mlflow]
 tracking_uri = "{uri}"
-
-[watch]
-paths = ["{drop}"]
-settle_seconds = 0.2
-
-[schedule.drift]
-enabled = false
-
-[schedule.validation]
-enabled = false
-
-[alerts]
-sinks = ["log"]
-
-[metrics]
-port = {port}
-
-[state]
-directory = "{state}"
-
-[logging]
-level = "INFO"
-format = "json"
-""",
-        encoding="utf-8",
-    )
-    return path
+"""
 
 
 def write_drops(drop: Path, count: int) -> None:
@@ -152,17 +123,10 @@ def measure(root: Path, uri: str, files: int, idle: float, src: Path | None) -> 
         shutil.rmtree(root / "state")
     shutil.rmtree(root / "drop", ignore_errors=True)
     port = free_port()
-    config = write_config(root, port, uri)
-    saved = os.environ.get("PYTHONPATH")
-    if src is not None:
-        os.environ["PYTHONPATH"] = str(src)
-    try:
-        run = Run(config, port, root / "daemon.log")
-    finally:
-        if src is not None:
-            os.environ.pop("PYTHONPATH")
-            if saved is not None:
-                os.environ["PYTHONPATH"] = saved
+    log = 'level = "INFO"\nformat = "json"'
+    config = write_config(root, port, log=log, model=model_tables(uri))
+    env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
+    run = Run(config, port, root / "daemon.log", env)
     try:
         pid = run.process.pid
         write_drops(root / "drop", files)

@@ -16,9 +16,9 @@ from driftwarden.events import Recorder
 from driftwarden.events import types as ev
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.flusher import OutboxFlusher
-from driftwarden.outbox.mlflow_calls import InProcessCalls, MlflowCalls
+from driftwarden.outbox.mlflow_calls import KEY_TAG, InProcessCalls, MlflowCalls
 from driftwarden.outbox.queue import Outbox
-from driftwarden.outbox.writer import KEY_TAG, MlflowWriter
+from driftwarden.outbox.writer import MlflowWriter
 from driftwarden.state.sqlite import SqliteOutbox
 from driftwarden.tracking.access import MlflowAccess
 from tests.support.mlflow_store import prepare_default_store

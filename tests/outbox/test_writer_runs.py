@@ -14,8 +14,8 @@ from driftwarden.detectors import PreparedReference, check_drift
 from driftwarden.detectors.report import render_html
 from driftwarden.events import Recorder
 from driftwarden.events import types as ev
-from driftwarden.outbox.mlflow_calls import InProcessCalls
-from driftwarden.outbox.writer import KEY_TAG, MlflowWriter
+from driftwarden.outbox.mlflow_calls import KEY_TAG, InProcessCalls
+from driftwarden.outbox.writer import MlflowWriter
 from driftwarden.state import CheckRecord
 from driftwarden.state.sqlite import SqliteLedger
 from driftwarden.tracking.access import MlflowAccess

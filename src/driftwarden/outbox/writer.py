@@ -6,8 +6,9 @@ The writer is idempotent per key: every run it creates carries the tag
 unfinished by an interrupted write is deleted before the replay. The MLflow calls themselves
 are ``mlflow_calls``'s, made in this process or in the writer child process
 (``writer_process``). A drift report's HTML file is deleted once it is in MLflow; the page
-logged carries the link to its run (``run_links.fill_run_link``). The run written (or found) for a key is handed to
-``record_run`` (the ledger's ``record_check_run``), so ``driftwarden status`` can show it.
+logged carries the link to its run (``run_links.fill_run_link``). The run written (or
+found) for a key is handed to ``record_run`` (the ledger's ``record_check_run``), so
+``driftwarden status`` can show it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from typing import Any
 
 from driftwarden.events import Publish
 from driftwarden.events.types import OutboxAlreadyWritten, OutboxWritten
-from driftwarden.outbox.mlflow_calls import KEY_TAG, PAGE_KEY, WRITERS, MlflowCalls
+from driftwarden.outbox.mlflow_calls import PAGE_KEY, WRITERS, MlflowCalls
 from driftwarden.redact import redact
-
-__all__ = ["KEY_TAG", "MlflowWriter", "RecordRun", "ReportPage"]
 
 log = logging.getLogger(__name__)
 
