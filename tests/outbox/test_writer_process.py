@@ -15,10 +15,12 @@ from prometheus_client import CollectorRegistry
 
 from driftwarden.config.load import load_settings
 from driftwarden.config.model import Settings
+from driftwarden.detectors.estimation import EstimationResult
 from driftwarden.events import Recorder
 from driftwarden.events import types as ev
 from driftwarden.observability.metrics import Metrics
 from driftwarden.outbox.flusher import OutboxFlusher
+from driftwarden.outbox.mlflow_calls import KEY_TAG
 from driftwarden.outbox.queue import Outbox
 from driftwarden.outbox.writer import MlflowWriter
 from driftwarden.outbox.writer_process import MlflowWriteFailed, WriterProcess
@@ -82,6 +84,52 @@ def test_a_killed_child_is_replaced_by_the_next_write(tmp_path: Path) -> None:
     finally:
         writer.close()
     assert writer.pid is None and _gone(first)
+
+
+def _mapped(pid: int) -> str:
+    """The files the process has mapped: every compiled extension module it imported."""
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def _estimation_payload() -> dict[str, object]:
+    result = EstimationResult(
+        method="cbpe",
+        task="classification",
+        rows=100,
+        estimated={"accuracy": 0.9},
+        interval={"accuracy": (0.85, 0.95)},
+        reference={"accuracy": 0.92},
+    )
+    return {
+        "experiment": "dw-test",
+        "result": result.to_dict(),
+        "prediction_drift": {"p_value": 0.5, "drifted": False},
+        "tags": {KEY_TAG: "e:1"},
+    }
+
+
+@pytest.mark.slow
+def test_the_child_logs_validations_and_estimates_without_sklearn_or_scipy_stats(
+    tmp_path: Path,
+) -> None:
+    """Reading a result back needs neither: the child holds MLflow, not what computed it
+    (they cost the child about 80 MiB and 1.5 s of CPU at each start)."""
+    settings = _settings(tmp_path)
+    prepare_default_store(settings)
+    writer = WriterProcess(settings)
+    try:
+        experiment_id, _ = writer.find("dw-test", "v:1")
+        validation = writer.write("validation_run", experiment_id, _payload())
+        estimation = writer.write("estimation_run", experiment_id, _estimation_payload())
+        assert writer.find("dw-test", "v:1") == (experiment_id, validation)
+        assert writer.find("dw-test", "e:1") == (experiment_id, estimation)
+        pid = writer.pid
+        assert pid is not None
+        mapped = _mapped(pid)
+        assert "/pandas/" in mapped  # what was imported is seen here
+        assert "/sklearn/" not in mapped and "/scipy/stats/" not in mapped
+    finally:
+        writer.close()
 
 
 def test_a_child_dying_during_a_write_fails_that_write_only(tmp_path: Path) -> None:

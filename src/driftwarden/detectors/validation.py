@@ -13,16 +13,6 @@ from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    classification_report,
-    f1_score,
-    mean_absolute_error,
-    precision_score,
-    r2_score,
-    recall_score,
-    root_mean_squared_error,
-)
 
 from driftwarden.config.model import ValidationConfig
 
@@ -142,6 +132,15 @@ def evaluate_predictions(
     """
     if task == "regression":
         return evaluate_regression(y_true, y_pred, model_version)
+    # Here, not at the top: the writer child reads results with this module (not scikit-learn).
+    from sklearn.metrics import (
+        accuracy_score,
+        classification_report,
+        f1_score,
+        precision_score,
+        recall_score,
+    )
+
     truth = np.asarray(y_true)
     pred = np.asarray(y_pred)
     if truth.shape[0] != pred.shape[0]:
@@ -181,6 +180,8 @@ def evaluate_regression(
     Raises:
         ValueError: different lengths, no rows, or values that are not finite numbers.
     """
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
     truth = np.asarray(y_true, dtype=np.float64)
     pred = np.asarray(y_pred, dtype=np.float64)
     if truth.shape[0] != pred.shape[0]:

@@ -52,7 +52,7 @@ def _write_drift(client: Any, experiment_id: str, payload: dict[str, Any]) -> st
 
 def _write_validation(client: Any, experiment_id: str, payload: dict[str, Any]) -> str:
     from driftwarden.detectors.validation import ValidationResult
-    from driftwarden.tracking.validate import log_validation_run
+    from driftwarden.tracking.validation_run import log_validation_run
 
     result = ValidationResult.from_dict(payload["result"])
     return str(log_validation_run(client, experiment_id, result, dict(payload["tags"])))

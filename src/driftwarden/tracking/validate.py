@@ -10,15 +10,10 @@ MAE/RMSE/R² for regressors.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import time
 
 import numpy as np
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 
 from driftwarden.config import load_settings
 from driftwarden.config.model import Settings, ValidationConfig
@@ -29,18 +24,12 @@ from driftwarden.detectors.validation import ValidationResult, evaluate_predicti
 from driftwarden.errors import Finding, InputFileError
 from driftwarden.logs import setup_logging
 from driftwarden.progress import with_progress
-from driftwarden.tracking.client import configure_mlflow, ensure_experiment, unavailable_or_raise
+from driftwarden.tracking.client import configure_mlflow, ensure_experiment
 from driftwarden.tracking.models import ProductionModel, load_model_uri, predict
-from driftwarden.tracking.run_names import validation_run_name
+from driftwarden.tracking.validation_run import log_validation_run
 
-REPORT_FILE = "validation/classification_report.txt"
-REGRESSION_REPORT_FILE = "validation/regression_report.txt"
-RESULT_FILE = "validation/result.json"
-KIND_TAG = "driftwarden.kind"
 MODEL_TAG = "driftwarden.model"  # the same tag keys as the daemon's validation runs
 VERSION_TAG = "driftwarden.model_version"
-
-log = logging.getLogger(__name__)
 
 
 def validate_frame(
@@ -98,53 +87,6 @@ def numeric_labels(series: pd.Series, where: object, target: str) -> np.ndarray:
             field=target,
         )
     return values
-
-
-def log_validation_run(
-    client: MlflowClient, experiment_id: str, result: ValidationResult, tags: dict[str, str]
-) -> str:
-    """One run: ``validation_*`` metrics, params, the report and the result JSON as artifacts.
-
-    Returns the run id. Raises ``MlflowUnavailable`` when MLflow cannot be reached (the
-    daemon queues the write in its outbox and calls this again later).
-    """
-    all_tags = {KIND_TAG: "validation", **tags}
-    name = validation_run_name(result, all_tags)
-    params = {
-        "n_rows": result.n_rows,
-        "n_unlabelled": result.n_unlabelled,
-        "average": result.average,
-        "model_version": result.model_version or "",
-        "data_version": result.data_version or "",
-    }
-    stamp = int(time.time() * 1000)
-    try:
-        run = client.create_run(experiment_id, tags=all_tags, run_name=name)
-        run_id = run.info.run_id
-        try:
-            client.log_batch(
-                run_id,
-                metrics=[Metric(k, v, stamp, 0) for k, v in result.to_mlflow_metrics().items()],
-                params=[Param(k, str(v)) for k, v in params.items()],
-                tags=[RunTag("mlflow.runName", name)],
-            )
-            report_file = REGRESSION_REPORT_FILE if result.task == "regression" else REPORT_FILE
-            client.log_text(run_id, result.report, report_file)
-            client.log_dict(run_id, result.to_dict(), RESULT_FILE)
-        except BaseException:
-            _end_quietly(client, run_id, "FAILED")
-            raise
-        client.set_terminated(run_id, "FINISHED")
-    except MlflowException as exc:
-        raise unavailable_or_raise(exc) from exc
-    return run_id
-
-
-def _end_quietly(client: MlflowClient, run_id: str, status: str) -> None:
-    try:
-        client.set_terminated(run_id, status)
-    except MlflowException:
-        log.warning("could not mark validation run %s %s", run_id, status)
 
 
 def validation_tags(model: ProductionModel, data: str | os.PathLike[str]) -> dict[str, str]:

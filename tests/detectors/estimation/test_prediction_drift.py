@@ -11,9 +11,9 @@ from driftwarden.detectors.estimation import (
     ClassifierOutputs,
     PredictionDriftReference,
     classifier_outputs,
-    prediction_drift,
     regressor_outputs,
 )
+from driftwarden.detectors.estimation.prediction_drift import prediction_drift
 
 
 def _binary(n: int, shift: float, seed: int) -> ClassifierOutputs:

@@ -12,32 +12,60 @@ then per batch::
 
 Outputs come from the model (``tracking.models.predict_outputs``) or from columns of the
 file (``outputs_from_frame``).
+
+The names below are imported on first use: reading an ``EstimationResult`` (the writer
+child logging one to MLflow) then needs neither scikit-learn nor ``scipy.stats``. The
+function ``prediction_drift`` is imported from its own module: a lazy name cannot share a
+submodule's name.
 """
 
 from __future__ import annotations
 
-from driftwarden.detectors.estimation.methods import (
-    DEFAULT_METHOD,
-    METHODS,
-    PerformanceEstimator,
-    fit_estimator,
-)
-from driftwarden.detectors.estimation.outputs import (
-    ClassifierOutputs,
-    Outputs,
-    RegressorOutputs,
-    classifier_outputs,
-    label_key,
-    output_columns,
-    outputs_from_frame,
-    regressor_outputs,
-)
-from driftwarden.detectors.estimation.prediction_drift import (
-    PredictionDriftReference,
-    PredictionDriftResult,
-    prediction_drift,
-)
-from driftwarden.detectors.estimation.result import ERROR_METRICS, EstimationResult
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from driftwarden.detectors.estimation.methods import (
+        DEFAULT_METHOD,
+        METHODS,
+        PerformanceEstimator,
+        fit_estimator,
+    )
+    from driftwarden.detectors.estimation.outputs import (
+        ClassifierOutputs,
+        Outputs,
+        RegressorOutputs,
+        classifier_outputs,
+        label_key,
+        output_columns,
+        outputs_from_frame,
+        regressor_outputs,
+    )
+    from driftwarden.detectors.estimation.prediction_drift import (
+        PredictionDriftReference,
+        PredictionDriftResult,
+    )
+    from driftwarden.detectors.estimation.result import ERROR_METRICS, EstimationResult
+
+# name -> the submodule that defines it
+_HOMES = {
+    "ClassifierOutputs": "outputs",
+    "DEFAULT_METHOD": "methods",
+    "ERROR_METRICS": "result",
+    "EstimationResult": "result",
+    "METHODS": "methods",
+    "Outputs": "outputs",
+    "PerformanceEstimator": "methods",
+    "PredictionDriftReference": "prediction_drift",
+    "PredictionDriftResult": "prediction_drift",
+    "RegressorOutputs": "outputs",
+    "classifier_outputs": "outputs",
+    "fit_estimator": "methods",
+    "label_key": "outputs",
+    "output_columns": "outputs",
+    "outputs_from_frame": "outputs",
+    "regressor_outputs": "outputs",
+}
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -55,6 +83,15 @@ __all__ = [
     "label_key",
     "output_columns",
     "outputs_from_frame",
-    "prediction_drift",
     "regressor_outputs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its submodule on first use (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
