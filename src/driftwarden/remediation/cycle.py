@@ -10,7 +10,6 @@ The steps are in ``steps.py``; each returns what it found or raises ``CycleEnded
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import threading
@@ -20,14 +19,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from driftwarden.config.load import load_settings
 from driftwarden.config.model import Settings
-from driftwarden.config.models import one_model
 from driftwarden.errors import ConfigError, DriftwardenError, MlflowUnavailable
 from driftwarden.events import Publish, log_event
 from driftwarden.events.types import RetrainDecided
-from driftwarden.logs import setup_logging
-from driftwarden.progress import with_progress
 from driftwarden.redact import redact
 from driftwarden.remediation import dataset, steps
 from driftwarden.remediation.decision import Decision
@@ -226,34 +221,3 @@ def _prune_cycle_dirs(parent: Path, keep: int) -> None:
     dirs = sorted(p for p in parent.iterdir() if p.is_dir() and not p.is_symlink())
     for old in dirs[: max(0, len(dirs) - keep)]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-# Exit codes of `driftwarden retrain` by outcome; MLflow unreachable is 3 whatever the outcome.
-EXIT_CODES: dict[str, int] = {
-    "promoted": 0,
-    "rejected": 0,
-    "failed": 1,
-    "skipped_cooldown": 1,
-    "skipped_running": 1,
-}
-
-
-def retrain_command(args: argparse.Namespace) -> int:
-    """CLI: one cycle by hand (cooldown and single-flight apply); prints the decision as one line.
-
-    Exit 0 when a decision was made (promoted or rejected), 1 when no decision was made
-    (the run failed or timed out, no usable data, cooldown, another cycle running),
-    2 for a bad config, 3 when MLflow was unreachable. The cycle is recorded in the ledger
-    like the daemon's own.
-    """
-    settings = one_model(load_settings(args.config), getattr(args, "model", None))
-    setup_logging(
-        args.log_level or settings.logging.level, args.log_format or settings.logging.format
-    )
-    decision = with_progress(
-        "retrain cycle (training run, gate)", run_cycle, settings, args.reason, trigger="manual"
-    )
-    print(decision.summary())
-    if decision.error == "MlflowUnavailable":
-        return MlflowUnavailable.exit_code
-    return EXIT_CODES[decision.outcome]

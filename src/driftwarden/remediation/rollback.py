@@ -9,16 +9,12 @@ versions; the daemon's registry watcher then loads the target like any other ali
 
 from __future__ import annotations
 
-import argparse
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from driftwarden.config.load import load_settings
 from driftwarden.config.model import Settings
-from driftwarden.config.models import one_model
 from driftwarden.errors import UsageError
-from driftwarden.logs import setup_logging
 from driftwarden.remediation.promote import (
     PREVIOUS_VERSION_TAG,
     PROMOTED_AT_TAG,
@@ -26,7 +22,7 @@ from driftwarden.remediation.promote import (
     move_alias,
     utc_stamp,
 )
-from driftwarden.tracking.client import configure_mlflow, unavailable_or_raise
+from driftwarden.tracking.client import unavailable_or_raise
 from driftwarden.tracking.registry import get_version, tag_version
 
 if TYPE_CHECKING:
@@ -126,18 +122,3 @@ def rollback(
         extra={"model": name, "alias": alias, "from_version": current, "to_version": target},
     )
     return result
-
-
-def rollback_command(args: argparse.Namespace) -> int:
-    """CLI: roll back, print one line; exit 0, 2 (nothing to roll back to), 3 (MLflow down)."""
-    settings = one_model(load_settings(args.config), getattr(args, "model", None))
-    setup_logging(
-        args.log_level or settings.logging.level, args.log_format or settings.logging.format
-    )
-    client = configure_mlflow(settings)
-    result = rollback(client, settings, getattr(args, "to_version", None), args.reason)
-    print(
-        f"rolled back model {result.model!r} alias {result.alias!r}:"
-        f" v{result.from_version or '-'} -> v{result.to_version} ({result.reason})"
-    )
-    return 0

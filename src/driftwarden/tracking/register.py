@@ -20,12 +20,9 @@ import os
 
 from mlflow.tracking import MlflowClient
 
-from driftwarden.config import load_settings
 from driftwarden.config.metrics import Direction, metric_direction
-from driftwarden.config.model import RetrainConfig
-from driftwarden.config.models import one_model
+from driftwarden.config.model import RetrainConfig, Settings
 from driftwarden.errors import Finding, UsageError
-from driftwarden.logs import setup_logging
 from driftwarden.tracking.client import configure_mlflow
 from driftwarden.tracking.registry import (
     find_best_run,
@@ -139,16 +136,13 @@ def register_direction(flag: str | None, metric: str, retrain: RetrainConfig) ->
     return metric_direction(metric)
 
 
-def register_command(args: argparse.Namespace) -> int:
-    """``driftwarden register``: 0 done, 1 no run qualifies, 2 bad usage or config, 3 MLflow down."""
-    settings = one_model(load_settings(args.config), getattr(args, "model", None))
-    setup_logging(
-        args.log_level or settings.logging.level, args.log_format or settings.logging.format
-    )
+def register_from_args(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """``driftwarden register``'s work: the flags over the config's ``retrain`` keys; returns
+    the lines to print. Raises ``Finding`` (exit 1) when no run qualifies."""
     metric = args.metric or settings.retrain.register_metric
     direction = register_direction(args.direction, metric, settings.retrain)
     client = configure_mlflow(settings)
-    lines = register_best(
+    return register_best(
         client,
         experiment=training_experiment(args.experiment),
         metric=metric,
@@ -160,6 +154,3 @@ def register_command(args: argparse.Namespace) -> int:
         stage=args.stage or settings.model.stage,
         direction=direction,
     )
-    for line in lines:
-        print(line)
-    return 0
