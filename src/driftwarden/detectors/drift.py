@@ -27,7 +27,12 @@ from driftwarden.detectors.columns_pool import map_columns
 from driftwarden.detectors.cvm import cvm_sorted
 from driftwarden.detectors.effect import binned_proportions, normalised_wasserstein, psi
 from driftwarden.detectors.ks import ks_sorted
-from driftwarden.detectors.prepared import CategoricalColumn, NumericColumn, PreparedReference
+from driftwarden.detectors.prepared import (
+    CategoricalColumn,
+    NumericColumn,
+    PreparedReference,
+    sorted_values,
+)
 from driftwarden.detectors.schema import column_findings, frame_findings
 from driftwarden.detectors.verdict import Verdict, decide, effect_measure
 from driftwarden.errors import OptionalDependencyMissing
@@ -71,7 +76,7 @@ def numeric_feature(column: NumericColumn, series: pd.Series, cfg: DriftConfig) 
     if clean.values.size == 0:
         result.error = f"no finite values in the current batch ({clean.n_dropped} dropped)"
         return result
-    current = np.sort(clean.values)
+    current = sorted_values(clean.values)  # in place when cleaning made a copy
     outcome = NUMERIC_TESTS[cfg.numeric_test](column, current)
     result.statistic, result.p_value, result.method = (
         outcome.statistic,
