@@ -1,4 +1,4 @@
-"""How the suite is handed to the two xdist workers (`pytest -n 2 --dist loadgroup`).
+"""How the suite is handed to the xdist workers (`pytest -n 3 --dist loadgroup`).
 
 Two things, both on the workers' collection (the controller schedules what they report):
 
