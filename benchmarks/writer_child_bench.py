@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from registry_footprint_bench import export
+
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("drift_run", "validation_run", "estimation_run")
 
@@ -90,14 +92,6 @@ def measure(kind: str, src: Path) -> dict[str, float]:
         return result
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def export(rev: str, into: Path) -> Path:
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", rev, "src"], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "src"
 
 
 def main() -> None:
