@@ -90,8 +90,9 @@ test:
 	@$(MAKE) --no-print-directory -j2 typecheck pytest
 
 # Three workers on two cores: a test that waits on a process (a server starting, a run's
-# timeout, a scrape) leaves its core to the others. Measured on this 2-core machine, venv in
-# place: -n 2 10:55, -n 3 9:21, -n 4 10:41 (more CPU lost to contention than waits filled).
+# timeout, a scrape) leaves its core to the others. Measured on this shared 2-core machine,
+# venv in place: back to back, -n 2 11:08 and -n 3 10:33; an earlier pair 10:55 and 9:21;
+# -n 4 10:41 (more CPU lost to contention than waits filled).
 # loadgroup keeps the tests sharing the session's trained champion on one worker.
 pytest: venv
 	$(BIN)/python -m pytest -n 3 --dist loadgroup
