@@ -17,16 +17,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from driftwarden.config import Settings, load_settings
-from driftwarden.config.load import require_explicit_store
-from driftwarden.config.models import one_model
+from driftwarden.commands.model_commands import model_settings
+from driftwarden.config import Settings
 from driftwarden.data.read import read_frame
 from driftwarden.data.version_stream import frame_version
 from driftwarden.detectors import DriftResult, PreparedReference, check_drift
 from driftwarden.detectors.report import format_number, render_html
 from driftwarden.detectors.schema import admit_frame
 from driftwarden.errors import UsageError
-from driftwarden.logs import setup_logging
 from driftwarden.redact import escape_controls
 
 log = logging.getLogger("driftwarden.check")
@@ -152,12 +150,7 @@ def check_command(args: argparse.Namespace) -> int:
     a store (no ``--config``, no ``MLFLOW_TRACKING_URI``) raise UsageError (2), as does a
     config keeping several models without ``--model`` naming one of them.
     """
-    settings = one_model(load_settings(args.config), getattr(args, "model", None))
-    setup_logging(
-        args.log_level or settings.logging.level, args.log_format or settings.logging.format
-    )
-    if args.log_to_mlflow:
-        require_explicit_store(settings)  # before the work, not after it
+    settings = model_settings(args, needs_store=args.log_to_mlflow)  # refused before the work
     limit = settings.watch.max_file_bytes
     reference = read_frame(args.reference, max_bytes=limit)
     current = read_frame(args.current, max_bytes=limit)

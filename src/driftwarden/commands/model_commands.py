@@ -28,17 +28,19 @@ RETRAIN_EXIT_CODES: dict[str, int] = {
 }
 
 
-def model_settings(args: argparse.Namespace) -> Settings:
+def model_settings(args: argparse.Namespace, needs_store: bool = True) -> Settings:
     """The settings narrowed to the one model the command acts on, with logging set up.
 
-    Refuses a default store nobody chose here, before MLflow is imported (``configure_mlflow``
-    would refuse it too, seconds later).
+    Every command that acts on one model starts here (``check`` and ``validate`` too). With
+    ``needs_store``, a default store nobody chose is refused here, before MLflow is imported
+    (``configure_mlflow`` would refuse it too, seconds later).
     """
     settings = one_model(load_settings(args.config), getattr(args, "model", None))
     setup_logging(
         args.log_level or settings.logging.level, args.log_format or settings.logging.format
     )
-    require_explicit_store(settings)
+    if needs_store:
+        require_explicit_store(settings)
     return settings
 
 
