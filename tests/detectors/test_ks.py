@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import ks_2samp
 
+from driftwarden.detectors import ks
 from driftwarden.detectors.ks import ks_p_value, ks_sorted, make_fence
 from tests.support.hypothesis_profiles import examples
 
@@ -226,3 +227,33 @@ def test_ks_imports_and_falls_back_when_scipy_moves_its_private_routines() -> No
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "FALLBACK-OK" in proc.stdout
+
+
+def test_the_search_starts_coarser_as_the_batch_grows() -> None:
+    """Every ladder shrinks to single positions, and a larger batch never starts finer."""
+    sizes = [8_193, 32_000, 32_001, 256_000, 256_001, 1_024_000, 1_024_001, 4_096_001, 10**8]
+    ladders = [ks.search_levels(m) for m in sizes]
+    for ladder in ladders:
+        assert ladder[-1] == 1
+        assert list(ladder) == sorted(ladder, reverse=True)
+    firsts = [ladder[0] for ladder in ladders]
+    assert firsts == sorted(firsts)
+    assert ks.search_levels(200_000) == (64, 8, 1)
+
+
+@pytest.mark.parametrize(
+    "ladder", sorted({levels for _, levels in ks._LADDERS} | {ks.search_levels(10**8)})
+)
+@pytest.mark.parametrize("kind", ["normal", "shifted", "ties"])
+def test_every_ladder_finds_scipys_statistic(
+    ladder: tuple[int, ...], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ladder changes only how fast the supremum is found: each one, forced on the same
+    40,000-value batch, gives scipy's statistic."""
+    monkeypatch.setattr(ks, "search_levels", lambda m: ladder)
+    rng = np.random.default_rng(len(ladder))
+    if kind == "ties":
+        a, b = rng.poisson(8, 300_000).astype(float), rng.poisson(8.05, 40_000).astype(float)
+    else:
+        a, b = rng.normal(size=300_000), rng.normal(0.03 if kind == "shifted" else 0.0, size=40_000)
+    _assert_matches(a, b)
