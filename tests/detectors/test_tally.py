@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from driftwarden.detectors.base import category_counts
+from driftwarden.detectors.base import category_counts, null_count
 from driftwarden.detectors.tally import CategoryTally
 from tests.support.hypothesis_profiles import examples
 
@@ -94,3 +94,12 @@ def test_text_held_in_arrow_counts_as_the_same_text_held_as_objects(values: list
     expected, expected_null = category_counts(pd.Series(values, dtype=object))
     assert (counts, n_null) == (expected, expected_null)
     assert list(counts) == list(expected)  # first seen first, as value_counts(sort=False)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(st.lists(texts, max_size=40), st.integers(0, 40))
+def test_a_text_columns_null_count_is_its_missing_values(values: list, start: int) -> None:
+    """Text held in Arrow is counted from Arrow's own null count, also for a slice."""
+    series = pd.Series(values, dtype="str").iloc[start:]
+    assert isinstance(series.array, pd.arrays.ArrowStringArray)
+    assert null_count(series) == int(pd.Series(values[start:], dtype=object).isna().sum())

@@ -270,13 +270,17 @@ def clean_numeric(series: pd.Series) -> CleanNumeric:
 
 
 def null_count(series: pd.Series) -> int:
-    """Missing values in a column (cheap for plain numpy number columns, which are most)."""
+    """Missing values in a column (cheap for plain numpy number columns, which are most, and
+    for text held in Arrow, whose arrays carry their null count)."""
     dtype = series.dtype
     if isinstance(dtype, np.dtype):
         if dtype.kind in "iub":
             return 0
         if dtype.kind == "f":
             return int(np.count_nonzero(np.isnan(series.to_numpy())))
+    arrow = _arrow_text(series)
+    if arrow is not None:
+        return int(arrow.null_count)
     return int(series.isna().sum())
 
 
