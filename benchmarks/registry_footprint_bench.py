@@ -11,8 +11,10 @@ work, then samples the idle daemon for ``--idle-seconds``: resident memory (VmRS
 modules the process holds (read from ``/proc/<pid>/maps``: torch's shared library).
 
 ``--before REV`` runs the same daemon with another git revision's code (e.g. ``--before
-main``), in the same run, for the change's effect. The baseline is a bare interpreter that
-imports what checking a file needs plus MLflow's client and skops, measured in the same run.
+main``), in the same run, for the change's effect. The baseline is the import floor,
+measured in the same run: fresh interpreters that import, layer by layer, what the daemon
+must hold (a check's modules, the daemon's, MLflow's client, the opened sqlite store, the
+model's loader); the last layer is the least such a daemon can hold at rest.
 
 Run: ``.venv/bin/python benchmarks/registry_footprint_bench.py [--idle-seconds 30]
 [--before REV]`` (about 2-3 minutes per daemon on 2 shared cores).
@@ -45,10 +47,31 @@ from footprint_bench import (
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "examples" / "model_project"
 MODEL = "bench-model"
-BASELINE = (
-    "import driftwarden.detectors.drift, pandas, pyarrow.parquet, mlflow.pyfunc; "
-    "from driftwarden.tracking.skops_import import import_skops; import_skops()"
+# What the daemon's process must hold, layer by layer: each row is a fresh interpreter that
+# imports its layer and every layer above it ({uri}: the benchmark's sqlite store).
+LAYERS = (
+    ("what a check needs", "import driftwarden.detectors.drift, pandas, pyarrow.parquet"),
+    ("+ the daemon's own modules", "import driftwarden.daemon.service.daemon"),
+    ("+ MLflow's client (the registry poll)", "from mlflow.tracking import MlflowClient"),
+    (
+        "+ the sqlite store opened (SQLAlchemy, alembic)",
+        "MlflowClient({uri!r}, {uri!r}).search_registered_models()",
+    ),
+    (
+        "+ the model's loader: pyfunc, scikit-learn, skops",
+        "import mlflow.pyfunc, sklearn.ensemble; "
+        "from driftwarden.tracking.skops_import import import_skops; import_skops()",
+    ),
 )
+
+
+def import_floor(uri: str) -> list[tuple[str, float]]:
+    """RSS of a fresh interpreter after each layer of ``LAYERS`` (and those above it)."""
+    rows, code = [], []
+    for name, imports in LAYERS:
+        code.append(imports.format(uri=uri))
+        rows.append((name, baseline_rss_mib("; ".join(code))))
+    return rows
 
 
 def train_and_register(root: Path) -> str:
@@ -177,10 +200,11 @@ def main() -> None:
         if args.before:
             src = export(args.before, root)
             rows.append((args.before, measure(root, uri, args.files, args.idle_seconds, src)))
-        baseline = baseline_rss_mib(BASELINE)
+        floor = import_floor(uri)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"load after: {os.getloadavg()[0]:.2f}\n")
+    baseline = floor[-1][1]
     head = f"{'code':12} {'ready s':>8} {'checked':>8} {'idle RSS MiB':>13} {'peak MiB':>9}"
     print(f"{head} {'idle CPU %':>11} {'torch loaded':>13} {'vs baseline':>12}")
     for name, r in rows:
@@ -189,10 +213,10 @@ def main() -> None:
             f"{r['peak_mib']:>9.0f} {r['cpu_pct']:>11.2f} {'yes' if r['torch'] else 'no':>13} "
             f"{r['rss_mib'] / baseline:>11.2f}x"
         )
-    print(
-        f"baseline: a bare interpreter importing what a check needs, MLflow's pyfunc and "
-        f"skops: {baseline:.0f} MiB"
-    )
+    print("\nbaseline: the import floor, a fresh interpreter importing each layer and those above")
+    print(f"{'layer':50} {'RSS MiB':>8}")
+    for name, rss in floor:
+        print(f"{name:50} {rss:>8.0f}")
     print("target (issue 14): an idle daemon at most 250 MiB RSS and under 0.5% of a core")
 
 
