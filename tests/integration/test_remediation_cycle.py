@@ -29,7 +29,8 @@ from driftwarden.state import open_ledger
 from driftwarden.tracking.registry import get_version_by_alias, get_version_by_stage
 from tests.remediation.fixtures import FAULTS_PROJECT, concept_frame, write_config, write_drops
 from tests.support.champion import TRAINING, ChampionStore, register_champion
-from tests.support.processes import dies_within
+from tests.support.processes import alive
+from tests.support.prom_tools import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("champion")]
 
@@ -205,7 +206,7 @@ def test_run_past_its_timeout_is_killed_with_its_process_group(
     assert alias_version(client, settings) == "1"
     assert pid_file.exists(), "the project did not start within the timeout"
     for pid in (int(p) for p in pid_file.read_text().split()):
-        assert dies_within(pid, timeout=10.0), f"process {pid} of the run survived the timeout"
+        wait_for(lambda pid=pid: not alive(pid), 10.0, f"process {pid} of the run to die")
     assert decision.run_id is not None
     assert client.get_run(decision.run_id).info.status == "KILLED"
 

@@ -22,20 +22,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-def dies_within(pid: int, timeout: float) -> bool:
-    """True once ``pid`` no longer runs, polled for up to ``timeout`` seconds.
-
-    A signal is delivered asynchronously: a process sent SIGKILL can still be running for a
-    moment on a loaded machine, so a test that checks right after the kill would be flaky.
-    """
-    deadline = time.monotonic() + timeout
-    while alive(pid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 @contextmanager
 def notify_listener(timeout: float) -> Iterator[tuple[socket.socket, str]]:
     """A bound AF_UNIX datagram socket standing in for systemd's NOTIFY_SOCKET.
