@@ -241,9 +241,7 @@ def test_the_search_starts_coarser_as_the_batch_grows() -> None:
     assert ks.search_levels(200_000) == (64, 8, 1)
 
 
-@pytest.mark.parametrize(
-    "ladder", sorted({levels for _, levels in ks._LADDERS} | {ks.search_levels(10**8)})
-)
+@pytest.mark.parametrize("ladder", [levels for _, levels in ks._LADDERS])
 @pytest.mark.parametrize("kind", ["normal", "shifted", "ties"])
 def test_every_ladder_finds_scipys_statistic(
     ladder: tuple[int, ...], kind: str, monkeypatch: pytest.MonkeyPatch

@@ -75,12 +75,13 @@ class KsOutcome:
 
 
 # Block sizes of the coarse-to-fine search by batch size (up to this many values; see
-# search_levels); larger batches start with blocks of 4096.
-_LADDERS = (
+# search_levels).
+_LADDERS: tuple[tuple[float, tuple[int, ...]], ...] = (
     (32_000, (8, 1)),
     (256_000, (64, 8, 1)),
     (1_024_000, (256, 32, 4, 1)),
     (4_096_000, (512, 64, 8, 1)),
+    (math.inf, (4096, 512, 64, 8, 1)),
 )
 _DIRECT_MAX = 8192  # smaller batches: evaluate every point at once
 FENCE_STEP = 16
@@ -159,10 +160,7 @@ def search_levels(m: int) -> tuple[int, ...]:
     chosen here was at least as fast as the fixed one within the run-to-run noise (10%),
     and 0.7x at 2,000,000. The statistic does not depend on the ladder.
     """
-    for most, levels in _LADDERS:
-        if m <= most:
-            return levels
-    return (4096, 512, 64, 8, 1)
+    return next(levels for most, levels in _LADDERS if m <= most)
 
 
 def ks_statistic(
