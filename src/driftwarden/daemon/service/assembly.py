@@ -221,22 +221,13 @@ def _build(
     )
     # The hook reaches the keepers built below only when a delivery arrives (after start).
     hook = RegistryHook(current.get, lambda *asked: keepers.request(*asked), publish)
-    http = None
-    if settings.metrics.enabled:
-        http = Endpoint(
-            metrics, health, settings.metrics.address, settings.metrics.port, {HOOK_PATH: hook}
-        )
+    http = _endpoint(settings, metrics, health, hook)
     outlet = AlertOutlet(lambda: build_sinks(current.get().alerts, _generator(http)), publish)
     mlflow = MlflowAccess(settings)
     reports = ReportDesk()
-    calls = WriterProcess(settings) if settings.mlflow.writer == "process" else None
-    writer = MlflowWriter(
-        calls or InProcessCalls(mlflow), publish, ledger.record_check_run, reports.page
-    )
-    flusher = OutboxFlusher(
-        outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
-        on_state_error=state.failed, busy=lambda: any(k.worker.jobs.qsize() for k in keepers),
-        child=calls,
+    flusher = _flusher(
+        settings, outbox, ledger, mlflow, reports, metrics, health, state, publish,
+        busy=lambda: any(k.worker.jobs.qsize() for k in keepers),
     )  # fmt: skip
     intake = Intake(KeptFiles(ledger, lambda m: model_settings(current, m)), publish)
     rescan = Rescan(wake)
@@ -253,16 +244,62 @@ def _build(
         metrics.forget_model,
     )  # fmt: skip
     scheduler = Scheduler(lambda kind, reason: keepers.request_all(kind, reason), settings.schedule)
-    leases = None
-    if fences is not None:
-        hooks = models_hooks(lambda model: _takeover_hooks(keepers.get(model), ledger))
-        leases = lease_keeper(
-            engine.leases(), instance_id(settings), current.get, fences, hooks, metrics,
-            publish, health,
-        )  # fmt: skip
+    leases = _leases(engine, fences, current, keepers, shared)
     return Parts(
         current, ledger, outbox, metrics, health, http, outlet, flusher, intake, scheduler,
         Notifier(), keepers, rescan, hook, state, leases,
+    )  # fmt: skip
+
+
+def _endpoint(
+    settings: Settings, metrics: Metrics, health: HealthState, hook: RegistryHook
+) -> Endpoint | None:
+    """The metrics endpoint (it also takes the registry's webhook), unless metrics are off."""
+    if not settings.metrics.enabled:
+        return None
+    return Endpoint(
+        metrics, health, settings.metrics.address, settings.metrics.port, {HOOK_PATH: hook}
+    )
+
+
+def _flusher(
+    settings: Settings,
+    outbox: Outbox,
+    ledger: Ledger,
+    mlflow: MlflowAccess,
+    reports: ReportDesk,
+    metrics: Metrics,
+    health: HealthState,
+    state: StateWatch,
+    publish: Publish,
+    busy: Callable[[], bool],
+) -> OutboxFlusher:
+    """The outbox's flusher and its MLflow writer (in a child process unless configured
+    in-process); ``busy``: whether a job waits, so the flusher leaves the cores to it."""
+    calls = WriterProcess(settings) if settings.mlflow.writer == "process" else None
+    writer = MlflowWriter(
+        calls or InProcessCalls(mlflow), publish, ledger.record_check_run, reports.page
+    )
+    return OutboxFlusher(
+        outbox, writer, metrics, publish, on_turn=lambda: health.heartbeat("outbox"),
+        on_state_error=state.failed, busy=busy, child=calls,
+    )  # fmt: skip
+
+
+def _leases(
+    engine: StateEngine,
+    fences: Fences | None,
+    current: Current[Settings],
+    keepers: Keepers,
+    shared: Shared,
+) -> LeaseKeeper | None:
+    """The lease keeper of a shared state (None on a state of this instance alone)."""
+    if fences is None:
+        return None
+    hooks = models_hooks(lambda model: _takeover_hooks(keepers.get(model), shared.ledger))
+    return lease_keeper(
+        engine.leases(), instance_id(current.get()), current.get, fences, hooks,
+        shared.metrics, shared.publish, shared.health,
     )  # fmt: skip
 
 
