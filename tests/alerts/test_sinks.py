@@ -327,8 +327,13 @@ def test_log_sink_logs_firing_as_warning(caplog: pytest.LogCaptureFixture) -> No
         LogSink().send(drift_alert())
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
-    assert "DriftwardenDatasetDrift firing" in record.getMessage()
-    assert record.__dict__["model"] == "iris"
+    fields = {k: record.__dict__[k] for k in ("event", "alertname", "status", "model")}
+    assert fields == {
+        "event": "alert_sent",
+        "alertname": "DriftwardenDatasetDrift",
+        "status": "firing",
+        "model": "iris",
+    }
 
 
 def test_alertmanager_payload_has_routing_labels_and_times() -> None:

@@ -80,7 +80,9 @@ def test_a_corrupt_store_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFix
         rebuilt = load_or_prepare(store, "k", "s", fetch, DriftConfig())
     assert fetch.calls == 2
     assert_same_reference(rebuilt, _expected(path, DriftConfig()))
-    assert any("preparing again" in r.getMessage() for r in caplog.records)
+    assert [r.__dict__.get("event") for r in caplog.records if r.levelno == logging.WARNING] == [
+        "prepared_reference_rejected"
+    ]
     assert load_or_prepare(store, "k", "s", fetch, DriftConfig()) is not None and fetch.calls == 2
 
 
@@ -94,7 +96,9 @@ def test_an_unwritable_store_still_gives_the_reference(
     with caplog.at_level(logging.WARNING):
         prepared = load_or_prepare(PreparedStore(blocked), "k", "s", Fetch(path), DriftConfig())
     assert_same_reference(prepared, _expected(path, DriftConfig()))
-    assert any("not stored" in r.getMessage() for r in caplog.records)
+    assert [r.__dict__.get("event") for r in caplog.records if r.levelno == logging.WARNING] == [
+        "prepared_reference_not_stored"
+    ]
 
 
 def test_a_bad_reference_file_is_an_input_file_error_and_stores_nothing(tmp_path: Path) -> None:

@@ -119,7 +119,12 @@ class PreparedStore:
         except StoreCorrupt as exc:
             log.warning(
                 "prepared reference not used, preparing again",
-                extra={"key": key, "store": str(directory), "reason": str(exc)},
+                extra={
+                    "event": "prepared_reference_rejected",
+                    "key": key,
+                    "store": str(directory),
+                    "reason": str(exc),
+                },
             )
             return StoreRead(None, str(exc))
         return StoreRead(reference, None)

@@ -243,7 +243,12 @@ def handle_mlflow_webhook(
         delivery_id, sent_at = verify_delivery(headers, body, secret, now, replay_window_seconds)
         event = parse_event(body, delivery_id, sent_at)
     except WebhookRejected as exc:
-        log.warning("MLflow webhook refused (%d): %s", exc.status, exc.reason)
+        log.warning(
+            "MLflow webhook refused (%d): %s",
+            exc.status,
+            exc.reason,
+            extra={"event": "webhook_refused", "status": exc.status, "reason": exc.reason},
+        )
         return WebhookOutcome(exc.status, None)
     if event is None:
         return WebhookOutcome(204, None)

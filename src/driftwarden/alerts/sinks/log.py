@@ -23,5 +23,12 @@ class LogSink:
             alert.labels.get("alertname", alert.rule),
             alert.status + (" (repeat)" if alert.repeat else ""),
             alert.summary,
-            extra={"rule": alert.rule, "model": alert.model, "severity": alert.severity},
+            extra={
+                "event": "alert_sent",
+                "alertname": alert.labels.get("alertname", alert.rule),
+                "status": alert.status,
+                "rule": alert.rule,
+                "model": alert.model,
+                "severity": alert.severity,
+            },
         )
