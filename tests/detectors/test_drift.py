@@ -14,6 +14,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 
 from driftwarden.config.model import DriftConfig
 from driftwarden.detectors import DriftResult, PreparedReference, check_drift, check_frames
+from driftwarden.detectors.prepared import prepare_column
 from tests.support.hypothesis_profiles import examples
 
 
@@ -216,3 +217,47 @@ def test_a_corrected_p_of_zero_ranks_first() -> None:
     assert by_name["far"].drifted and by_name["near"].drifted
     assert [f.feature for f in result.features] == ["far", "near"]
     assert result.drifted_features == ["far", "near"]
+
+
+# Every numeric dtype a caller may hand in, with and without a missing value. pandas gives
+# out a column's own writable storage for some (a nullable Float64 column under pandas 3, a
+# plain float64 Series under pandas 2): the check sorted that storage in place until it told
+# its own copies from the caller's.
+@pytest.mark.parametrize(
+    "dtype", ["float64", "Float64", "float64[pyarrow]", "float32", "int64", "Int64", "object"]
+)
+@pytest.mark.parametrize("missing", [False, True])
+def test_a_check_leaves_the_callers_frames_and_series_as_they_were(
+    dtype: str, missing: bool
+) -> None:
+    rng = np.random.default_rng(5)
+    whole = "int" in dtype.lower()
+
+    def column(n: int, shift: float) -> pd.Series:
+        values = rng.normal(shift, 1.0, n) * (100 if whole else 1)
+        series = pd.Series(values.round() if whole else values, name="x", dtype="object")
+        if missing and dtype not in ("float32", "int64"):  # those hold no missing value
+            series.iloc[3] = None
+        return series.astype(dtype)
+
+    reference, current = column(3000, 0.0), column(500, 0.3)
+    ref_frame, cur_frame = reference.to_frame(), current.to_frame()
+    given = (reference, current, ref_frame["x"], cur_frame["x"])
+    kept = [series.copy(deep=True) for series in given]
+    result = check_frames(ref_frame, cur_frame, DriftConfig())
+    prepared = PreparedReference.from_frame(reference.to_frame(), DriftConfig())
+    check_drift(prepared, cur_frame, DriftConfig())
+    prepare_column(reference, True)
+    prepare_column(current, True)
+    for before, after in zip(kept, given, strict=True):
+        pd.testing.assert_series_equal(after, before)
+    [feature] = result.features  # and the check saw the values as given
+    if dtype == "object":  # text to the check: counted, not sorted
+        assert feature.kind == "categorical"
+    else:
+        assert feature.statistic == ks_2samp(_finite(kept[0]), _finite(kept[1])).statistic
+
+
+def _finite(series: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)
+    return values[np.isfinite(values)]

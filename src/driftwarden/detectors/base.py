@@ -245,28 +245,41 @@ def metric_names(features: list[str]) -> dict[str, str]:
 
 @dataclass
 class CleanNumeric:
-    """Finite float64 values of a column and how many were dropped (NaN, inf, unparseable)."""
+    """Finite float64 values of a column and how many were dropped (NaN, inf, unparseable).
+
+    ``private``: ``values`` was made here (converted or filtered), so it may be sorted in
+    place. Otherwise it may be the caller's own memory: pandas hands out a float64 column's
+    storage as is from a Series under pandas 2 and from a nullable ``Float64`` one under
+    pandas 3, writable both times.
+    """
 
     values: np.ndarray
     n_null: int
     n_dropped: int
+    private: bool = False
 
 
 def clean_numeric(series: pd.Series) -> CleanNumeric:
     """Finite float64 values; non-numeric entries are coerced to NaN and counted as dropped."""
-    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+    dtype = series.dtype
+    coerced = pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype)
+    if coerced:
         n_null = int(series.isna().sum())
         series = pd.to_numeric(series, errors="coerce")
     else:
         n_null = -1  # computed below from the float values
     values = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    # A numpy column of another dtype is converted into a new array; anything else may not
+    # be. (pandas 3 hands out even the coerced copy read-only.)
+    converted = coerced or (isinstance(dtype, np.dtype) and dtype != np.float64)
+    private = converted and values.flags.writeable
     finite = np.isfinite(values)
     if finite.all():
-        return CleanNumeric(values, max(n_null, 0), 0)
+        return CleanNumeric(values, max(n_null, 0), 0, private)
     if n_null < 0:
         n_null = int(np.isnan(values).sum())
     kept = values[finite]
-    return CleanNumeric(kept, n_null, int(values.size - kept.size))
+    return CleanNumeric(kept, n_null, int(values.size - kept.size), True)
 
 
 def null_count(series: pd.Series) -> int:

@@ -76,7 +76,7 @@ def numeric_feature(column: NumericColumn, series: pd.Series, cfg: DriftConfig) 
     if clean.values.size == 0:
         result.error = f"no finite values in the current batch ({clean.n_dropped} dropped)"
         return result
-    current = sorted_values(clean.values)  # in place when cleaning made a copy
+    current = sorted_values(clean)  # in place when cleaning made a copy
     outcome = NUMERIC_TESTS[cfg.numeric_test](column, current)
     result.statistic, result.p_value, result.method = (
         outcome.statistic,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from driftwarden.config.model import DriftConfig
 from driftwarden.detectors.base import (
+    CleanNumeric,
     SchemaFinding,
     category_counts,
     clean_numeric,
@@ -65,20 +66,16 @@ def prepare_column(series: pd.Series, numeric: bool) -> PreparedColumn:
         counts, n_null = category_counts(series)
         return CategoricalColumn(name, counts, n_null)
     clean = clean_numeric(series)
-    return numeric_column(name, sorted_values(clean.values), clean.n_dropped)
+    return numeric_column(name, sorted_values(clean), clean.n_dropped)
 
 
-def sorted_values(values: np.ndarray) -> np.ndarray:
-    """The values sorted: in place when the array is a private copy, else into a new one.
-
-    pandas hands out read-only views of a frame's data, so a writable array that owns its
-    memory was made for this column (NaNs filtered out, ints converted) and nobody else
-    sees it being sorted.
-    """
-    if values.flags.owndata and values.flags.writeable:
-        values.sort()
-        return values
-    return np.sort(values)
+def sorted_values(clean: CleanNumeric) -> np.ndarray:
+    """The values sorted: in place when cleaning made them (nobody else sees the array),
+    else into a new array, so the caller's column is never reordered."""
+    if clean.private:
+        clean.values.sort()
+        return clean.values
+    return np.sort(clean.values)
 
 
 def numeric_column(name: str, values: np.ndarray, n_dropped: int) -> NumericColumn:
