@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from revision import export_src
 
 N_REFERENCE, N_CURRENT = 1_000_000, 200_000
 SHIFTED = {
@@ -219,16 +220,6 @@ def _env(src: Path | None) -> dict[str, str]:
     return env
 
 
-def _export(rev: str, into: Path) -> Path:
-    """The ``src`` tree of a git revision, for the same steps with that code."""
-    repo = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(
-        ["git", "-C", str(repo), "archive", rev, "src"], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "src"
-
-
 # The seed's script as a user writes it: pandas' own Parquet reader, then the loop.
 LOOP_PROCESS = (
     "import sys; sys.path.insert(0, {bench!r}); import drift_bench as b; import pandas as pd; "
@@ -261,7 +252,7 @@ def main() -> None:
         files = [str(ref_path), str(cur_path)]
         versions: list[tuple[str, Path | None]] = [("", None)]
         if args.before:
-            versions.append((f" [{args.before}]", _export(args.before, Path(tmp))))
+            versions.append((f" [{args.before}]", export_src(args.before, Path(tmp))))
         steps = ["loop", "one_shot", "one_shot_1thread", "prepare", "prepare_1thread"]
         steps += ["check", "check_1thread", "store", "check_stored", "check_stored_1thread"]
         steps += ["sort_floor", "sort_floor_1thread"]

@@ -43,6 +43,7 @@ from footprint_bench import (
     pending,
     tree_cpu_seconds,
 )
+from revision import export_src
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "examples" / "model_project"
@@ -178,14 +179,6 @@ def measure(root: Path, uri: str, files: int, idle: float, src: Path | None) -> 
         run.stop()
 
 
-def export(rev: str, into: Path) -> Path:
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", rev, "src"], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "src"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=3, help="drops checked before idling")
@@ -198,7 +191,7 @@ def main() -> None:
         uri = train_and_register(root)
         rows = [("this tree", measure(root, uri, args.files, args.idle_seconds, None))]
         if args.before:
-            src = export(args.before, root)
+            src = export_src(args.before, root)
             rows.append((args.before, measure(root, uri, args.files, args.idle_seconds, src)))
         floor = import_floor(uri)
     finally:

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from registry_footprint_bench import export
+from revision import export_src
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("drift_run", "validation_run", "estimation_run")
@@ -103,7 +103,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="writer-child-src-"))
     try:
         if args.before:
-            codes.append((args.before, export(args.before, scratch)))
+            codes.append((args.before, export_src(args.before, scratch)))
         rows = {(name, kind): measure(kind, src) for name, src in codes for kind in KINDS}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
