@@ -255,3 +255,17 @@ def test_every_ladder_finds_scipys_statistic(
     else:
         a, b = rng.normal(size=300_000), rng.normal(0.03 if kind == "shifted" else 0.0, size=40_000)
     _assert_matches(a, b)
+
+
+@pytest.mark.parametrize(("n", "d"), [(8_821, 0.02), (17_642, 0.0158), (166_667, 0.006)])
+def test_the_smirnov_sum_is_the_same_with_its_factorials_kept_or_made_per_call(
+    n: int, d: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to 2M the log-factorial table is kept for the next column; past it, made per call.
+    Both give scipy's kstwo.sf (2 x the one-sided sum in this branch)."""
+    from scipy.stats import distributions
+
+    kept = ks._smirnov_sf(float(n), d)
+    monkeypatch.setattr(ks, "_CACHED_FACTORIALS_MAX", 0)
+    assert ks._smirnov_sf(float(n), d) == kept
+    assert abs(2.0 * kept - distributions.kstwo.sf(d, n)) <= 1e-10

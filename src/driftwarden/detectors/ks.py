@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -49,20 +49,44 @@ def _smirnov_sf(n: float, x: float) -> float:
     large ``n``. When ``n (1 - x)`` is an integer (equal sample sizes make it one) the last
     term's base ``1 - x - j/n`` is zero and rounds to a tiny negative number: it is clamped
     to zero, whose term is exactly zero, instead of taking the log of a negative (NaN).
+    ``n`` is a whole number (``ks_p_value`` rounds it), so the binomial coefficients' log
+    factorials are one table, shared by a check's columns of the same sizes.
     """
-    from scipy.special import gammaln
-
-    j = np.arange(math.floor(n * (1.0 - x)) + 1, dtype=np.float64)
+    size = int(n)
+    last = math.floor(n * (1.0 - x))
+    j = np.arange(last + 1, dtype=np.float64)
     base = np.maximum(1.0 - x - j / n, 0.0)
+    log_factorial = _log_factorials(size)
     with np.errstate(divide="ignore"):
         log_terms = (
-            gammaln(n + 1.0)
-            - gammaln(j + 1.0)
-            - gammaln(n - j + 1.0)
+            log_factorial[size]
+            - log_factorial[: last + 1]
+            - log_factorial[size - last :][::-1]
             + (n - j) * np.log(base)
             + (j - 1.0) * np.log(x + j / n)
         )
     return float(x * np.exp(log_terms).sum())
+
+
+_CACHED_FACTORIALS_MAX = 1 << 21  # a bigger table (16 MiB) is made per call, not kept
+
+
+def _log_factorials(n: int) -> np.ndarray:
+    """``log(k!)`` for ``k = 0..n``: the very values ``gammaln(k + 1.0)`` gives one by one."""
+    return _kept_log_factorials(n) if n <= _CACHED_FACTORIALS_MAX else _log_factorial_table(n)
+
+
+@lru_cache(maxsize=2)
+def _kept_log_factorials(n: int) -> np.ndarray:
+    table = _log_factorial_table(n)
+    table.flags.writeable = False  # shared by the check's threads
+    return table
+
+
+def _log_factorial_table(n: int) -> np.ndarray:
+    from scipy.special import gammaln
+
+    return np.asarray(gammaln(np.arange(n + 1, dtype=np.float64) + 1.0))
 
 
 @dataclass(frozen=True)
