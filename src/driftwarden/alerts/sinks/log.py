@@ -17,15 +17,16 @@ class LogSink:
 
     def send(self, alert: Alert) -> None:
         level = logging.WARNING if alert.status == "firing" else logging.INFO
+        name = alert.labels.get("alertname", alert.rule)
         log.log(
             level,
             "alert %s %s: %s",
-            alert.labels.get("alertname", alert.rule),
+            name,
             alert.status + (" (repeat)" if alert.repeat else ""),
             alert.summary,
             extra={
                 "event": "alert_sent",
-                "alertname": alert.labels.get("alertname", alert.rule),
+                "alertname": name,
                 "status": alert.status,
                 "rule": alert.rule,
                 "model": alert.model,
