@@ -4,6 +4,7 @@ tests/support/postgres_fixtures.py) real PostgreSQL and an MLflow server on it."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +24,20 @@ pytest_plugins = (
     "tests.support.state_fixtures",
     "tests.support.xdist_order",
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_left_behind() -> Iterator[None]:
+    """A command run in-process (``cli.main``) or a logging reload puts driftwarden's stderr
+    handler on the root logger; it goes with the test, or later tests' log lines would land
+    in their captured stderr and in the terminal."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if getattr(handler, "_driftwarden", False):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
