@@ -327,9 +327,8 @@ def test_log_sink_logs_firing_as_warning(caplog: pytest.LogCaptureFixture) -> No
         LogSink().send(drift_alert())
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
-    fields = {k: record.__dict__[k] for k in ("event", "alertname", "status", "model")}
+    fields = {k: record.__dict__[k] for k in ("alertname", "status", "model")}
     assert fields == {
-        "event": "alert_sent",
         "alertname": "DriftwardenDatasetDrift",
         "status": "firing",
         "model": "iris",

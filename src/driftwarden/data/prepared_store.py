@@ -119,12 +119,7 @@ class PreparedStore:
         except StoreCorrupt as exc:
             log.warning(
                 "prepared reference not used, preparing again",
-                extra={
-                    "event": "prepared_reference_rejected",
-                    "key": key,
-                    "store": str(directory),
-                    "reason": str(exc),
-                },
+                extra={"key": key, "store": str(directory), "reason": str(exc)},
             )
             return StoreRead(None, str(exc))
         return StoreRead(reference, None)

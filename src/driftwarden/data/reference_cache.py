@@ -102,12 +102,7 @@ def load_or_prepare(
     except OSError as exc:  # the store cannot be written (disk full, permissions)
         log.warning(
             "prepared reference not stored; kept in memory",
-            extra={
-                "event": "prepared_reference_not_stored",
-                "key": key,
-                "store": str(store.directory),
-                "error": str(exc),
-            },
+            extra={"key": key, "store": str(store.directory), "error": str(exc)},
         )
         prepared = _prepare_in_memory(path, cfg, target, max_bytes)
     log.info(

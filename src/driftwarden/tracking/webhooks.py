@@ -247,7 +247,7 @@ def handle_mlflow_webhook(
             "MLflow webhook refused (%d): %s",
             exc.status,
             exc.reason,
-            extra={"event": "webhook_refused", "status": exc.status, "reason": exc.reason},
+            extra={"status": exc.status, "reason": exc.reason},
         )
         return WebhookOutcome(exc.status, None)
     if event is None:

@@ -25,7 +25,6 @@ class LogSink:
             alert.status + (" (repeat)" if alert.repeat else ""),
             alert.summary,
             extra={
-                "event": "alert_sent",
                 "alertname": name,
                 "status": alert.status,
                 "rule": alert.rule,
